@@ -1,0 +1,383 @@
+//! The limiter's state and its scheduler. [`super::Limiter`] is a handle around it.
+//!
+//! Invariant kept by [`Core::pump`]: when it returns, no waiter could be admitted at
+//! that instant. It serves the head when it fits, otherwise works out when the head
+//! will fit (`head_at`) and admits, in serving order, every later waiter that fits
+//! now and does not push `head_at` back. It stops early once nothing can fit: when a
+//! workspace lane has less free than the cheapest waiter needs.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::lane::{LaneSpec, Unit};
+use super::lane_set::{Booked, Fit, LaneSet, Load};
+use super::margin::Margin;
+use super::queue::{Key, Queue, Waiting};
+use super::status::{Counters, LaneStatus, Status};
+use super::{Demand, LimiterConfig, Rejection, Settlement, WaiterId};
+use crate::feedback::ServerReport;
+use crate::time::Instant;
+
+/// An admitted request's cost on each lane, until it is settled.
+#[derive(Debug)]
+pub(crate) struct Booking {
+    pub(crate) tokens: u64,
+    slots: Vec<Booked>,
+}
+
+/// What became of a waiter that left the queue but has not been told yet.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Admitted(u64),
+    Rejected(Rejection),
+}
+
+/// What [`Core::reserve`] decided.
+pub(crate) enum Decision {
+    Admitted(u64),
+    Queued { key: Key, predicted: Instant },
+}
+
+#[derive(Debug)]
+pub(crate) struct Core {
+    lanes: LaneSet,
+    queue: Queue,
+    bookings: HashMap<u64, Booking>,
+    outcomes: HashMap<Key, Outcome>,
+    woken: Vec<WaiterId>,
+    next_id: u64,
+    /// The latest instant seen: time inside the core never goes back.
+    now: Instant,
+    /// After a 429, nothing is admitted before this.
+    closed_until: Instant,
+    /// When the current head is predicted to fit (valid after a pump).
+    head_at: Option<Instant>,
+    margin: Margin,
+    counters: Counters,
+}
+
+impl Core {
+    pub(crate) fn new(config: &LimiterConfig) -> Core {
+        let mut lanes = LaneSet::default();
+        for spec in &config.lanes {
+            lanes.add(None, *spec);
+        }
+        Core {
+            lanes,
+            queue: Queue::default(),
+            bookings: HashMap::new(),
+            outcomes: HashMap::new(),
+            woken: Vec::new(),
+            next_id: 0,
+            now: Instant::ZERO,
+            closed_until: Instant::ZERO,
+            head_at: None,
+            margin: Margin::new(config.margin),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Moves time forward to `now` (never back) and returns the instant to use.
+    fn advance(&mut self, now: Instant) -> Instant {
+        self.now = self.now.max(now);
+        self.lanes.expire(self.now);
+        self.now
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub(crate) fn add_lane(&mut self, model: Option<&str>, spec: LaneSpec, now: Instant) {
+        self.lanes.add(model, spec);
+        self.pump(now);
+    }
+
+    pub(crate) fn reserve(&mut self, demand: &Demand, now: Instant) -> Result<Decision, Rejection> {
+        self.pump(now);
+        let now = self.now;
+        let load = Load { tokens: demand.tokens, model: demand.model.as_deref() };
+        let alone = match self.lanes.fit(now, load) {
+            Fit::Never(r) => return Err(self.reject(r)),
+            Fit::Now => now,
+            Fit::At(t) => t,
+        }
+        .max(self.closed_until);
+        let key = Key { priority: demand.priority, seq: self.id() };
+        if alone == now {
+            // Nothing waiting could be admitted now (the pump's invariant), so the only
+            // question is whether this one may pass the head, if there is one.
+            let passes = match self.queue.head() {
+                None => true,
+                Some((head_key, _)) if key < head_key => true,
+                Some((_, head)) => {
+                    let head_load = Load { tokens: head.tokens, model: head.model.as_deref() };
+                    let head_at = self.head_at.expect("a queue with a head has a head time after a pump");
+                    self.lanes.admissible_beside(now, self.margin.current(), load, head_load, head_at)
+                }
+            };
+            if passes {
+                return Ok(Decision::Admitted(self.admit(now, load)));
+            }
+        }
+        if demand.deadline.is_some_and(|d| alone > d) {
+            return Err(self.reject(Rejection::Deadline { predicted_wait: Some(alone - now) }));
+        }
+        self.queue.push(
+            key,
+            Waiting { tokens: demand.tokens, model: demand.model.as_deref().map(Rc::from), deadline: demand.deadline },
+        );
+        self.counters.queued += 1;
+        // Behind the head nothing changed for anyone else. A new head changes what
+        // the waiters behind it may pass.
+        if self.queue.head().is_some_and(|(k, _)| k == key) {
+            self.pump(now);
+        }
+        Ok(Decision::Queued { key, predicted: alone })
+    }
+
+    fn reject(&mut self, r: Rejection) -> Rejection {
+        self.counters.rejected += 1;
+        r
+    }
+
+    fn admit(&mut self, now: Instant, load: Load<'_>) -> u64 {
+        let slots = self.lanes.book(now, self.margin.current(), load);
+        let id = self.id();
+        self.bookings.insert(id, Booking { tokens: load.tokens, slots });
+        self.counters.admitted += 1;
+        id
+    }
+
+    /// Serves the queue at `now`; see the module docs.
+    pub(crate) fn pump(&mut self, now: Instant) {
+        let now = self.advance(now);
+        self.drop_missed_deadlines(now);
+        self.head_at = None;
+        if now < self.closed_until {
+            self.head_at = self.queue.head().map(|_| self.closed_until);
+            return;
+        }
+        let margin = self.margin.current();
+        // Serve heads while they fit.
+        let (head_key, head_at) = loop {
+            let Some((key, head)) = self.queue.head() else { return };
+            let load = Load { tokens: head.tokens, model: head.model.as_deref() };
+            match self.lanes.fit(now, load) {
+                Fit::Now => self.release(key, now),
+                Fit::Never(r) => self.finish(key, Outcome::Rejected(r)),
+                Fit::At(t) => break (key, t),
+            }
+        };
+        self.head_at = Some(head_at);
+        // Backfill behind the head.
+        let mut cursor = head_key;
+        while let Some((key, w)) = self.queue.after(cursor) {
+            cursor = key;
+            let (req_free, tok_free) = self.lanes.workspace_free();
+            if req_free == 0 || self.queue.min_tokens().is_some_and(|m| m > tok_free) {
+                break;
+            }
+            let head = self.queue.head().map(|(_, h)| h).expect("the head is still queued");
+            let head_load = Load { tokens: head.tokens, model: head.model.as_deref() };
+            let load = Load { tokens: w.tokens, model: w.model.as_deref() };
+            if self.lanes.admissible_beside(now, margin, load, head_load, head_at) {
+                self.release(key, now);
+            }
+        }
+    }
+
+    /// Admits a queued waiter and keeps its ticket until the waiter asks.
+    fn release(&mut self, key: Key, now: Instant) {
+        let w = self.queue.remove(key).expect("released waiters are queued");
+        let id = self.admit(now, Load { tokens: w.tokens, model: w.model.as_deref() });
+        self.outcomes.insert(key, Outcome::Admitted(id));
+        self.woken.push(WaiterId(key.seq));
+    }
+
+    fn finish(&mut self, key: Key, outcome: Outcome) {
+        self.queue.remove(key);
+        self.counters.rejected += 1;
+        self.outcomes.insert(key, outcome);
+        self.woken.push(WaiterId(key.seq));
+    }
+
+    fn drop_missed_deadlines(&mut self, now: Instant) {
+        while let Some((deadline, key)) = self.queue.next_deadline() {
+            if deadline >= now {
+                break;
+            }
+            self.finish(key, Outcome::Rejected(Rejection::Deadline { predicted_wait: None }));
+        }
+    }
+
+    /// The outcome for a waiter, once it has one.
+    pub(crate) fn take_outcome(&mut self, key: Key, now: Instant) -> Option<Outcome> {
+        self.pump(now);
+        self.outcomes.remove(&key)
+    }
+
+    /// A waiter gave up: leave the queue, or hand back a ticket it never collected.
+    pub(crate) fn abandon_waiter(&mut self, key: Key) {
+        if self.queue.remove(key).is_some() {
+            self.counters.cancelled += 1;
+        } else if let Some(Outcome::Admitted(id)) = self.outcomes.remove(&key) {
+            self.cancel(id);
+        }
+        let now = self.now;
+        self.pump(now);
+    }
+
+    pub(crate) fn settle(&mut self, id: u64, actual: u64, now: Instant) -> Settlement {
+        let now = self.advance(now);
+        let booking = self.bookings.remove(&id).expect("a ticket's booking lives until the ticket ends");
+        let mut settlement = Settlement::default();
+        for b in booking.slots {
+            let lane = &mut self.lanes.lanes[b.lane];
+            if lane.spec.unit != Unit::Tokens {
+                continue;
+            }
+            if actual < booking.tokens {
+                lane.refund(b.slot, booking.tokens - actual);
+            } else if actual > booking.tokens {
+                // Output ran over the estimate: the excess is spent now, so it is held
+                // from now, and later admissions wait until it leaves the window.
+                let hold = lane.spec.window + self.margin.current();
+                lane.book(now, actual - booking.tokens, hold);
+            }
+        }
+        settlement.refunded = booking.tokens.saturating_sub(actual);
+        settlement.debt = actual.saturating_sub(booking.tokens);
+        self.counters.settled += 1;
+        self.counters.refunded_tokens += settlement.refunded;
+        self.counters.debt_tokens += settlement.debt;
+        self.pump(now);
+        settlement
+    }
+
+    /// Full refund: the request never left.
+    pub(crate) fn cancel(&mut self, id: u64) {
+        let booking = self.bookings.remove(&id).expect("a ticket's booking lives until the ticket ends");
+        for b in booking.slots {
+            let lane = &mut self.lanes.lanes[b.lane];
+            lane.refund(b.slot, lane.spec.cost_of(booking.tokens));
+        }
+        self.counters.cancelled += 1;
+        let now = self.now;
+        self.pump(now);
+    }
+
+    /// A ticket dropped without a word: assume its estimate was spent.
+    pub(crate) fn abandon_ticket(&mut self, id: u64) {
+        self.bookings.remove(&id);
+        self.counters.abandoned += 1;
+    }
+
+    pub(crate) fn observe_server(&mut self, report: &ServerReport, model: Option<&str>, now: Instant) {
+        let now = self.advance(now);
+        for limit in &report.limits {
+            let lane = match self.lanes.find(model, limit.unit, limit.window) {
+                Some(i) => i,
+                None => match limit.limit {
+                    Some(l) => self.lanes.add(model, LaneSpec { unit: limit.unit, capacity: l, window: limit.window }),
+                    None => continue,
+                },
+            };
+            let margin = self.margin.current();
+            let lane = &mut self.lanes.lanes[lane];
+            if let Some(l) = limit.limit {
+                lane.learn_capacity(l);
+            }
+            if let Some(remaining) = limit.remaining {
+                // The server's count includes other clients of the workspace. Hold
+                // the difference from now, as if it had just been spent.
+                let server_used = lane.spec.capacity.saturating_sub(remaining);
+                let unseen = server_used.saturating_sub(lane.held());
+                if unseen > 0 {
+                    lane.book(now, unseen, lane.spec.window + margin);
+                    self.counters.tightened += unseen;
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    pub(crate) fn observe_rate_limited(&mut self, pause: Duration, now: Instant) {
+        let now = self.advance(now);
+        self.counters.rate_limited += 1;
+        self.closed_until = self.closed_until.max(now + pause);
+        self.pump(now);
+    }
+
+    pub(crate) fn observe_transit(&mut self, transit: Duration) {
+        self.margin.observe(transit);
+    }
+
+    pub(crate) fn drain_woken(&mut self) -> Vec<WaiterId> {
+        std::mem::take(&mut self.woken)
+    }
+
+    /// When the edge should call [`Core::pump`] next, if anything is waiting.
+    pub(crate) fn next_wake(&self) -> Option<Instant> {
+        let now = self.now;
+        let deadline = self.queue.next_deadline().map(|(d, _)| d.next_tick());
+        if self.queue.is_empty() {
+            return None;
+        }
+        if now < self.closed_until {
+            return Some(deadline.map_or(self.closed_until, |d| d.min(self.closed_until)));
+        }
+        // Someone cheaper than the head may fit before it: not before the cheapest
+        // waiter fits the workspace lanes, and not before something expires.
+        let cheapest = self.queue.min_tokens().and_then(|m| self.lanes.earliest_any_fit(now, m));
+        let backfill = match cheapest {
+            Some(t) if t > now => Some(t),
+            _ => self.lanes.next_expiry().filter(|&t| t > now),
+        };
+        [self.head_at, deadline, backfill].into_iter().flatten().min()
+    }
+
+    pub(crate) fn status(&mut self, now: Instant) -> Status {
+        let now = self.advance(now);
+        let mut lanes = Vec::new();
+        let scopes = std::iter::once((None, &self.lanes.workspace))
+            .chain(self.lanes.models.iter().map(|(m, ids)| (Some(m.to_string()), ids)));
+        for (model, ids) in scopes {
+            for &i in ids {
+                let lane = &self.lanes.lanes[i];
+                let free = lane.free();
+                lanes.push(LaneStatus {
+                    name: lane.spec.name(),
+                    model: model.clone(),
+                    unit: lane.spec.unit,
+                    window: lane.spec.window,
+                    limit: lane.spec.capacity,
+                    configured: lane.configured,
+                    used: lane.held(),
+                    available: free,
+                    next_available: if free > 0 {
+                        Duration::ZERO
+                    } else {
+                        lane.earliest_fit(now, 1).map_or(Duration::MAX, |t| t - now)
+                    },
+                });
+            }
+        }
+        Status {
+            lanes,
+            in_flight: self.bookings.len(),
+            queued: self.queue.len(),
+            closed_for: self.closed_until - now,
+            margin: self.margin.current(),
+            counters: self.counters.clone(),
+        }
+    }
+
+    /// The waiters in serving order (for tests and status).
+    #[cfg(test)]
+    pub(crate) fn queued_keys(&self) -> Vec<Key> {
+        self.queue.iter().map(|(k, _)| *k).collect()
+    }
+}

@@ -1,0 +1,397 @@
+//! Admission control: reserve a request's estimated cost before it is sent, settle it
+//! with the real cost after.
+//!
+//! A [`Limiter`] enforces a set of lanes ([`LaneSpec`]): workspace lanes that every
+//! request is charged to, and per-model lanes beneath them. Each lane guarantees that
+//! the cost admitted in *any* window of its length stays within its capacity (see
+//! the `lane` module for the argument), and holds each cost a little longer than its
+//! window to absorb jitter in network transit (see [`MarginPolicy`]).
+//!
+//! # Reservations
+//!
+//! [`Limiter::reserve`] answers with a [`Ticket`] (admitted now), a [`Waiter`] (queued;
+//! poll it, or call [`Limiter::tick`] at [`Limiter::next_wake`]), or a [`Rejection`].
+//! A ticket ends exactly once, because ending it consumes it:
+//! [`Ticket::settle`] with the real token count refunds an overestimate or books the
+//! excess as debt; [`Ticket::cancel`] refunds everything (the request never left);
+//! a ticket dropped without either keeps its estimate, the safe assumption.
+//!
+//! # Fairness
+//!
+//! Waiters are served in order of [`Priority`] class (interactive before batch), then
+//! arrival. The first in that order, the *head*, is never overtaken in a way that
+//! delays it: the limiter predicts when the head will fit, and admits a later waiter
+//! early only if it fits now **and** its cost does not push that prediction back (it
+//! leaves the window before then, or there is room for both). So a large request is
+//! not starved by a stream of small ones, and small ones that fit before its turn
+//! are not held back behind it. Among the later waiters, serving order decides who
+//! gets the room first. Across classes the order is strict: batch work yields to
+//! interactive work that is waiting.
+//!
+//! # Feedback from the server
+//!
+//! [`Limiter::observe_server`] applies a [`ServerReport`]: a limit lower than the
+//! configured one is learned, a window the limiter did not know is added as a lane,
+//! and when the server reports less remaining than the limiter accounts for, the
+//! difference (other clients of the workspace) is held as if just spent.
+//! [`Limiter::observe_rate_limited`] closes admission for everyone after a 429.
+
+mod core;
+mod lane;
+mod lane_set;
+mod margin;
+mod queue;
+mod status;
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
+use self::core::{Core, Decision, Outcome};
+pub use self::lane::{LaneSpec, Unit, MONTH};
+pub use self::margin::MarginPolicy;
+use self::queue::Key;
+pub use self::status::{Counters, LaneStatus, Status};
+use crate::feedback::ServerReport;
+use crate::time::Instant;
+
+/// Who goes first when both wait.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// A person is waiting for the answer.
+    #[default]
+    Interactive,
+    /// Background work: served when no interactive request is waiting for the room.
+    Batch,
+}
+
+/// What a request asks of the limiter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Demand {
+    /// Estimated tokens, input plus output.
+    pub tokens: u64,
+    /// The model, to charge its lanes too.
+    pub model: Option<String>,
+    /// Its class.
+    pub priority: Priority,
+    /// Give up if not admitted by then.
+    pub deadline: Option<Instant>,
+}
+
+impl Demand {
+    /// An interactive request of `tokens` estimated tokens, any model, no deadline.
+    pub fn tokens(tokens: u64) -> Demand {
+        Demand { tokens, ..Demand::default() }
+    }
+
+    /// The same demand for `model`.
+    pub fn model(mut self, model: impl Into<String>) -> Demand {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// The same demand in class `priority`.
+    pub fn priority(mut self, priority: Priority) -> Demand {
+        self.priority = priority;
+        self
+    }
+
+    /// The same demand with a deadline.
+    pub fn deadline(mut self, deadline: Instant) -> Demand {
+        self.deadline = Some(deadline);
+        self
+    }
+}
+
+/// Why a reservation was refused. The messages say what to change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// The cost exceeds what the lane allows in a whole window: it could never be admitted.
+    TooLarge {
+        /// The lane's name, e.g. `tokens/60s`.
+        lane: String,
+        /// The request's cost on that lane.
+        cost: u64,
+        /// The lane's capacity.
+        capacity: u64,
+    },
+    /// It could not be admitted before its deadline.
+    Deadline {
+        /// The predicted wait when refused up front; `None` when the deadline passed
+        /// in the queue.
+        predicted_wait: Option<Duration>,
+    },
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::TooLarge { lane, cost, capacity } if *capacity == 0 => write!(
+                f,
+                "the {lane} limit is 0, so no request of cost {cost} can be sent; \
+                 check the workspace's plan or the configured limits"
+            ),
+            Rejection::TooLarge { lane, cost, capacity } => write!(
+                f,
+                "this request costs {cost} on the {lane} lane, more than its capacity of {capacity}; \
+                 lower max_tokens or shorten the input, or raise the configured limit if the workspace allows more"
+            ),
+            Rejection::Deadline { predicted_wait: Some(w) } => write!(
+                f,
+                "the request could not be admitted before its deadline (predicted wait {} ms); \
+                 allow a longer timeout or lower the load",
+                w.as_millis()
+            ),
+            Rejection::Deadline { predicted_wait: None } => write!(
+                f,
+                "the request waited in the queue until its deadline passed; allow a longer timeout or lower the load"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// A limiter's lanes and how it learns its arrival margin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimiterConfig {
+    /// Workspace lanes, charged to every request.
+    pub lanes: Vec<LaneSpec>,
+    /// The arrival margin.
+    pub margin: MarginPolicy,
+}
+
+impl Default for LimiterConfig {
+    /// Mistral's entry-level workspace limits: 1 request per second and 500,000 tokens
+    /// per minute.
+    fn default() -> Self {
+        LimiterConfig {
+            lanes: vec![LaneSpec::requests_per_second(1), LaneSpec::tokens_per_minute(500_000)],
+            margin: MarginPolicy::default(),
+        }
+    }
+}
+
+/// Identifies a [`Waiter`] among those [`Limiter::drain_woken`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WaiterId(pub(crate) u64);
+
+/// How a ticket ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Settlement {
+    /// Tokens given back (the estimate was high).
+    pub refunded: u64,
+    /// Tokens booked beyond the estimate (the request ran over).
+    pub debt: u64,
+}
+
+/// The answer to [`Limiter::reserve`].
+#[derive(Debug)]
+#[must_use = "a reservation holds budget until it is settled, cancelled or dropped"]
+pub enum Reservation {
+    /// Admitted now: send the request.
+    Ready(Ticket),
+    /// Queued: wait, then poll the waiter.
+    Queued(Waiter),
+}
+
+/// The state of a queued request.
+#[derive(Debug)]
+pub enum WaitState {
+    /// Admitted: send the request.
+    Ready(Ticket),
+    /// Still waiting; poll again at `until` (or when [`Limiter::drain_woken`] names it).
+    Waiting {
+        /// The waiter, handed back.
+        waiter: Waiter,
+        /// The next instant anything can change, if any.
+        until: Option<Instant>,
+    },
+    /// Refused while waiting.
+    Rejected(Rejection),
+}
+
+/// A single-threaded limiter. Clones are handles to the same limiter.
+///
+/// ```
+/// use mistral_ratelimit::{Demand, Instant, LaneSpec, Limiter, LimiterConfig, Reservation};
+/// use std::time::Duration;
+///
+/// let limiter = Limiter::new(LimiterConfig {
+///     lanes: vec![LaneSpec::requests_per_second(1)],
+///     ..LimiterConfig::default()
+/// });
+/// let t0 = Instant::ZERO;
+/// let Reservation::Ready(first) = limiter.reserve(Demand::tokens(10), t0)? else { panic!() };
+/// // The second request of the same second must wait a full window (plus margin).
+/// let Reservation::Queued(mut second) = limiter.reserve(Demand::tokens(10), t0)? else { panic!() };
+/// assert!(second.predicted() > t0 + Duration::from_secs(1));
+/// first.settle(8, t0 + Duration::from_millis(300));
+/// # Ok::<(), mistral_ratelimit::Rejection>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Limiter {
+    core: Rc<RefCell<Core>>,
+}
+
+impl Limiter {
+    /// A limiter with `config`'s lanes.
+    pub fn new(config: LimiterConfig) -> Limiter {
+        Limiter { core: Rc::new(RefCell::new(Core::new(&config))) }
+    }
+
+    /// Adds a lane: for every request when `model` is `None`, else for that model's.
+    pub fn add_lane(&self, model: Option<&str>, spec: LaneSpec, now: Instant) {
+        self.core.borrow_mut().add_lane(model, spec, now);
+    }
+
+    /// Asks to send a request costing `demand`. See the module docs.
+    pub fn reserve(&self, demand: Demand, now: Instant) -> Result<Reservation, Rejection> {
+        let mut core = self.core.borrow_mut();
+        Ok(match core.reserve(&demand, now)? {
+            Decision::Admitted(id) => Reservation::Ready(self.ticket(id, demand.tokens)),
+            Decision::Queued { key, predicted } => Reservation::Queued(Waiter {
+                core: Rc::clone(&self.core),
+                key,
+                predicted,
+                tokens: demand.tokens,
+                done: false,
+            }),
+        })
+    }
+
+    fn ticket(&self, id: u64, estimate: u64) -> Ticket {
+        Ticket { core: Rc::clone(&self.core), id, estimate, done: false }
+    }
+
+    /// Serves the queue at `now`. Call it at [`Limiter::next_wake`].
+    pub fn tick(&self, now: Instant) {
+        self.core.borrow_mut().pump(now);
+    }
+
+    /// When to call [`Limiter::tick`] next; `None` when nothing waits.
+    pub fn next_wake(&self) -> Option<Instant> {
+        self.core.borrow().next_wake()
+    }
+
+    /// The waiters admitted or refused since the last call: poll those.
+    pub fn drain_woken(&self) -> Vec<WaiterId> {
+        self.core.borrow_mut().drain_woken()
+    }
+
+    /// Applies what a response's headers said. Settle the request's ticket first, so
+    /// its real cost is already accounted.
+    pub fn observe_server(&self, report: &ServerReport, model: Option<&str>, now: Instant) {
+        self.core.borrow_mut().observe_server(report, model, now);
+    }
+
+    /// A 429 arrived: admit nothing for `pause`.
+    pub fn observe_rate_limited(&self, pause: Duration, now: Instant) {
+        self.core.borrow_mut().observe_rate_limited(pause, now);
+    }
+
+    /// One request's transit time: its round trip minus the processing time the server
+    /// reported. The arrival margin is learned from these.
+    pub fn observe_transit(&self, transit: Duration) {
+        self.core.borrow_mut().observe_transit(transit);
+    }
+
+    /// A snapshot of every lane, the queue and the counters.
+    pub fn status(&self, now: Instant) -> Status {
+        self.core.borrow_mut().status(now)
+    }
+}
+
+/// An admitted request's hold on the budget. It ends exactly once: settled, cancelled,
+/// or, if dropped, kept at its estimate.
+#[derive(Debug)]
+#[must_use = "settle the ticket with the real cost, or cancel it if the request never left"]
+pub struct Ticket {
+    core: Rc<RefCell<Core>>,
+    id: u64,
+    estimate: u64,
+    done: bool,
+}
+
+impl Ticket {
+    /// The tokens reserved.
+    pub fn estimate(&self) -> u64 {
+        self.estimate
+    }
+
+    /// The request finished having used `actual` tokens (input plus output).
+    pub fn settle(mut self, actual: u64, now: Instant) -> Settlement {
+        self.done = true;
+        self.core.borrow_mut().settle(self.id, actual, now)
+    }
+
+    /// The request never left: give everything back.
+    pub fn cancel(mut self) {
+        self.done = true;
+        self.core.borrow_mut().cancel(self.id);
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if !self.done {
+            self.core.borrow_mut().abandon_ticket(self.id);
+        }
+    }
+}
+
+/// A queued request. Dropping it leaves the queue (and hands back a ticket it was
+/// granted but never collected).
+#[derive(Debug)]
+#[must_use = "dropping a waiter leaves the queue"]
+pub struct Waiter {
+    core: Rc<RefCell<Core>>,
+    key: Key,
+    predicted: Instant,
+    tokens: u64,
+    done: bool,
+}
+
+impl Waiter {
+    /// Its identity in [`Limiter::drain_woken`].
+    pub fn id(&self) -> WaiterId {
+        WaiterId(self.key.seq)
+    }
+
+    /// When it was predicted to fit, on the lanes as they were when it was queued.
+    pub fn predicted(&self) -> Instant {
+        self.predicted
+    }
+
+    /// Its state at `now`. The waiter is handed back while it still waits, so an
+    /// outcome can be taken only once.
+    pub fn poll(mut self, now: Instant) -> WaitState {
+        let outcome = self.core.borrow_mut().take_outcome(self.key, now);
+        match outcome {
+            Some(Outcome::Admitted(id)) => {
+                self.done = true;
+                WaitState::Ready(Ticket { core: Rc::clone(&self.core), id, estimate: self.tokens, done: false })
+            }
+            Some(Outcome::Rejected(r)) => {
+                self.done = true;
+                WaitState::Rejected(r)
+            }
+            None => {
+                let until = self.core.borrow().next_wake();
+                WaitState::Waiting { waiter: self, until }
+            }
+        }
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        if !self.done {
+            self.core.borrow_mut().abandon_waiter(self.key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,81 @@
+//! A snapshot of the limiter for `client.status()`, logs and the simulator.
+
+use std::time::Duration;
+
+use super::lane::Unit;
+
+/// Running totals since the limiter was made.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Reservations admitted, at once or after waiting.
+    pub admitted: u64,
+    /// Reservations that had to wait.
+    pub queued: u64,
+    /// Reservations refused (too large, deadline) or dropped when their deadline passed.
+    pub rejected: u64,
+    /// Tickets settled with a real cost.
+    pub settled: u64,
+    /// Tickets and waiters cancelled before the request left.
+    pub cancelled: u64,
+    /// Tickets dropped without a settlement (their estimate was kept).
+    pub abandoned: u64,
+    /// Tokens given back because a request used less than its estimate.
+    pub refunded_tokens: u64,
+    /// Tokens a request used beyond its estimate.
+    pub debt_tokens: u64,
+    /// Tokens held because the server reported less remaining than the limiter knew of.
+    pub tightened: u64,
+    /// 429 responses reported to the limiter.
+    pub rate_limited: u64,
+}
+
+/// One lane as it stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaneStatus {
+    /// `requests/1s`, `tokens/60s`, ...
+    pub name: String,
+    /// The model the lane belongs to; `None` for workspace lanes.
+    pub model: Option<String>,
+    /// What it counts.
+    pub unit: Unit,
+    /// Its window.
+    pub window: Duration,
+    /// The capacity enforced now (the configured one, or lower if the server said so).
+    pub limit: u64,
+    /// The capacity configured.
+    pub configured: u64,
+    /// Held in the current window, in flight or settled.
+    pub used: u64,
+    /// What could be admitted now.
+    pub available: u64,
+    /// How long until at least one unit is free (zero when some is free now).
+    pub next_available: Duration,
+}
+
+impl LaneStatus {
+    /// `used` as a percentage of `limit`.
+    pub fn percent(&self) -> f64 {
+        if self.limit == 0 {
+            100.0
+        } else {
+            self.used as f64 * 100.0 / self.limit as f64
+        }
+    }
+}
+
+/// The whole limiter at one instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    /// Workspace lanes first, then per-model lanes.
+    pub lanes: Vec<LaneStatus>,
+    /// Admitted and not yet settled.
+    pub in_flight: usize,
+    /// Waiting for admission.
+    pub queued: usize,
+    /// How long admissions stay closed after a 429 (zero when open).
+    pub closed_for: Duration,
+    /// The arrival margin each cost is held for beyond its window.
+    pub margin: Duration,
+    /// Running totals.
+    pub counters: Counters,
+}

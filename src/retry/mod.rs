@@ -1,0 +1,291 @@
+//! Whether to try a failed request again, and when: a pure function of the failure,
+//! the attempt so far, and a random source.
+//!
+//! The rules, in order:
+//! - a 429 that says the month's allowance is spent, or that the model's service tier
+//!   is saturated, is final (the second is a cue to fall back to another model);
+//! - a plain 429 was not processed, so it is retried whatever the operation;
+//! - 408, 500, 502, 503, 504, a timeout or a connection cut after sending are retried
+//!   only when the operation is idempotent: the server may have done the work;
+//! - a connection that never opened is retried: nothing reached the server;
+//! - every other status is final;
+//! - no more than `max_retries` retries, and never one that would end after `timeout`.
+//!
+//! The wait is what the server asked for (`retry-after-ms`, `Retry-After`) plus a
+//! small positive spread, else a jittered exponential backoff. A retry is not sent at
+//! once: it goes back through the limiter like any request.
+
+mod backoff;
+mod classify;
+mod retry_after;
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+pub use self::backoff::{backoff, spread_after, Random, SplitMix64};
+pub use self::classify::{classify_429, ApiError, RateLimitKind};
+pub use self::retry_after::retry_after;
+use crate::headers::Headers;
+
+/// Limits on retrying.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// The first backoff step.
+    pub base_delay: Duration,
+    /// The largest backoff step (a server-given wait may be longer).
+    pub max_delay: Duration,
+    /// The whole call's budget, first attempt to last.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 3 retries, 1 s doubling to 32 s, 60 s in all.
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(32),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How an attempt failed.
+#[derive(Clone, Copy, Debug)]
+pub enum Failure<'a, H: Headers + ?Sized> {
+    /// The server answered with an error status.
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The response headers.
+        headers: &'a H,
+        /// The response body, parsed.
+        body: &'a ApiError,
+    },
+    /// The connection never opened (refused, DNS): the request never arrived.
+    Unreachable,
+    /// The connection broke after the request was sent, or the attempt timed out:
+    /// the server may have processed it.
+    Interrupted,
+}
+
+/// Where the call stands.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt {
+    /// Retries already made (0 after the first attempt fails).
+    pub retries: u32,
+    /// Time since the call began.
+    pub elapsed: Duration,
+    /// Whether repeating the operation is harmless.
+    pub idempotent: bool,
+    /// The wall clock, to read a `Retry-After` date when the response has no `Date`.
+    pub wall_clock: Option<SystemTime>,
+}
+
+/// Why a retry is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryReason {
+    /// A 429 rate limit; `server_wait` is what the server asked for, if it did.
+    RateLimited {
+        /// The server's requested wait.
+        server_wait: Option<Duration>,
+    },
+    /// A retryable status on an idempotent operation.
+    Status(u16),
+    /// The request never reached the server.
+    Unreachable,
+    /// The connection broke or timed out on an idempotent operation.
+    Interrupted,
+}
+
+/// Why no retry is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GiveUp {
+    /// This status is final.
+    Final(u16),
+    /// The monthly allowance is spent, or the key has none.
+    QuotaExhausted,
+    /// The model's service tier is saturated: use another model.
+    CapacityExceeded,
+    /// The server may have processed a non-idempotent request; repeating it could
+    /// do it twice.
+    NotIdempotent,
+    /// `max_retries` retries were made.
+    RetriesExhausted,
+    /// The next retry would end after the call's timeout.
+    OutOfTime {
+        /// The wait that would have been needed.
+        wait: Duration,
+    },
+}
+
+impl fmt::Display for GiveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GiveUp::Final(s) => write!(f, "status {s} is not retryable"),
+            GiveUp::QuotaExhausted => {
+                f.write_str("the workspace's monthly token allowance is spent (or the key has none)")
+            }
+            GiveUp::CapacityExceeded => {
+                f.write_str("the model's service tier is at capacity; retry later or fall back to another model")
+            }
+            GiveUp::NotIdempotent => f.write_str(
+                "the request may have been processed and repeating it could apply it twice, so it was not retried",
+            ),
+            GiveUp::RetriesExhausted => f.write_str("no retries left; raise maxRetries to try longer"),
+            GiveUp::OutOfTime { wait } => write!(
+                f,
+                "the next retry would need a {} ms wait, past the call's timeout; raise timeoutMs to wait it out",
+                wait.as_millis()
+            ),
+        }
+    }
+}
+
+/// The policy's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Try again after `after` (then through the limiter).
+    Retry {
+        /// The wait before the retry is queued.
+        after: Duration,
+        /// Why.
+        why: RetryReason,
+    },
+    /// Stop.
+    GiveUp(GiveUp),
+}
+
+/// Decides what to do about `failure`. See the module docs for the rules.
+pub fn decide<H: Headers + ?Sized>(
+    policy: &RetryPolicy,
+    failure: &Failure<'_, H>,
+    attempt: &Attempt,
+    rng: &mut dyn Random,
+) -> Verdict {
+    let (why, server_wait) = match *failure {
+        Failure::Unreachable => (RetryReason::Unreachable, None),
+        Failure::Interrupted if attempt.idempotent => (RetryReason::Interrupted, None),
+        Failure::Interrupted => return Verdict::GiveUp(GiveUp::NotIdempotent),
+        Failure::Status { status: 429, headers, body } => match classify_429(headers, body) {
+            RateLimitKind::QuotaExhausted => return Verdict::GiveUp(GiveUp::QuotaExhausted),
+            RateLimitKind::CapacityExceeded => return Verdict::GiveUp(GiveUp::CapacityExceeded),
+            RateLimitKind::RateLimited => {
+                let wait = retry_after(headers, attempt.wall_clock);
+                (RetryReason::RateLimited { server_wait: wait }, wait)
+            }
+        },
+        Failure::Status { status: status @ (408 | 500 | 502 | 503 | 504), headers, .. } => {
+            if !attempt.idempotent {
+                return Verdict::GiveUp(GiveUp::NotIdempotent);
+            }
+            (RetryReason::Status(status), retry_after(headers, attempt.wall_clock))
+        }
+        Failure::Status { status, .. } => return Verdict::GiveUp(GiveUp::Final(status)),
+    };
+    if attempt.retries >= policy.max_retries {
+        return Verdict::GiveUp(GiveUp::RetriesExhausted);
+    }
+    let after = match server_wait {
+        Some(wait) => spread_after(wait, rng),
+        None => backoff(attempt.retries + 1, policy.base_delay, policy.max_delay, rng),
+    };
+    if attempt.elapsed + after > policy.timeout {
+        return Verdict::GiveUp(GiveUp::OutOfTime { wait: after });
+    }
+    Verdict::Retry { after, why }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NONE: [(&str, &str); 0] = [];
+
+    fn attempt(retries: u32, idempotent: bool) -> Attempt {
+        Attempt { retries, elapsed: Duration::ZERO, idempotent, wall_clock: None }
+    }
+
+    fn status<'a>(
+        status: u16,
+        headers: &'a [(&'a str, &'a str)],
+        body: &'a ApiError,
+    ) -> Failure<'a, [(&'a str, &'a str)]> {
+        Failure::Status { status, headers, body }
+    }
+
+    fn verdict(f: &Failure<'_, [(&str, &str)]>, a: Attempt) -> Verdict {
+        decide(&RetryPolicy::default(), f, &a, &mut || 0.0)
+    }
+
+    #[test]
+    fn plain_429_waits_what_the_server_said_even_for_writes() {
+        let body = ApiError::parse(r#"{"type":"rate_limited","code":"1300"}"#);
+        let v = verdict(&status(429, &[("retry-after", "2")], &body), attempt(0, false));
+        assert_eq!(
+            v,
+            Verdict::Retry {
+                after: Duration::from_secs(2),
+                why: RetryReason::RateLimited { server_wait: Some(Duration::from_secs(2)) }
+            }
+        );
+        let v = verdict(&status(429, &NONE, &body), attempt(2, false));
+        assert_eq!(
+            v,
+            Verdict::Retry { after: Duration::from_secs(2), why: RetryReason::RateLimited { server_wait: None } }
+        );
+    }
+
+    #[test]
+    fn final_429s_are_not_retried() {
+        let tier = ApiError::parse(r#"{"message":"Service tier capacity exceeded for this model."}"#);
+        assert_eq!(verdict(&status(429, &NONE, &tier), attempt(0, true)), Verdict::GiveUp(GiveUp::CapacityExceeded));
+        let body = ApiError::default();
+        let month = [("x-ratelimit-remaining-tokens-month", "0")];
+        assert_eq!(verdict(&status(429, &month, &body), attempt(0, true)), Verdict::GiveUp(GiveUp::QuotaExhausted));
+    }
+
+    #[test]
+    fn server_errors_repeat_only_harmless_operations() {
+        let body = ApiError::default();
+        for code in [500, 502, 503, 504, 408] {
+            assert_eq!(verdict(&status(code, &NONE, &body), attempt(0, false)), Verdict::GiveUp(GiveUp::NotIdempotent));
+            assert!(matches!(verdict(&status(code, &NONE, &body), attempt(0, true)), Verdict::Retry { .. }));
+        }
+        assert_eq!(verdict(&Failure::Interrupted, attempt(0, false)), Verdict::GiveUp(GiveUp::NotIdempotent));
+        assert!(matches!(verdict(&Failure::Interrupted, attempt(0, true)), Verdict::Retry { .. }));
+        assert!(matches!(verdict(&Failure::Unreachable, attempt(0, false)), Verdict::Retry { .. }));
+    }
+
+    #[test]
+    fn client_errors_are_final() {
+        let body = ApiError::default();
+        for code in [400, 401, 403, 404, 409, 422] {
+            assert_eq!(verdict(&status(code, &NONE, &body), attempt(0, true)), Verdict::GiveUp(GiveUp::Final(code)));
+        }
+    }
+
+    #[test]
+    fn budgets_end_the_retries() {
+        assert_eq!(verdict(&Failure::Unreachable, attempt(3, true)), Verdict::GiveUp(GiveUp::RetriesExhausted));
+        let late = Attempt { elapsed: Duration::from_secs(59), ..attempt(0, true) };
+        let body = ApiError::default();
+        assert_eq!(
+            verdict(&status(503, &[("retry-after", "5")], &body), late),
+            Verdict::GiveUp(GiveUp::OutOfTime { wait: Duration::from_secs(5) })
+        );
+    }
+
+    #[test]
+    fn backoff_grows_with_retries() {
+        let waits: Vec<Duration> = (0..3)
+            .map(|r| match verdict(&Failure::Unreachable, attempt(r, true)) {
+                Verdict::Retry { after, .. } => after,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(waits, [Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(2)]);
+    }
+}

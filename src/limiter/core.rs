@@ -23,6 +23,7 @@ use crate::time::Instant;
 #[derive(Debug)]
 pub(crate) struct Booking {
     pub(crate) tokens: u64,
+    at: Instant,
     slots: Vec<Booked>,
 }
 
@@ -53,6 +54,9 @@ pub(crate) struct Core {
     closed_until: Instant,
     /// When the current head is predicted to fit (valid after a pump).
     head_at: Option<Instant>,
+    /// Nothing can be admitted or refused before this without an event (see
+    /// [`Core::compute_wake`]); `None` when nothing waits.
+    wake: Option<Instant>,
     margin: Margin,
     counters: Counters,
 }
@@ -73,6 +77,7 @@ impl Core {
             now: Instant::ZERO,
             closed_until: Instant::ZERO,
             head_at: None,
+            wake: None,
             margin: Margin::new(config.margin),
             counters: Counters::default(),
         }
@@ -96,7 +101,7 @@ impl Core {
     }
 
     pub(crate) fn reserve(&mut self, demand: &Demand, now: Instant) -> Result<Decision, Rejection> {
-        self.pump(now);
+        self.catch_up(now);
         let now = self.now;
         let load = Load { tokens: demand.tokens, model: demand.model.as_deref() };
         let alone = match self.lanes.fit(now, load) {
@@ -134,6 +139,8 @@ impl Core {
         // the waiters behind it may pass.
         if self.queue.head().is_some_and(|(k, _)| k == key) {
             self.pump(now);
+        } else {
+            self.wake = self.compute_wake();
         }
         Ok(Decision::Queued { key, predicted: alone })
     }
@@ -146,13 +153,26 @@ impl Core {
     fn admit(&mut self, now: Instant, load: Load<'_>) -> u64 {
         let slots = self.lanes.book(now, self.margin.current(), load);
         let id = self.id();
-        self.bookings.insert(id, Booking { tokens: load.tokens, slots });
+        self.bookings.insert(id, Booking { tokens: load.tokens, at: now, slots });
         self.counters.admitted += 1;
         id
     }
 
-    /// Serves the queue at `now`; see the module docs.
+    /// Pumps only if something may have become possible since the last pump.
+    pub(crate) fn catch_up(&mut self, now: Instant) {
+        let now = self.advance(now);
+        if self.wake.is_some_and(|w| now >= w) {
+            self.pump(now);
+        }
+    }
+
+    /// Serves the queue at `now` (see the module docs) and works out the next wake-up.
     pub(crate) fn pump(&mut self, now: Instant) {
+        self.serve(now);
+        self.wake = self.compute_wake();
+    }
+
+    fn serve(&mut self, now: Instant) {
         let now = self.advance(now);
         self.drop_missed_deadlines(now);
         self.head_at = None;
@@ -172,7 +192,10 @@ impl Core {
             }
         };
         self.head_at = Some(head_at);
-        // Backfill behind the head.
+        // Backfill behind the head. Admissions only shrink the room, so once a cost
+        // fails for a model's scope, no larger cost of that scope can pass: remember
+        // the smallest failure per scope and skip the lane checks above it.
+        let mut failed: Vec<(Option<Rc<str>>, u64)> = Vec::new();
         let mut cursor = head_key;
         while let Some((key, w)) = self.queue.after(cursor) {
             cursor = key;
@@ -180,11 +203,19 @@ impl Core {
             if req_free == 0 || self.queue.min_tokens().is_some_and(|m| m > tok_free) {
                 break;
             }
+            if failed.iter().any(|(m, c)| *m == w.model && w.tokens >= *c) {
+                continue;
+            }
             let head = self.queue.head().map(|(_, h)| h).expect("the head is still queued");
             let head_load = Load { tokens: head.tokens, model: head.model.as_deref() };
             let load = Load { tokens: w.tokens, model: w.model.as_deref() };
             if self.lanes.admissible_beside(now, margin, load, head_load, head_at) {
                 self.release(key, now);
+            } else {
+                match failed.iter_mut().find(|(m, _)| *m == w.model) {
+                    Some((_, c)) => *c = (*c).min(w.tokens),
+                    None => failed.push((w.model.clone(), w.tokens)),
+                }
             }
         }
     }
@@ -215,7 +246,7 @@ impl Core {
 
     /// The outcome for a waiter, once it has one.
     pub(crate) fn take_outcome(&mut self, key: Key, now: Instant) -> Option<Outcome> {
-        self.pump(now);
+        self.catch_up(now);
         self.outcomes.remove(&key)
     }
 
@@ -269,6 +300,10 @@ impl Core {
         self.pump(now);
     }
 
+    pub(crate) fn admitted_at(&self, id: u64) -> Instant {
+        self.bookings[&id].at
+    }
+
     /// A ticket dropped without a word: assume its estimate was spent.
     pub(crate) fn abandon_ticket(&mut self, id: u64) {
         self.bookings.remove(&id);
@@ -319,8 +354,16 @@ impl Core {
         std::mem::take(&mut self.woken)
     }
 
-    /// When the edge should call [`Core::pump`] next, if anything is waiting.
+    /// When the edge should call [`Core::catch_up`] next, if anything is waiting.
     pub(crate) fn next_wake(&self) -> Option<Instant> {
+        self.wake
+    }
+
+    /// A lower bound on when anything waiting can be admitted or refused, absent
+    /// events: the head's predicted fit, the nearest deadline, and the earliest
+    /// instant the cheapest waiter could fit the workspace lanes (or, when that is
+    /// now but something else blocks it, the next expiry).
+    fn compute_wake(&self) -> Option<Instant> {
         let now = self.now;
         let deadline = self.queue.next_deadline().map(|(d, _)| d.next_tick());
         if self.queue.is_empty() {

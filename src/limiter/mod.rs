@@ -267,7 +267,7 @@ impl Limiter {
 
     /// Serves the queue at `now`. Call it at [`Limiter::next_wake`].
     pub fn tick(&self, now: Instant) {
-        self.core.borrow_mut().pump(now);
+        self.core.borrow_mut().catch_up(now);
     }
 
     /// When to call [`Limiter::tick`] next; `None` when nothing waits.
@@ -318,6 +318,12 @@ impl Ticket {
     /// The tokens reserved.
     pub fn estimate(&self) -> u64 {
         self.estimate
+    }
+
+    /// When the limiter admitted it (for a queued request, when its turn came, which
+    /// may be before it was polled).
+    pub fn admitted_at(&self) -> Instant {
+        self.core.borrow().admitted_at(self.id)
     }
 
     /// The request finished having used `actual` tokens (input plus output).

@@ -1,0 +1,47 @@
+# The two commands: `make demo` and `make test`. Both install what they use.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+WASM_DEV := target/wasm-dev
+DEMO_ARGS ?=
+FUZZ_SECONDS ?= 60
+
+.PHONY: test lint test-native test-wasm demo bench pkg fuzz
+
+## Every suite: formatting and lints, native tests (unit, property, doc, bench
+## smoke runs), then the wasm build loaded in Node.
+test: lint test-native test-wasm
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+test-native:
+	cargo test --all-targets
+	cargo test --doc
+
+test-wasm:
+	scripts/setup.sh wasm
+	wasm-pack --quiet build --dev --target web --out-dir $(WASM_DEV) --no-pack
+	WASM_OUT=$(WASM_DEV) node --test tests/wasm/
+
+## The limiter simulator on a virtual clock (no API key, no network).
+## Options: make demo DEMO_ARGS="--help"
+demo:
+	cargo run --quiet --release --example simulate -- $(DEMO_ARGS)
+
+## Criterion benchmarks: limiter operations and SSE decoding.
+bench:
+	cargo bench --bench limiter --bench sse
+
+## The npm package, optimised, into pkg/.
+pkg:
+	scripts/setup.sh wasm node
+	wasm-pack build --release --target web --out-dir pkg
+
+## Fuzz the SSE decoder for FUZZ_SECONDS (cargo-fuzz needs nightly features;
+## RUSTC_BOOTSTRAP lets the stable toolchain provide them).
+fuzz:
+	scripts/setup.sh fuzz
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run sse_decoder -- -max_total_time=$(FUZZ_SECONDS)

@@ -1,0 +1,106 @@
+//! A simulated Mistral endpoint: it counts requests and tokens by *arrival* in exact
+//! sliding windows, answers 429 when a request would exceed its real limits, and
+//! reports its limits and what remains in `x-ratelimit-*` headers, as the API does.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::time::Duration;
+
+use mistral_ratelimit::Instant;
+
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+
+pub enum Answer {
+    /// Served: the response leaves after `processing`, with these headers.
+    Ok { processing: Duration, headers: Vec<(String, String)> },
+    /// Refused with a 429 body like Mistral's.
+    RateLimited { headers: Vec<(String, String)>, body: String },
+}
+
+pub struct Server {
+    rps: u64,
+    tpm: u64,
+    retry_after: bool,
+    tokens_per_second: u64,
+    /// Accepted arrivals (time → count) and tokens charged (time → tokens). Prompt
+    /// tokens are charged on arrival, completion tokens when they are produced.
+    requests: BTreeMap<Instant, u64>,
+    tokens: BTreeMap<Instant, u64>,
+    pub rejected: u64,
+}
+
+impl Server {
+    pub fn new(rps: u64, tpm: u64, retry_after: bool, tokens_per_second: u64) -> Server {
+        Server {
+            rps,
+            tpm,
+            retry_after,
+            tokens_per_second,
+            requests: BTreeMap::new(),
+            tokens: BTreeMap::new(),
+            rejected: 0,
+        }
+    }
+
+    /// Sum of `log` in the window of length `w` that ends at `now`: (now - w, now].
+    fn in_window(log: &BTreeMap<Instant, u64>, now: Instant, w: Duration) -> u64 {
+        let lower = match now.as_micros().checked_sub(w.as_micros() as u64) {
+            Some(start) => Bound::Excluded(Instant::from_micros(start)),
+            None => Bound::Unbounded,
+        };
+        log.range((lower, Bound::Included(now))).map(|(_, n)| n).sum()
+    }
+
+    fn headers(&self, now: Instant) -> Vec<(String, String)> {
+        let req = Self::in_window(&self.requests, now, SECOND);
+        let tok = Self::in_window(&self.tokens, now, MINUTE);
+        vec![
+            ("x-ratelimit-limit-req-second".into(), self.rps.to_string()),
+            ("x-ratelimit-remaining-req-second".into(), self.rps.saturating_sub(req).to_string()),
+            ("x-ratelimit-limit-tokens-minute".into(), self.tpm.to_string()),
+            ("x-ratelimit-remaining-tokens-minute".into(), self.tpm.saturating_sub(tok).to_string()),
+        ]
+    }
+
+    /// A request arrives with `prompt` tokens and will produce `completion` tokens.
+    pub fn arrive(&mut self, now: Instant, prompt: u64, completion: u64) -> Answer {
+        let req = Self::in_window(&self.requests, now, SECOND);
+        let tok = Self::in_window(&self.tokens, now, MINUTE);
+        if req + 1 > self.rps || tok + prompt > self.tpm {
+            self.rejected += 1;
+            let mut headers = Vec::new();
+            if self.retry_after {
+                headers.push(("retry-after".to_owned(), "1".to_owned()));
+            }
+            let body = r#"{"object":"error","message":"Rate limit exceeded","type":"rate_limited","param":null,"code":"1300"}"#;
+            return Answer::RateLimited { headers, body: body.to_owned() };
+        }
+        *self.requests.entry(now).or_default() += 1;
+        *self.tokens.entry(now).or_default() += prompt;
+        let processing =
+            Duration::from_millis(150) + Duration::from_secs_f64(completion as f64 / self.tokens_per_second as f64);
+        *self.tokens.entry(now + processing).or_default() += completion;
+        Answer::Ok { processing, headers: self.headers(now + processing) }
+    }
+
+    /// The most requests in any 1 s window and tokens in any 60 s window, as charged.
+    pub fn busiest_windows(&self) -> (u64, u64) {
+        (busiest(&self.requests, SECOND), busiest(&self.tokens, MINUTE))
+    }
+}
+
+/// The largest sum over any window (t - w, t] of a time-sorted log.
+fn busiest(log: &BTreeMap<Instant, u64>, w: Duration) -> u64 {
+    let events: Vec<(Instant, u64)> = log.iter().map(|(t, n)| (*t, *n)).collect();
+    let (mut best, mut sum, mut start) = (0, 0, 0);
+    for &(t, n) in &events {
+        sum += n;
+        while events[start].0 + w <= t {
+            sum -= events[start].1;
+            start += 1;
+        }
+        best = best.max(sum);
+    }
+    best
+}

@@ -1,0 +1,130 @@
+//! The gateway in front of the models: it checks the key, enforces the workspace's
+//! (or key's) requests per second, tokens per minute and tokens per month, counts
+//! what it saw, and writes the `x-ratelimit-*` headers Mistral sends on JSON replies.
+
+mod meter;
+mod stats;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use self::meter::Meter;
+pub use self::stats::Stats;
+use crate::config::{Config, Scope};
+
+const MONTH: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// One scope's meters (`None` when that limit is off).
+#[derive(Debug)]
+struct Budget {
+    requests: Option<Meter>,
+    tokens: Option<Meter>,
+    month: Option<Meter>,
+}
+
+/// Why a request was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Too many requests or tokens for now.
+    RateLimited,
+    /// The month's tokens are spent.
+    MonthlyQuota,
+}
+
+#[derive(Debug)]
+pub struct Gateway {
+    config: Config,
+    origin: Instant,
+    budgets: HashMap<String, Budget>,
+    pub stats: Stats,
+}
+
+impl Gateway {
+    pub fn new(config: Config) -> Gateway {
+        Gateway { config, origin: Instant::now(), budgets: HashMap::new(), stats: Stats::default() }
+    }
+
+    /// Forgets every budget and every statistic.
+    pub fn reset(&mut self) {
+        self.budgets.clear();
+        self.stats = Stats::default();
+        self.origin = Instant::now();
+    }
+
+    /// The key's verdict: `Err(())` when it is missing or not accepted.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<String, ()> {
+        let key = authorization.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).filter(|k| !k.is_empty());
+        match key {
+            Some(k) if self.config.api_keys.is_empty() || self.config.api_keys.iter().any(|a| a == k) => {
+                Ok(k.to_owned())
+            }
+            _ => Err(()),
+        }
+    }
+
+    fn budget(&mut self, key: &str) -> &mut Budget {
+        let scope = match self.config.scope {
+            Scope::Workspace => "",
+            Scope::Key => key,
+        };
+        let (c, origin) = (&self.config, self.origin);
+        let meter = |cap: u64, w: Duration| (cap > 0).then(|| Meter::new(c.algorithm, cap, w, origin));
+        self.budgets.entry(scope.to_owned()).or_insert_with(|| Budget {
+            requests: meter(c.rps, Duration::from_secs(1)),
+            tokens: meter(c.tpm, Duration::from_secs(60)),
+            month: meter(c.tokens_per_month, MONTH),
+        })
+    }
+
+    /// A request with `prompt` tokens arrives: admit it (charging the request and
+    /// its prompt) or refuse it.
+    pub fn admit(&mut self, key: &str, prompt: u64, now: Instant) -> Result<(), Refusal> {
+        let b = self.budget(key);
+        if b.month.as_mut().is_some_and(|m| !m.allows(now, prompt)) {
+            self.stats.rate_limited();
+            return Err(Refusal::MonthlyQuota);
+        }
+        let fits = b.requests.as_mut().is_none_or(|m| m.allows(now, 1))
+            && b.tokens.as_mut().is_none_or(|m| m.allows(now, prompt));
+        if !fits {
+            self.stats.rate_limited();
+            return Err(Refusal::RateLimited);
+        }
+        if let Some(m) = b.requests.as_mut() {
+            m.charge(now, 1);
+        }
+        self.charge(key, prompt, now);
+        self.stats.admitted(now);
+        Ok(())
+    }
+
+    /// Charges tokens produced (or a prompt) to the key's budget.
+    pub fn charge(&mut self, key: &str, tokens: u64, now: Instant) {
+        let b = self.budget(key);
+        for m in [b.tokens.as_mut(), b.month.as_mut()].into_iter().flatten() {
+            m.charge(now, tokens);
+        }
+        self.stats.charged(now, tokens);
+    }
+
+    /// The `x-ratelimit-*` headers for the key at `now`, with the request's cost.
+    pub fn headers(&mut self, key: &str, now: Instant, query_cost: Option<u64>) -> Vec<(String, String)> {
+        let b = self.budget(key);
+        let mut out = Vec::new();
+        for (meter, name) in
+            [(&mut b.requests, "req-second"), (&mut b.tokens, "tokens-minute"), (&mut b.month, "tokens-month")]
+        {
+            if let Some(m) = meter.as_mut() {
+                let used = m.used(now);
+                out.push((format!("x-ratelimit-limit-{name}"), m.capacity.to_string()));
+                out.push((format!("x-ratelimit-remaining-{name}"), m.capacity.saturating_sub(used).to_string()));
+            }
+        }
+        if let Some(cost) = query_cost {
+            out.push(("x-ratelimit-tokens-query-cost".into(), cost.to_string()));
+        }
+        out
+    }
+}

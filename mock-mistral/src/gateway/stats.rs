@@ -1,0 +1,85 @@
+//! What the mock saw, for `GET /__mock/stats`: the evidence a client test checks.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// "METHOD /path" → status → count.
+    by_route: BTreeMap<String, BTreeMap<u16, u64>>,
+    /// Every /v1 arrival, and those the limits admitted.
+    arrivals: Vec<Instant>,
+    admitted: Vec<Instant>,
+    /// Tokens charged, prompt on admission and completion as produced.
+    tokens: Vec<(Instant, u64)>,
+    rate_limited: u64,
+}
+
+impl Stats {
+    pub fn arrived(&mut self, now: Instant) {
+        self.arrivals.push(now);
+    }
+
+    pub fn admitted(&mut self, now: Instant) {
+        self.admitted.push(now);
+    }
+
+    pub fn charged(&mut self, now: Instant, tokens: u64) {
+        self.tokens.push((now, tokens));
+    }
+
+    pub fn rate_limited(&mut self) {
+        self.rate_limited += 1;
+    }
+
+    pub fn answered(&mut self, route: String, status: u16) {
+        *self.by_route.entry(route).or_default().entry(status).or_default() += 1;
+    }
+
+    pub fn to_json(&self) -> Value {
+        let ones = |v: &[Instant]| v.iter().map(|t| (*t, 1)).collect::<Vec<_>>();
+        let second = Duration::from_secs(1);
+        let minute = Duration::from_secs(60);
+        json!({
+            "requests": self.arrivals.len(),
+            "by_route": self.by_route,
+            "rate_limited": self.rate_limited,
+            "tokens_charged": self.tokens.iter().map(|(_, n)| n).sum::<u64>(),
+            "busiest_1s_requests": busiest(&ones(&self.arrivals), second),
+            "busiest_1s_admitted": busiest(&ones(&self.admitted), second),
+            "busiest_60s_tokens": busiest(&self.tokens, minute),
+        })
+    }
+}
+
+/// The largest total in any window `(t - w, t]` of a log in arrival order.
+fn busiest(log: &[(Instant, u64)], w: Duration) -> u64 {
+    let (mut best, mut sum, mut start) = (0, 0, 0);
+    for &(t, n) in log {
+        sum += n;
+        while log[start].0 + w <= t {
+            sum -= log[start].1;
+            start += 1;
+        }
+        best = best.max(sum);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn busiest_window_is_half_open() {
+        let t0 = Instant::now();
+        let at = |ms| (t0 + Duration::from_millis(ms), 1);
+        // Three within 999 ms, the fourth exactly 1 s after the first.
+        let log = [at(0), at(500), at(999), at(1000)];
+        assert_eq!(busiest(&log, Duration::from_secs(1)), 3);
+        assert_eq!(busiest(&[], Duration::from_secs(1)), 0);
+    }
+}

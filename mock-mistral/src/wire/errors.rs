@@ -1,0 +1,57 @@
+//! Error replies in the shapes the real API sends (see the protocol reference §6).
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+/// `{object:"error", message, type, param:null, code}`: the inference service's shape.
+pub fn api_error(status: StatusCode, message: &str, kind: &str, code: Option<&str>) -> Response {
+    let body = json!({"object": "error", "message": message, "type": kind, "param": null, "code": code});
+    (status, Json(body)).into_response()
+}
+
+/// The gateway's 401: `{"detail":"Unauthorized"}`.
+pub fn unauthorized() -> Response {
+    (StatusCode::UNAUTHORIZED, Json(json!({"detail": "Unauthorized"}))).into_response()
+}
+
+/// FastAPI's 422: `{"detail":[{type, loc, msg, input}]}`.
+pub fn validation(details: Vec<Value>) -> Response {
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "detail": details }))).into_response()
+}
+
+/// An unknown model: 400 `invalid_model`, code 1500.
+pub fn invalid_model(model: &str) -> Response {
+    api_error(StatusCode::BAD_REQUEST, &format!("Invalid model: {model}"), "invalid_model", Some("1500"))
+}
+
+/// A 429 as the 2026 API sends it. `Retry-After` only when configured.
+pub fn rate_limited(message: &str, retry_after: Option<u64>, headers: &[(String, String)]) -> Response {
+    let body = json!({
+        "object": "error", "message": message, "type": "rate_limited",
+        "param": null, "code": "1300", "raw_status_code": 429
+    });
+    let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    let h = r.headers_mut();
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (k.parse::<axum::http::HeaderName>(), HeaderValue::from_str(v)) {
+            h.insert(k, v);
+        }
+    }
+    if let Some(secs) = retry_after {
+        h.insert("retry-after", HeaderValue::from(secs));
+    }
+    r
+}
+
+/// A missing resource.
+pub fn not_found(what: &str) -> Response {
+    api_error(StatusCode::NOT_FOUND, &format!("{what} not found"), "not_found_error", None)
+}
+
+/// A 5xx as an upstream failure would send it.
+pub fn server_error(status: StatusCode) -> Response {
+    let message = status.canonical_reason().unwrap_or("Server error");
+    api_error(status, message, "server_error", None)
+}

@@ -1,0 +1,6 @@
+//! The API's wire formats: error shapes, body validation, ids and times, SSE.
+
+pub mod errors;
+pub mod ids;
+pub mod sse;
+pub mod validate;

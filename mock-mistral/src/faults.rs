@@ -102,7 +102,7 @@ impl Faults {
     }
 
     /// The fault for the next request, if any.
-    pub fn next(&mut self) -> Option<Fault> {
+    pub fn draw(&mut self) -> Option<Fault> {
         if let Some(f) = self.sequence.pop_front() {
             return f;
         }
@@ -120,10 +120,10 @@ mod tests {
         let script: Script =
             serde_json::from_str(r#"{"sequence":["503",null,"reset"],"probabilities":[["429",1.0]]}"#).unwrap();
         f.set(script).unwrap();
-        assert_eq!(f.next(), Some(Fault::Status(503)));
-        assert_eq!(f.next(), None);
-        assert_eq!(f.next(), Some(Fault::Reset));
-        assert_eq!(f.next(), Some(Fault::RateLimited));
+        assert_eq!(f.draw(), Some(Fault::Status(503)));
+        assert_eq!(f.draw(), None);
+        assert_eq!(f.draw(), Some(Fault::Reset));
+        assert_eq!(f.draw(), Some(Fault::RateLimited));
         let bad: Script = serde_json::from_str(r#"{"sequence":["418"]}"#).unwrap();
         assert!(f.set(bad).unwrap_err().contains("unknown fault '418'"));
     }

@@ -98,7 +98,7 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
         let fault = match req.headers().get("x-mock-fault").map(|v| v.to_str().unwrap_or("").parse::<Fault>()) {
             Some(Ok(f)) => Some(f),
             Some(Err(message)) => return errors::api_error(StatusCode::BAD_REQUEST, &message, "mock_error", None),
-            None => state.faults.lock().unwrap().next(),
+            None => state.faults.lock().unwrap().draw(),
         };
         match fault {
             Some(Fault::Status(s)) => return errors::server_error(StatusCode::from_u16(s).expect("5xx codes")),

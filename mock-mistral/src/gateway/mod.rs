@@ -53,14 +53,14 @@ impl Gateway {
         self.origin = Instant::now();
     }
 
-    /// The key's verdict: `Err(())` when it is missing or not accepted.
-    pub fn authenticate(&self, authorization: Option<&str>) -> Result<String, ()> {
+    /// The caller's key, or `None` when it is missing or not accepted.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Option<String> {
         let key = authorization.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).filter(|k| !k.is_empty());
         match key {
             Some(k) if self.config.api_keys.is_empty() || self.config.api_keys.iter().any(|a| a == k) => {
-                Ok(k.to_owned())
+                Some(k.to_owned())
             }
-            _ => Err(()),
+            _ => None,
         }
     }
 

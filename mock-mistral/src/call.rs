@@ -22,6 +22,17 @@ use crate::text::Rng;
 use crate::wire::errors;
 use crate::wire::sse::{self, End, Frame};
 
+type Chunks = mpsc::Sender<Result<Bytes, std::io::Error>>;
+
+/// Sends `part`, gives the server time to flush it, then fails the body so the
+/// connection is cut mid-message (an error right away would drop `part` unsent).
+async fn cut_off(tx: Chunks, part: Bytes) {
+    if tx.send(Ok(part)).await.is_ok() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = tx.send(Err(std::io::Error::other("truncated by x-mock-fault"))).await;
+    }
+}
+
 /// Set by the gate middleware on every authenticated `/v1` request.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -102,10 +113,9 @@ impl Call {
         let body = match self.fault {
             Some(Fault::Truncate) => {
                 // Promise the whole length, send half, then fail the connection.
-                let half = bytes.slice(..bytes.len() / 2);
-                let stream =
-                    futures_util::stream::iter([Ok(half), Err(std::io::Error::other("truncated by x-mock-fault"))]);
-                let mut r = Response::new(Body::from_stream(stream));
+                let (tx, rx) = mpsc::channel(2);
+                tokio::spawn(cut_off(tx, bytes.slice(..bytes.len() / 2)));
+                let mut r = Response::new(Body::from_stream(ReceiverStream::new(rx)));
                 r.headers_mut().insert("content-length", HeaderValue::from(bytes.len()));
                 return self.with_headers(r, status, query_cost);
             }
@@ -136,7 +146,7 @@ impl Call {
     /// each frame's tokens as it goes out. Streams carry no rate-limit headers, as
     /// with the real API. Acts out the stream faults.
     pub fn stream(&self, frames: Vec<Frame>, end: End) -> Response {
-        let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+        let (tx, rx): (Chunks, _) = mpsc::channel(16);
         let (state, key, fault) = (self.state.clone(), self.key.clone(), self.fault);
         let tps = state.config.tokens_per_second as f64;
         tokio::spawn(async move {
@@ -149,9 +159,7 @@ impl Call {
                 let bytes = match fault {
                     Some(Fault::Truncate) if i == cut => {
                         let whole = sse::encode(frame);
-                        let _ = tx.send(Ok(whole.slice(..whole.len() / 2))).await;
-                        let _ = tx.send(Err(std::io::Error::other("truncated by x-mock-fault"))).await;
-                        return;
+                        return cut_off(tx, whole.slice(..whole.len() / 2)).await;
                     }
                     Some(Fault::MalformedJson) if i == cut => {
                         Bytes::from(format!("data: {}\n\n", &frame.data[..frame.data.len() / 2]))

@@ -18,6 +18,7 @@ mock-mistral: an offline stand-in for Mistral's API.
   --latency-ms A[-B]          delay before response headers, uniform in A..B ms (0)
   --stream-tokens-per-second N  generation speed for streams and replies (200)
   --seed N                    seed for generated text and jitter (1)
+  --slow-ms N                 how long the `slow` fault waits before answering (3000)
   --www DIR                   serve static files from DIR outside /v1 and /__mock
 ";
 
@@ -53,6 +54,7 @@ pub struct Config {
     pub latency: (Duration, Duration),
     pub tokens_per_second: u64,
     pub seed: u64,
+    pub slow: Duration,
     pub www: Option<PathBuf>,
 }
 
@@ -71,6 +73,7 @@ impl Default for Config {
             latency: (Duration::ZERO, Duration::ZERO),
             tokens_per_second: 200,
             seed: 1,
+            slow: Duration::from_secs(3),
             www: None,
         }
     }
@@ -124,6 +127,7 @@ impl Config {
                     }
                 }
                 "--seed" => c.seed = num(&value)?,
+                "--slow-ms" => c.slow = Duration::from_millis(num(&value)?),
                 "--www" => c.www = Some(PathBuf::from(value)),
                 other => return Err(format!("unknown option {other}\n\n{HELP}")),
             }

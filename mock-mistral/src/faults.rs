@@ -26,7 +26,7 @@ pub enum Fault {
     MalformedJson,
     /// An event stream with a line far longer than any client allows.
     MalformedSse,
-    /// Answer after a long pause (3 s).
+    /// Answer after a long pause (`--slow-ms`, 3 s by default).
     Slow,
     /// A stream that never ends: keep-alive comments forever.
     NeverEnding,

@@ -116,7 +116,7 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
                 return r;
             }
             Some(Fault::Hang) => std::future::pending::<()>().await,
-            Some(Fault::Slow) => tokio::time::sleep(std::time::Duration::from_secs(3)).await,
+            Some(Fault::Slow) => tokio::time::sleep(state.config.slow).await,
             _ => {}
         }
         req.extensions_mut().insert(Caller { key, fault });

@@ -7,19 +7,19 @@ WASM_DEV := target/wasm-dev
 DEMO_ARGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: test lint test-native test-wasm demo bench pkg fuzz
+.PHONY: test lint test-native test-wasm demo bench mock pkg fuzz
 
 ## Every suite: formatting and lints, native tests (unit, property, doc, bench
 ## smoke runs), then the wasm build loaded in Node.
 test: lint test-native test-wasm
 
 lint:
-	cargo fmt --check
-	cargo clippy --all-targets -- -D warnings
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
 
 test-native:
-	cargo test --all-targets
-	cargo test --doc
+	cargo test --workspace --all-targets
+	cargo test --workspace --doc
 
 test-wasm:
 	scripts/setup.sh wasm
@@ -31,9 +31,16 @@ test-wasm:
 demo:
 	cargo run --quiet --release --example simulate -- $(DEMO_ARGS)
 
-## Criterion benchmarks: limiter operations and SSE decoding.
+## Criterion benchmarks (limiter operations, SSE decoding), then the mock's
+## throughput under wrk.
 bench:
-	cargo bench --bench limiter --bench sse
+	cargo bench -p mistral-ratelimit --bench limiter --bench sse
+	scripts/bench-mock.sh 10
+
+## The mock Mistral server on http://127.0.0.1:8787 (MOCK_ARGS for its options).
+MOCK_ARGS ?= --rps 5 --tpm 500000
+mock:
+	cargo run --quiet --release -p mock-mistral -- $(MOCK_ARGS)
 
 ## The npm package, optimised, into pkg/.
 pkg:

@@ -13,57 +13,36 @@ pub struct Model {
     pub aliases: &'static [&'static str],
 }
 
-const fn chat(id: &'static str, vision: bool, context: u64, aliases: &'static [&'static str]) -> Model {
-    Model { id, chat: true, fim: false, embed: false, moderation: false, vision, context, aliases }
+/// What a model can do, for the catalogue below.
+#[derive(Clone, Copy)]
+enum Kind {
+    Chat { vision: bool },
+    Code,
+    Embed,
+    Moderation,
+}
+
+const fn model(id: &'static str, kind: Kind, context: u64, aliases: &'static [&'static str]) -> Model {
+    let (chat, fim, embed, moderation, vision) = match kind {
+        Kind::Chat { vision } => (true, false, false, false, vision),
+        Kind::Code => (true, true, false, false, false),
+        Kind::Embed => (false, false, true, false, false),
+        Kind::Moderation => (false, false, false, true, false),
+    };
+    Model { id, chat, fim, embed, moderation, vision, context, aliases }
 }
 
 pub const MODELS: &[Model] = &[
-    chat("mistral-small-2506", true, 131_072, &["mistral-small-latest"]),
-    chat("mistral-medium-2508", true, 131_072, &["mistral-medium-latest", "mistral-medium"]),
-    chat("mistral-large-2411", false, 131_072, &["mistral-large-latest"]),
-    chat("ministral-8b-2410", false, 131_072, &["ministral-8b-latest"]),
-    chat("ministral-14b-2512", true, 262_144, &["ministral-14b-latest"]),
-    chat("open-mistral-nemo", false, 131_072, &["open-mistral-nemo-2407"]),
-    Model {
-        id: "codestral-2508",
-        chat: true,
-        fim: true,
-        embed: false,
-        moderation: false,
-        vision: false,
-        context: 256_000,
-        aliases: &["codestral-latest"],
-    },
-    Model {
-        id: "mistral-embed",
-        chat: false,
-        fim: false,
-        embed: true,
-        moderation: false,
-        vision: false,
-        context: 8192,
-        aliases: &[],
-    },
-    Model {
-        id: "codestral-embed",
-        chat: false,
-        fim: false,
-        embed: true,
-        moderation: false,
-        vision: false,
-        context: 8192,
-        aliases: &[],
-    },
-    Model {
-        id: "mistral-moderation-2411",
-        chat: false,
-        fim: false,
-        embed: false,
-        moderation: true,
-        vision: false,
-        context: 8192,
-        aliases: &["mistral-moderation-latest"],
-    },
+    model("mistral-small-2506", Kind::Chat { vision: true }, 131_072, &["mistral-small-latest"]),
+    model("mistral-medium-2508", Kind::Chat { vision: true }, 131_072, &["mistral-medium-latest", "mistral-medium"]),
+    model("mistral-large-2411", Kind::Chat { vision: false }, 131_072, &["mistral-large-latest"]),
+    model("ministral-8b-2410", Kind::Chat { vision: false }, 131_072, &["ministral-8b-latest"]),
+    model("ministral-14b-2512", Kind::Chat { vision: true }, 262_144, &["ministral-14b-latest"]),
+    model("open-mistral-nemo", Kind::Chat { vision: false }, 131_072, &["open-mistral-nemo-2407"]),
+    model("codestral-2508", Kind::Code, 256_000, &["codestral-latest"]),
+    model("mistral-embed", Kind::Embed, 8192, &[]),
+    model("codestral-embed", Kind::Embed, 8192, &[]),
+    model("mistral-moderation-2411", Kind::Moderation, 8192, &["mistral-moderation-latest"]),
 ];
 
 /// The model named `name`, by id or alias.

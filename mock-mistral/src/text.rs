@@ -2,6 +2,7 @@
 //! compare runs. A "token" here is one generated word; prompt tokens are counted as
 //! one per four bytes of text, close enough to a BPE for limit testing.
 
+use mistral_ratelimit::retry::{Random, SplitMix64};
 use serde_json::Value;
 
 const WORDS: &[&str] = &[
@@ -55,29 +56,25 @@ const WORDS: &[&str] = &[
     "completion",
 ];
 
-/// A SplitMix64 stream.
+/// The random stream behind generated content (the core crate's SplitMix64).
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// A stream seeded by `seed` and the bytes of a request.
     pub fn for_request(seed: u64, request: &[u8]) -> Rng {
         // FNV-1a over the request, folded into the seed.
         let h = request.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3));
-        Rng(seed ^ h)
+        Rng(SplitMix64::new(seed ^ h))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `[0, 1)`.
     pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        self.0.unit()
     }
 
     /// Uniform in `lo..=hi`.
@@ -143,7 +140,7 @@ mod tests {
 
     #[test]
     fn lengths_respect_max_tokens() {
-        let mut rng = Rng(3);
+        let mut rng = Rng::for_request(3, b"");
         for _ in 0..100 {
             let (n, why) = reply_length(Some(10), &mut rng);
             assert!((5..=10).contains(&n));

@@ -3,17 +3,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use mistral_ratelimit::retry::SplitMix64;
+
 static COUNTER: AtomicU64 = AtomicU64::new(1);
 
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
+/// A fresh 64-bit value: a counter and the clock, scrambled.
 fn unique() -> u64 {
-    mix(COUNTER.fetch_add(1, Ordering::Relaxed) ^ unix_nanos())
+    SplitMix64::new(COUNTER.fetch_add(1, Ordering::Relaxed) ^ unix_nanos()).next_u64()
 }
 
 fn unix_nanos() -> u64 {

@@ -36,7 +36,8 @@ async fn unknown_and_missing_fields_are_fastapi_422s() {
     assert_eq!(extra["msg"], "Extra inputs are not permitted");
     assert_eq!(extra["input"], 5);
 
-    let r = mock.http.post(format!("{}/v1/embeddings", mock.url)).bearer_auth("k").body("{not json").send().await.unwrap();
+    let r =
+        mock.http.post(format!("{}/v1/embeddings", mock.url)).bearer_auth("k").body("{not json").send().await.unwrap();
     assert_eq!(r.status(), 422);
     assert_eq!(r.json::<Value>().await.unwrap()["detail"][0]["type"], "json_invalid");
 }
@@ -53,7 +54,11 @@ async fn unknown_models_are_400_invalid_model_1500() {
         json!({"object": "error", "message": "Invalid model: bad model", "type": "invalid_model", "param": null, "code": "1500"})
     );
     // A real model that cannot do the job is just as invalid for it.
-    let r = mock.post("/v1/fim/completions", &json!({"model": "mistral-small-latest", "prompt": "fn"})).send().await.unwrap();
+    let r = mock
+        .post("/v1/fim/completions", &json!({"model": "mistral-small-latest", "prompt": "fn"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
 }
 
@@ -64,7 +69,10 @@ async fn rate_limited_429s_look_like_mistrals_and_carry_retry_after_only_when_as
         assert_eq!(mock.post("/v1/chat/completions", &chat(1)).send().await.unwrap().status(), 200);
         let r = mock.post("/v1/chat/completions", &chat(1)).send().await.unwrap();
         assert_eq!(r.status(), 429);
-        assert_eq!(r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned()), retry_after.map(|s| s.to_string()));
+        assert_eq!(
+            r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned()),
+            retry_after.map(|s| s.to_string())
+        );
         assert_eq!(r.headers()["x-ratelimit-remaining-req-second"], "0");
         let body: Value = r.json().await.unwrap();
         assert_eq!((body["type"].as_str(), body["code"].as_str()), (Some("rate_limited"), Some("1300")));

@@ -19,7 +19,8 @@ fn stream_body(max_tokens: u64) -> Value {
 async fn server_errors_and_429s_on_demand() {
     let mock = Mock::start(Config::default()).await;
     for code in [500u16, 502, 503, 504] {
-        let r = mock.post("/v1/chat/completions", &chat(1)).header("x-mock-fault", code.to_string()).send().await.unwrap();
+        let r =
+            mock.post("/v1/chat/completions", &chat(1)).header("x-mock-fault", code.to_string()).send().await.unwrap();
         assert_eq!(r.status().as_u16(), code);
         assert_eq!(r.json::<Value>().await.unwrap()["type"], "server_error");
     }
@@ -88,7 +89,8 @@ async fn drain(r: reqwest::Response, limit: Duration) -> (Vec<u8>, bool) {
 #[tokio::test]
 async fn streams_cut_short_malformed_or_endless() {
     let mock = Mock::start(Config::default()).await;
-    let send = |fault: &'static str| mock.post("/v1/chat/completions", &stream_body(40)).header("x-mock-fault", fault).send();
+    let send =
+        |fault: &'static str| mock.post("/v1/chat/completions", &stream_body(40)).header("x-mock-fault", fault).send();
 
     let (bytes, failed) = drain(send("truncate").await.unwrap(), Duration::from_secs(5)).await;
     let text = String::from_utf8_lossy(&bytes);

@@ -10,9 +10,8 @@ use serde_json::{json, Value};
 use support::{chat, Mock};
 
 async fn statuses(mock: &Mock, n: usize, key: &str) -> Vec<u16> {
-    let sends = (0..n).map(|_| {
-        mock.http.post(format!("{}/v1/chat/completions", mock.url)).bearer_auth(key).json(&chat(1)).send()
-    });
+    let sends = (0..n)
+        .map(|_| mock.http.post(format!("{}/v1/chat/completions", mock.url)).bearer_auth(key).json(&chat(1)).send());
     join_all(sends).await.into_iter().map(|r| r.unwrap().status().as_u16()).collect()
 }
 
@@ -39,7 +38,9 @@ async fn concurrent_requests_get_exactly_what_a_sliding_window_allows() {
 #[tokio::test]
 async fn tokens_per_minute_count_prompts_on_arrival_and_replies_as_produced() {
     let probe = Mock::start(Config::default()).await;
-    let usage = probe.post("/v1/chat/completions", &chat(1)).send().await.unwrap().json::<Value>().await.unwrap()["usage"].clone();
+    let usage = probe.post("/v1/chat/completions", &chat(1)).send().await.unwrap().json::<Value>().await.unwrap()
+        ["usage"]
+        .clone();
     let (prompt, total) = (usage["prompt_tokens"].as_u64().unwrap(), usage["total_tokens"].as_u64().unwrap());
 
     let tpm = 10 * total + prompt - 1;

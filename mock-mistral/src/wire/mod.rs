@@ -2,5 +2,6 @@
 
 pub mod errors;
 pub mod ids;
+pub mod query;
 pub mod sse;
 pub mod validate;

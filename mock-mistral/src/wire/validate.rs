@@ -66,3 +66,35 @@ pub fn opt_bool(map: &Map<String, Value>, field: &str) -> Result<Option<bool>, R
         Some(v) => v.as_bool().map(Some).ok_or_else(|| invalid(field, "Input should be a valid boolean", v)),
     }
 }
+
+/// The JSON type an optional field must have when it is given and not null.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Text,
+    List,
+    Object,
+    Flag,
+}
+
+/// Checks the types of optional fields as pydantic would. Null always passes: the
+/// API's optional fields are all nullable.
+pub fn typed(body: &Map<String, Value>, fields: &[(&str, Kind)]) -> Result<(), Response> {
+    for (field, kind) in fields {
+        let Some(v) = given(body, field) else { continue };
+        let (ok, msg) = match kind {
+            Kind::Text => (v.is_string(), "Input should be a valid string"),
+            Kind::List => (v.is_array(), "Input should be a valid list"),
+            Kind::Object => (v.is_object(), "Input should be a valid dictionary"),
+            Kind::Flag => (v.is_boolean(), "Input should be a valid boolean"),
+        };
+        if !ok {
+            return Err(invalid(field, msg, v));
+        }
+    }
+    Ok(())
+}
+
+/// A field that is present and not null.
+pub fn given<'a>(body: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
+    body.get(field).filter(|v| !v.is_null())
+}

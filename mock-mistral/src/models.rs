@@ -57,7 +57,9 @@ pub fn card(m: &Model) -> Value {
         "capabilities": {
             "completion_chat": m.chat, "function_calling": m.chat, "completion_fim": m.fim,
             "fine_tuning": false, "vision": m.vision, "ocr": false, "classification": m.moderation,
-            "moderation": m.moderation, "audio": false, "audio_transcription": false
+            "moderation": m.moderation, "audio": false, "audio_transcription": false,
+            "audio_transcription_realtime": false, "audio_speech": false, "reasoning": false,
+            "unified_resources": false
         },
         "name": m.id, "description": format!("{} (mock)", m.id), "max_context_length": m.context,
         "aliases": m.aliases, "deprecation": null, "deprecation_replacement_model": null,

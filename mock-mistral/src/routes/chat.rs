@@ -84,13 +84,7 @@ pub async fn chat(call: Call, bytes: Bytes) -> Result<Response, Response> {
     let prompt = text::count_value(&Value::Array(messages.clone()))
         + messages.len() as u64 * 3
         + tools.map_or(0, text::count_value);
-    // A forced tool choice makes the reply a call to the first tool.
-    let forced = matches!(body.get("tool_choice").and_then(Value::as_str), Some("any" | "required"))
-        || body.get("tool_choice").is_some_and(Value::is_object);
-    let tool = forced
-        .then(|| tools.and_then(|t| t.get(0)).and_then(|t| t.pointer("/function/name")).and_then(Value::as_str))
-        .flatten()
-        .map(str::to_owned);
+    let tool = forced_tool(body.get("tool_choice"), tools);
     let reply = Reply {
         model,
         prompt,
@@ -134,8 +128,19 @@ fn padding(rng: &mut Rng) -> String {
     (0..rng.between(1, 24)).map(|i| char::from(b'a' + (i % 26) as u8)).collect()
 }
 
+/// The function a reply must call: when `tool_choice` forces a call (`any`,
+/// `required`, or a named function), the named function or else the first one.
+pub(super) fn forced_tool(tool_choice: Option<&Value>, tools: Option<&Value>) -> Option<String> {
+    let functions = || tools?.as_array().map(|t| t.iter().filter_map(|t| t.pointer("/function/name")?.as_str()));
+    match tool_choice? {
+        Value::String(s) if s == "any" || s == "required" => functions()?.next().map(str::to_owned),
+        Value::Object(o) => o.get("function")?.get("name")?.as_str().map(str::to_owned),
+        _ => None,
+    }
+}
+
 /// A tool call id as Mistral makes them: nine letters and digits.
-fn tool_call_id(rng: &mut Rng) -> String {
+pub(super) fn tool_call_id(rng: &mut Rng) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     (0..9).map(|_| char::from(ALPHABET[(rng.next_u64() % ALPHABET.len() as u64) as usize])).collect()
 }

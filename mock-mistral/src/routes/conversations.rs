@@ -127,11 +127,13 @@ struct Turn {
     stream: bool,
     store: bool,
     max_tokens: Option<u64>,
+    /// The function the reply must call, when the turn's `tool_choice` forces one.
+    tool: Option<String>,
 }
 
 impl Turn {
-    /// Reads `stream`, `store` and `completion_args.max_tokens` (which overrides the
-    /// conversation's for this turn) from `body`.
+    /// Reads `stream`, `store` and `completion_args.max_tokens` and `tool_choice`
+    /// (which override the conversation's for this turn) from `body`.
     fn new(
         conversation: Conversation,
         fresh: bool,
@@ -143,7 +145,13 @@ impl Turn {
             _ => None,
         };
         let max_tokens = asked.or_else(|| conversation.setup.completion_args.get("max_tokens").and_then(Value::as_u64));
+        let choice = body.get("completion_args").and_then(|a| a.get("tool_choice"));
+        let choice = choice.or_else(|| conversation.setup.completion_args.get("tool_choice"));
+        // Once the client has answered a call, the model answers in words.
+        let answered = inputs.last().is_some_and(|e| e["type"] == "function.result");
+        let tool = chat::forced_tool(choice, Some(&conversation.setup.tools)).filter(|_| !answered);
         Ok(Turn {
+            tool,
             stream: validate::opt_bool(body, "stream")?.unwrap_or(false),
             store: validate::opt_bool(body, "store")?.unwrap_or(true),
             max_tokens,
@@ -163,16 +171,29 @@ async fn reply(call: &Call, bytes: &[u8], turn: Turn) -> Result<Response, Respon
     call.admit(prompt).await?;
     // The history's length joins the seed, so appending the same words twice gets two replies.
     let mut rng = call.rng(&[bytes, &(c.entries.len() as u64).to_le_bytes()].concat());
-    let (n, _) = text::reply_length(turn.max_tokens, &mut rng);
+    let (mut n, _) = text::reply_length(turn.max_tokens, &mut rng);
     let words = text::words(n, &mut rng);
-    let mut output = json!({
-        "object": "entry", "type": "message.output", "created_at": ids::now_rfc3339(), "completed_at": null,
-        "id": ids::new_id("msg_"), "agent_id": c.agent.as_ref().map(|(id, _)| id), "model": c.setup.model,
-        "role": "assistant", "content": words.concat()
-    });
+    let (agent_id, model) = (c.agent.as_ref().map(|(id, _)| id), c.setup.model);
+    let mut output = match &turn.tool {
+        // A forced tool choice: the reply is a call the client must answer.
+        Some(name) => {
+            let arguments = "{}";
+            n = text::count(name) + text::count(arguments);
+            json!({
+                "object": "entry", "type": "function.call", "created_at": ids::now_rfc3339(), "completed_at": null,
+                "id": ids::new_id("fc_"), "agent_id": agent_id, "model": model,
+                "tool_call_id": chat::tool_call_id(&mut rng), "name": name, "arguments": arguments
+            })
+        }
+        None => json!({
+            "object": "entry", "type": "message.output", "created_at": ids::now_rfc3339(), "completed_at": null,
+            "id": ids::new_id("msg_"), "agent_id": agent_id, "model": model,
+            "role": "assistant", "content": words.concat()
+        }),
+    };
     let (id, usage) = (c.id.clone(), usage(prompt, n));
     if turn.stream {
-        let frames = frames(&id, &output, &words, usage);
+        let frames = frames(&id, &output, &words, n, usage);
         keep(call, turn, output);
         return Ok(call.stream(frames, End::Eof));
     }
@@ -188,14 +209,21 @@ async fn reply(call: &Call, bytes: &[u8], turn: Turn) -> Result<Response, Respon
 
 /// The turn as conversation events: started, the reply a couple of words per
 /// delta, then done with the usage. Each payload's `type` repeats its event name.
-fn frames(conversation_id: &str, output: &Value, words: &[String], usage: Value) -> Vec<Frame> {
+fn frames(conversation_id: &str, output: &Value, words: &[String], tokens: u64, usage: Value) -> Vec<Frame> {
     let event = |kind: &str, mut data: Value, tokens: u64| {
         data["type"] = json!(kind);
         data["created_at"] = json!(ids::now_rfc3339());
         Frame { event: Some(kind.to_owned()), data: data.to_string(), tokens }
     };
     let mut frames = vec![event("conversation.response.started", json!({"conversation_id": conversation_id}), 0)];
-    for group in words.chunks(2) {
+    if output["type"] == "function.call" {
+        let delta = json!({
+            "output_index": 0, "id": output["id"], "name": output["name"], "tool_call_id": output["tool_call_id"],
+            "arguments": output["arguments"], "model": output["model"], "agent_id": output["agent_id"]
+        });
+        frames.push(event("function.call.delta", delta, tokens));
+    }
+    for group in words.chunks(2).filter(|_| output["type"] == "message.output") {
         let delta = json!({
             "output_index": 0, "id": output["id"], "content_index": 0, "model": output["model"],
             "agent_id": output["agent_id"], "role": "assistant", "content": group.concat()

@@ -7,11 +7,12 @@ WASM_DEV := target/wasm-dev
 DEMO_ARGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: test lint test-native test-wasm demo bench mock pkg fuzz
+.PHONY: test lint test-native test-wasm test-sdk demo bench mock pkg fuzz
 
 ## Every suite: formatting and lints, native tests (unit, property, doc, bench
-## smoke runs), then the wasm build loaded in Node.
-test: lint test-native test-wasm
+## smoke runs, the mock's HTTP tests), the wasm build loaded in Node, and the
+## official TypeScript SDK driven through every endpoint of the mock.
+test: lint test-native test-wasm test-sdk
 
 lint:
 	cargo fmt --all --check
@@ -25,6 +26,10 @@ test-wasm:
 	scripts/setup.sh wasm
 	wasm-pack --quiet build --dev --target web --out-dir $(WASM_DEV) --no-pack
 	WASM_OUT=$(WASM_DEV) node --test tests/wasm/
+
+test-sdk:
+	scripts/setup.sh node
+	scripts/with-mock.sh --stream-tokens-per-second 5000 -- node --test tests/sdk-fidelity/
 
 ## The limiter simulator on a virtual clock (no API key, no network).
 ## Options: make demo DEMO_ARGS="--help"

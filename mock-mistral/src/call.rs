@@ -81,7 +81,7 @@ impl Call {
         }
         let (lo, hi) = self.state.config.latency;
         if !hi.is_zero() {
-            let jitter = self.rng(self.key.as_bytes()).unit() * (hi - lo).as_secs_f64();
+            let jitter = self.state.jitter.lock().unwrap().unit() * (hi - lo).as_secs_f64();
             tokio::time::sleep(lo + Duration::from_secs_f64(jitter)).await;
         }
         Ok(())

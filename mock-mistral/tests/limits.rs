@@ -126,3 +126,19 @@ async fn reset_forgets_budgets_and_statistics() {
     assert_eq!(mock.stats().await["requests"], 0);
     assert_eq!(count(&statuses(&mock, 3, "k").await, 200), 1);
 }
+
+#[tokio::test]
+async fn latency_varies_from_request_to_request_within_its_range() {
+    let lo = Duration::from_millis(20);
+    let hi = Duration::from_millis(120);
+    let mock = Mock::start(Config { latency: (lo, hi), ..Config::default() }).await;
+    let mut took = Vec::new();
+    for _ in 0..12 {
+        let t = std::time::Instant::now();
+        mock.post("/v1/chat/completions", &chat(1)).send().await.unwrap();
+        took.push(t.elapsed());
+    }
+    assert!(took.iter().all(|d| *d >= lo), "{took:?}");
+    let spread = *took.iter().max().unwrap() - *took.iter().min().unwrap();
+    assert!(spread > Duration::from_millis(30), "one key's requests all took about the same time: {took:?}");
+}

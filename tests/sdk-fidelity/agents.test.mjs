@@ -8,17 +8,9 @@ import { test } from "node:test";
 import { HTTPValidationError, MistralError, SDKError } from "@mistralai/mistralai/models/errors";
 
 import { checkResponse, checkStream, findConversation } from "./conversation-checks.mjs";
-import { assertDateTime, assertFaithful, makeClient, rejectsWithStatus, sdkCall } from "./helpers.mjs";
+import { assertDateTime, assertFaithful, makeClient, rejectsWithStatus, sdkCall, weatherTool } from "./helpers.mjs";
 
 const MODEL = "mistral-small-latest";
-const weatherTool = {
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "The weather in a city",
-    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-  },
-};
 
 /** Checks the last raw body is the agent the SDK returned, with every required field. */
 async function checkAgent(client, agent, what) {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { assertFaithful, assertUsage, drain, makeClient, parseSSE, sdkCall } from "./helpers.mjs";
+import { assertFaithful, assertUsage, drain, makeClient, parseSSE, sdkCall, weatherTool } from "./helpers.mjs";
 
 const FINISH = ["stop", "length", "model_length", "error", "tool_calls"];
 const STREAM_FINISH = ["stop", "length", "error", "tool_calls"];
@@ -12,14 +12,6 @@ const messages = [
   { role: "system", content: "You are terse." },
   { role: "user", content: "Name three French painters." },
 ];
-const weatherTool = {
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "The weather in a city",
-    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-  },
-};
 
 /** The checks every non-stream completion (chat or FIM) must pass. */
 async function checkCompletion(client, r, model) {

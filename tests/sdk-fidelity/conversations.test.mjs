@@ -8,17 +8,9 @@ import { test } from "node:test";
 import { MistralError, SDKError } from "@mistralai/mistralai/models/errors";
 
 import { checkResponse, checkStored, checkStream, findConversation, textOf } from "./conversation-checks.mjs";
-import { assertDateTime, assertFaithful, makeClient, mockURL, rejectsWithStatus, sdkCall } from "./helpers.mjs";
+import { assertDateTime, assertFaithful, makeClient, mockURL, rejectsWithStatus, sdkCall, weatherTool } from "./helpers.mjs";
 
 const MODEL = "mistral-small-latest";
-const weatherTool = {
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "The weather in a city",
-    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-  },
-};
 
 /** Starts a plain model conversation; returns the reply. */
 async function start(client, inputs = "Hello there", extra = {}) {

@@ -24,6 +24,16 @@ import * as components from "@mistralai/mistralai/models/components";
 
 export { components };
 
+/** A function tool the chat, conversation and agent tests all offer the model. */
+export const weatherTool = {
+  type: "function",
+  function: {
+    name: "get_weather",
+    description: "The weather in a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
+};
+
 /** The mock's base URL, from `scripts/with-mock.sh`. */
 export function mockURL() {
   const url = process.env.MISTRAL_MOCK_URL;

@@ -33,22 +33,8 @@ const CREATE: Schema = Schema {
     ],
 };
 
-const UPDATE: Schema = Schema {
-    required: &[],
-    optional: &[
-        "model",
-        "name",
-        "instructions",
-        "tools",
-        "completion_args",
-        "guardrails",
-        "description",
-        "handoffs",
-        "metadata",
-        "version_message",
-        "deployment_chat",
-    ],
-};
+/// An update may change any setting of a version, and nothing is required.
+const UPDATE: Schema = Schema { required: &[], optional: crate::store::agents::SETTINGS };
 
 const COMPLETION: Schema = Schema {
     required: &["messages", "agent_id"],

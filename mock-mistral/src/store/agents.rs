@@ -7,7 +7,7 @@ use super::Record;
 use crate::wire::ids;
 
 /// The fields of a version, as creation and update requests name them.
-const SETTINGS: &[&str] = &[
+pub const SETTINGS: &[&str] = &[
     "model",
     "name",
     "instructions",

@@ -1,0 +1,96 @@
+//! The typed errors a call can end in, with the stable `name` and `code` the JS
+//! classes carry.
+
+/// Every way a call can fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// 400: the request is wrong (including an unknown model).
+    BadRequest,
+    /// 401: the key is missing or wrong.
+    Authentication,
+    /// 403.
+    PermissionDenied,
+    /// 404.
+    NotFound,
+    /// 422: the body does not fit the schema; `detail` says where.
+    Validation,
+    /// 429 that retries could not get past (or that retrying will not help).
+    RateLimit,
+    /// 5xx, or another status the API does not document.
+    Server,
+    /// The connection failed or broke.
+    Connection,
+    /// The call's `timeoutMs` ran out.
+    Timeout,
+    /// The caller's `AbortSignal` fired.
+    Abort,
+    /// The limiter could not admit the call before its deadline.
+    QueueTimeout,
+    /// The options or the request cannot work as given.
+    Config,
+}
+
+impl ErrorKind {
+    /// The kind for an HTTP error status.
+    pub fn for_status(status: u16) -> ErrorKind {
+        match status {
+            400 => ErrorKind::BadRequest,
+            401 => ErrorKind::Authentication,
+            403 => ErrorKind::PermissionDenied,
+            404 => ErrorKind::NotFound,
+            422 => ErrorKind::Validation,
+            429 => ErrorKind::RateLimit,
+            _ => ErrorKind::Server,
+        }
+    }
+
+    /// The JS class name, e.g. `RateLimitError`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "BadRequestError",
+            ErrorKind::Authentication => "AuthenticationError",
+            ErrorKind::PermissionDenied => "PermissionDeniedError",
+            ErrorKind::NotFound => "NotFoundError",
+            ErrorKind::Validation => "ValidationError",
+            ErrorKind::RateLimit => "RateLimitError",
+            ErrorKind::Server => "ServerError",
+            ErrorKind::Connection => "ConnectionError",
+            ErrorKind::Timeout => "TimeoutError",
+            ErrorKind::Abort => "AbortError",
+            ErrorKind::QueueTimeout => "QueueTimeoutError",
+            ErrorKind::Config => "ConfigError",
+        }
+    }
+
+    /// A stable machine-readable code, e.g. `rate_limited`.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Authentication => "authentication",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Validation => "validation",
+            ErrorKind::RateLimit => "rate_limited",
+            ErrorKind::Server => "server_error",
+            ErrorKind::Connection => "connection",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Abort => "aborted",
+            ErrorKind::QueueTimeout => "queue_timeout",
+            ErrorKind::Config => "config",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_classes() {
+        assert_eq!(ErrorKind::for_status(429).name(), "RateLimitError");
+        assert_eq!(ErrorKind::for_status(422), ErrorKind::Validation);
+        assert_eq!(ErrorKind::for_status(503), ErrorKind::Server);
+        assert_eq!(ErrorKind::for_status(418), ErrorKind::Server);
+        assert_eq!(ErrorKind::QueueTimeout.code(), "queue_timeout");
+    }
+}

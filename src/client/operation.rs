@@ -1,0 +1,106 @@
+//! The API operations the client offers, and what each means for the limiter and
+//! for retries: its method and path, whether repeating it is harmless, and how its
+//! stream ends.
+
+use crate::sse::StreamEnd;
+
+/// What kind of call a request is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `POST /v1/chat/completions`.
+    ChatComplete,
+    /// `POST /v1/conversations`.
+    ConversationStart,
+    /// `POST /v1/conversations/{id}`.
+    ConversationAppend,
+    /// `POST /v1/conversations/{id}/restart`.
+    ConversationRestart,
+    /// `GET /v1/conversations/{id}`.
+    ConversationGet,
+    /// `GET /v1/conversations/{id}/history`.
+    ConversationHistory,
+    /// `GET /v1/conversations/{id}/messages`.
+    ConversationMessages,
+    /// `GET /v1/conversations`.
+    ConversationList,
+    /// `DELETE /v1/conversations/{id}`.
+    ConversationDelete,
+}
+
+impl Kind {
+    /// The HTTP method.
+    pub fn method(self) -> &'static str {
+        match self {
+            Kind::ChatComplete | Kind::ConversationStart | Kind::ConversationAppend | Kind::ConversationRestart => {
+                "POST"
+            }
+            Kind::ConversationDelete => "DELETE",
+            _ => "GET",
+        }
+    }
+
+    /// The path under the server URL; `id` fills `{conversation_id}`.
+    pub fn path(self, id: &str) -> String {
+        match self {
+            Kind::ChatComplete => "/v1/chat/completions".into(),
+            Kind::ConversationStart | Kind::ConversationList => "/v1/conversations".into(),
+            Kind::ConversationAppend | Kind::ConversationGet | Kind::ConversationDelete => {
+                format!("/v1/conversations/{id}")
+            }
+            Kind::ConversationRestart => format!("/v1/conversations/{id}/restart"),
+            Kind::ConversationHistory => format!("/v1/conversations/{id}/history"),
+            Kind::ConversationMessages => format!("/v1/conversations/{id}/messages"),
+        }
+    }
+
+    /// Whether the path needs a conversation id.
+    pub fn needs_id(self) -> bool {
+        self.path("{}").contains("{}")
+    }
+
+    /// Whether repeating the call is harmless. Chat completions create nothing;
+    /// reads and deletes are idempotent. Starting, appending to or restarting a
+    /// conversation writes history, so a repeat could write it twice.
+    pub fn idempotent(self) -> bool {
+        !matches!(self, Kind::ConversationStart | Kind::ConversationAppend | Kind::ConversationRestart)
+    }
+
+    /// Whether the call generates tokens (and so costs tokens, not just a request).
+    pub fn generates(self) -> bool {
+        self.method() == "POST"
+    }
+
+    /// How a stream of this kind ends when it ends well: chat with `[DONE]`,
+    /// conversations at EOF. `None` for kinds that never stream.
+    pub fn stream_end(self) -> Option<StreamEnd> {
+        match self {
+            Kind::ChatComplete => Some(StreamEnd::Done),
+            Kind::ConversationStart | Kind::ConversationAppend | Kind::ConversationRestart => Some(StreamEnd::Eof),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_are_the_only_non_idempotent_calls() {
+        let writes = [Kind::ConversationStart, Kind::ConversationAppend, Kind::ConversationRestart];
+        for k in writes {
+            assert!(!k.idempotent() && k.generates() && k.method() == "POST");
+        }
+        assert!(Kind::ChatComplete.idempotent());
+        assert!(Kind::ConversationDelete.idempotent() && !Kind::ConversationDelete.generates());
+    }
+
+    #[test]
+    fn paths_and_stream_ends() {
+        assert_eq!(Kind::ConversationRestart.path("conv_1"), "/v1/conversations/conv_1/restart");
+        assert!(Kind::ConversationHistory.needs_id() && !Kind::ConversationList.needs_id());
+        assert_eq!(Kind::ChatComplete.stream_end(), Some(StreamEnd::Done));
+        assert_eq!(Kind::ConversationAppend.stream_end(), Some(StreamEnd::Eof));
+        assert_eq!(Kind::ConversationGet.stream_end(), None);
+    }
+}

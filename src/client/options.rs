@@ -1,0 +1,150 @@
+//! The client's options as JS passes them, checked: unknown keys and impossible
+//! numbers are refused with a message that says what to change.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::limiter::{LaneSpec, LimiterConfig};
+use crate::retry::RetryPolicy;
+
+/// `new MistralRatelimitClient(options)`, as given (camelCase, every key optional).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientOptions {
+    /// The API key (the JS layer fills it from `MISTRAL_API_KEY` when absent).
+    pub api_key: Option<String>,
+    /// The API's base URL.
+    #[serde(rename = "serverURL")]
+    pub server_url: Option<String>,
+    /// Requests per second; fractions allowed (`0.2` is one every 5 s).
+    pub requests_per_second: Option<f64>,
+    /// Tokens per minute, input plus output.
+    pub tokens_per_minute: Option<f64>,
+    /// Tokens per month.
+    pub tokens_per_month: Option<f64>,
+    /// Retries after the first attempt.
+    pub max_retries: Option<f64>,
+    /// The first backoff step.
+    pub base_delay_ms: Option<f64>,
+    /// The largest backoff step.
+    pub max_delay_ms: Option<f64>,
+    /// Each call's whole budget.
+    pub timeout_ms: Option<f64>,
+    /// Allows a key in a browser page (read by the JS layer).
+    pub dangerously_allow_browser: Option<bool>,
+}
+
+/// The options resolved into what the core needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientConfig {
+    /// The key; `None` is allowed (a proxy may add it).
+    pub api_key: Option<String>,
+    /// The base URL without a trailing slash.
+    pub server_url: String,
+    /// The workspace lanes.
+    pub limiter: LimiterConfig,
+    /// The retry policy.
+    pub retry: RetryPolicy,
+}
+
+/// Where calls go by default.
+pub const DEFAULT_SERVER: &str = "https://api.mistral.ai";
+
+fn positive(name: &str, v: Option<f64>) -> Result<Option<f64>, String> {
+    match v {
+        Some(x) if !(x.is_finite() && x > 0.0) => {
+            Err(format!("{name} must be a positive finite number, got {x}; leave it out to use the default"))
+        }
+        other => Ok(other),
+    }
+}
+
+fn whole(name: &str, v: Option<f64>) -> Result<Option<u64>, String> {
+    match v {
+        Some(x) if !(x.is_finite() && x >= 0.0 && x.fract() == 0.0) => {
+            Err(format!("{name} must be a whole number of 0 or more, got {x}"))
+        }
+        other => Ok(other.map(|x| x as u64)),
+    }
+}
+
+fn millis(name: &str, v: Option<f64>, default: Duration) -> Result<Duration, String> {
+    Ok(positive(name, v)?.map_or(default, |ms| Duration::from_secs_f64(ms / 1000.0)))
+}
+
+impl ClientOptions {
+    /// Checks the options and fills in the defaults: 1 request per second,
+    /// 500,000 tokens per minute, no monthly cap, 3 retries from 1 s to 32 s, 60 s.
+    pub fn resolve(self) -> Result<ClientConfig, String> {
+        let rps = positive("requestsPerSecond", self.requests_per_second)?.unwrap_or(1.0);
+        let tpm = positive("tokensPerMinute", self.tokens_per_minute)?.unwrap_or(500_000.0);
+        let month = positive("tokensPerMonth", self.tokens_per_month)?;
+        let mut lanes = vec![
+            LaneSpec::request_rate(rps).expect("checked positive"),
+            LaneSpec::tokens_per_minute(tpm.floor().max(1.0) as u64),
+        ];
+        if let Some(m) = month {
+            lanes.push(LaneSpec::tokens_per_month(m.floor().max(1.0) as u64));
+        }
+        let defaults = RetryPolicy::default();
+        let retry = RetryPolicy {
+            max_retries: whole("maxRetries", self.max_retries)?.map_or(defaults.max_retries, |n| n.min(100) as u32),
+            base_delay: millis("baseDelayMs", self.base_delay_ms, defaults.base_delay)?,
+            max_delay: millis("maxDelayMs", self.max_delay_ms, defaults.max_delay)?,
+            timeout: millis("timeoutMs", self.timeout_ms, defaults.timeout)?,
+        };
+        if retry.base_delay > retry.max_delay {
+            return Err("baseDelayMs must not exceed maxDelayMs".into());
+        }
+        let server_url = self.server_url.unwrap_or_else(|| DEFAULT_SERVER.into());
+        if !(server_url.starts_with("https://") || server_url.starts_with("http://")) {
+            return Err(format!("serverURL must start with https:// or http://, got '{server_url}'"));
+        }
+        Ok(ClientConfig {
+            api_key: self.api_key.filter(|k| !k.is_empty()),
+            server_url: server_url.trim_end_matches('/').to_owned(),
+            limiter: LimiterConfig { lanes, ..LimiterConfig::default() },
+            retry,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn parse(v: serde_json::Value) -> Result<ClientConfig, String> {
+        serde_json::from_value::<ClientOptions>(v).map_err(|e| e.to_string())?.resolve()
+    }
+
+    #[test]
+    fn defaults_are_the_seeds() {
+        let c = parse(json!({})).unwrap();
+        assert_eq!(c.server_url, DEFAULT_SERVER);
+        assert_eq!(c.limiter.lanes, vec![LaneSpec::requests_per_second(1), LaneSpec::tokens_per_minute(500_000)]);
+        assert_eq!(c.retry, RetryPolicy::default());
+    }
+
+    #[test]
+    fn bad_options_say_what_to_change() {
+        let err = parse(json!({"requestsPerSecond": -1})).unwrap_err();
+        assert!(err.contains("requestsPerSecond must be a positive"), "{err}");
+        assert!(parse(json!({"maxRetries": 1.5})).unwrap_err().contains("whole number"));
+        let err = parse(json!({"tokensPerMinit": 5})).unwrap_err();
+        assert!(err.contains("unknown field `tokensPerMinit`"), "{err}");
+        assert!(parse(json!({"serverURL": "api.mistral.ai"})).unwrap_err().contains("https://"));
+        assert!(parse(json!({"baseDelayMs": 5000, "maxDelayMs": 100})).is_err());
+    }
+
+    #[test]
+    fn values_become_lanes_and_policy() {
+        let c = parse(json!({"requestsPerSecond": 0.5, "tokensPerMonth": 1e9, "serverURL": "http://127.0.0.1:9/", "timeoutMs": 1500})).unwrap();
+        assert_eq!(c.limiter.lanes[0].window, Duration::from_secs(2));
+        assert_eq!(c.limiter.lanes.len(), 3);
+        assert_eq!(c.server_url, "http://127.0.0.1:9");
+        assert_eq!(c.retry.timeout, Duration::from_millis(1500));
+    }
+}

@@ -1,0 +1,77 @@
+//! What a request really cost, read from what the server sent back.
+
+use serde_json::Value;
+
+use super::estimate::text_tokens;
+
+/// Token counts as the API reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Input tokens.
+    pub prompt: u64,
+    /// Output tokens.
+    pub completion: u64,
+}
+
+impl Usage {
+    /// Input plus output.
+    pub fn total(&self) -> u64 {
+        self.prompt + self.completion
+    }
+
+    /// The `usage` object of a response, a chat chunk or a `conversation.response.done`
+    /// event, if it has one. `total_tokens` wins over the sum when larger (it includes
+    /// connector tokens).
+    pub fn from_json(v: &Value) -> Option<Usage> {
+        let u = v.get("usage").filter(|u| u.is_object())?;
+        let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
+        let (prompt, completion) = (n("prompt_tokens"), n("completion_tokens"));
+        let extra = n("total_tokens").saturating_sub(prompt + completion);
+        Some(Usage { prompt, completion: completion + extra })
+    }
+}
+
+/// The generated text an event carries (a chat delta's content, a conversation
+/// `message.output.delta`'s content, a function call's arguments), to count what was
+/// streamed when a stream dies before its usage arrives.
+pub fn streamed_text(event: &Value) -> Option<&str> {
+    if let Some(delta) = event.pointer("/choices/0/delta") {
+        return delta.get("content").and_then(Value::as_str);
+    }
+    match event.get("type").and_then(Value::as_str)? {
+        "message.output.delta" => event.get("content").and_then(Value::as_str),
+        "function.call.delta" => event.get("arguments").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// Tokens in streamed text, by the same heuristic as estimates.
+pub fn streamed_tokens(event: &Value) -> u64 {
+    streamed_text(event).map_or(0, text_tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn usage_from_every_shape() {
+        let chat = json!({"usage": {"prompt_tokens": 11, "total_tokens": 14, "completion_tokens": 3}});
+        assert_eq!(Usage::from_json(&chat), Some(Usage { prompt: 11, completion: 3 }));
+        let web = json!({"usage": {"prompt_tokens": 188, "completion_tokens": 55, "total_tokens": 7355, "connector_tokens": 7112}});
+        assert_eq!(Usage::from_json(&web).unwrap().total(), 7355);
+        assert_eq!(Usage::from_json(&json!({"usage": null})), None);
+        assert_eq!(Usage::from_json(&json!({})), None);
+    }
+
+    #[test]
+    fn text_of_stream_events() {
+        let chunk = json!({"choices": [{"delta": {"content": "Bonjour"}}]});
+        assert_eq!(streamed_text(&chunk), Some("Bonjour"));
+        let delta = json!({"type": "message.output.delta", "content": "abcd"});
+        assert_eq!(streamed_tokens(&delta), 1);
+        assert_eq!(streamed_text(&json!({"type": "conversation.response.started"})), None);
+    }
+}

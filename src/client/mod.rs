@@ -3,12 +3,14 @@
 
 pub mod error_kind;
 pub mod estimate;
+pub mod metrics;
 pub mod operation;
 pub mod options;
 pub mod usage;
 
 pub use self::error_kind::ErrorKind;
 pub use self::estimate::{Estimator, Heuristic, OutputHistory};
+pub use self::metrics::Stats;
 pub use self::operation::Kind;
 pub use self::options::{ClientConfig, ClientOptions};
 pub use self::usage::Usage;

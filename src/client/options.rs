@@ -35,6 +35,31 @@ pub struct ClientOptions {
     pub dangerously_allow_browser: Option<bool>,
 }
 
+/// Every key `ClientOptions` takes, for runtimes whose deserialiser reads only the
+/// keys it knows (so an unknown one must be looked for explicitly).
+pub const OPTION_KEYS: &[&str] = &[
+    "apiKey",
+    "serverURL",
+    "requestsPerSecond",
+    "tokensPerMinute",
+    "tokensPerMonth",
+    "maxRetries",
+    "baseDelayMs",
+    "maxDelayMs",
+    "timeoutMs",
+    "dangerouslyAllowBrowser",
+];
+
+/// Refuses a key that is not an option, listing the ones there are.
+pub fn check_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    for key in keys {
+        if !OPTION_KEYS.contains(&key) {
+            return Err(format!("unknown option '{key}'; the options are {}", OPTION_KEYS.join(", ")));
+        }
+    }
+    Ok(())
+}
+
 /// The options resolved into what the core needs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClientConfig {
@@ -137,6 +162,23 @@ mod tests {
         assert!(err.contains("unknown field `tokensPerMinit`"), "{err}");
         assert!(parse(json!({"serverURL": "api.mistral.ai"})).unwrap_err().contains("https://"));
         assert!(parse(json!({"baseDelayMs": 5000, "maxDelayMs": 100})).is_err());
+    }
+
+    #[test]
+    fn the_key_list_matches_the_struct() {
+        for key in OPTION_KEYS {
+            let value = if *key == "dangerouslyAllowBrowser" {
+                json!(true)
+            } else if key.ends_with("Key") || key.ends_with("URL") {
+                json!("http://x")
+            } else {
+                json!(1)
+            };
+            let parsed = serde_json::from_value::<ClientOptions>(json!({ *key: value }));
+            assert!(parsed.is_ok(), "{key}: {parsed:?}");
+        }
+        assert!(check_keys(["apiKey", "timeoutMs"]).is_ok());
+        assert!(check_keys(["tokensPerMinit"]).unwrap_err().contains("unknown option 'tokensPerMinit'"));
     }
 
     #[test]

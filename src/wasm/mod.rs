@@ -1,5 +1,19 @@
-//! The JavaScript face of the crate. The client itself arrives with the wasm edge;
-//! for now the module exposes its version, which the package and its tests check.
+//! The wasm edge: the platform's `fetch`, streams, abort signals and timers around
+//! the pure core. Exposed to JS through `Client` and `EventStream`; the package's
+//! JS layer (pkg-template/) builds the public API on these.
+
+// These types hold JS handles (closures, functions, responses) that print nothing
+// useful, so `Debug` would only add noise.
+#![allow(missing_debug_implementations)]
+
+mod call;
+mod client;
+mod driver;
+mod error;
+mod http;
+mod js;
+mod scope;
+mod stream;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

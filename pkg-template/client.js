@@ -1,0 +1,155 @@
+// The public API, built on the wasm `Client`: resource groups that mirror
+// Mistral's SDK, streams as async iterators, typed errors, status and events.
+// Loaded through one of the entry files (node.js, worker.js, index.js), which
+// instantiate the wasm module first.
+import { Client as WasmClient, version as wasmVersion } from "./mistral_ratelimit.js";
+
+/** Every error the client throws. `code` is stable; `name` is the class name. */
+export class MistralRatelimitError extends Error {
+  constructor(message, fields = {}) {
+    super(message);
+    Object.assign(this, fields);
+  }
+}
+export class BadRequestError extends MistralRatelimitError {}
+export class AuthenticationError extends MistralRatelimitError {}
+export class PermissionDeniedError extends MistralRatelimitError {}
+export class NotFoundError extends MistralRatelimitError {}
+export class ValidationError extends MistralRatelimitError {}
+export class RateLimitError extends MistralRatelimitError {}
+export class ServerError extends MistralRatelimitError {}
+export class ConnectionError extends MistralRatelimitError {}
+export class TimeoutError extends MistralRatelimitError {}
+export class AbortError extends MistralRatelimitError {}
+export class QueueTimeoutError extends MistralRatelimitError {}
+export class ConfigError extends MistralRatelimitError {}
+
+const classes = {
+  BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError, ValidationError,
+  RateLimitError, ServerError, ConnectionError, TimeoutError, AbortError, QueueTimeoutError, ConfigError,
+};
+
+// Called from wasm to build errors, so that the classes live only here.
+function makeError(name, message, fields) {
+  const Class = classes[name] ?? MistralRatelimitError;
+  const error = new Class(message, fields);
+  Object.defineProperty(error, "name", { value: name, enumerable: false, configurable: true, writable: true });
+  return error;
+}
+
+function configError(message) {
+  return makeError("ConfigError", message, { code: "config" });
+}
+
+/** The package's version (the crate's). */
+export function version() {
+  return wasmVersion();
+}
+
+// Node and Deno keep the key in the environment; reading it never throws.
+function keyFromEnvironment() {
+  try {
+    return globalThis.process?.env?.MISTRAL_API_KEY ?? globalThis.Deno?.env?.get("MISTRAL_API_KEY");
+  } catch {
+    return undefined;
+  }
+}
+
+// A page (not a worker, not a server runtime): a key there is visible to anyone.
+const inBrowserPage = typeof document !== "undefined" && typeof navigator !== "undefined";
+
+/** A streamed reply: iterate it once with `for await`; `break` cancels it. */
+class EventStreamIterable {
+  #opened;
+  #used = false;
+
+  constructor(opened) {
+    this.#opened = opened;
+    // The error surfaces on the first `next()`; never as an unhandled rejection.
+    opened.catch(() => {});
+  }
+
+  [Symbol.asyncIterator]() {
+    if (this.#used) throw configError("a stream can be iterated only once; start a new call to read it again");
+    this.#used = true;
+    const opened = this.#opened;
+    return {
+      next: async () => (await opened).next(),
+      return: async () => {
+        const stream = await opened.catch(() => undefined);
+        await stream?.cancel();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+}
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params ?? {})) {
+    if (v === undefined || v === null) continue;
+    q.set(k, typeof v === "object" ? JSON.stringify(v) : String(v));
+  }
+  return q.toString();
+}
+
+export class MistralRatelimitClient {
+  #wasm;
+  #listeners = new Set();
+
+  constructor(options = {}) {
+    if (options === null || typeof options !== "object") throw configError("options must be an object");
+    const { onEvent, ...rest } = options;
+    if (onEvent !== undefined && typeof onEvent !== "function") throw configError("onEvent must be a function");
+    const apiKey = rest.apiKey ?? keyFromEnvironment();
+    if (inBrowserPage && apiKey && !rest.dangerouslyAllowBrowser) {
+      throw configError(
+        "an API key in a browser page is readable by anyone who opens it: point serverURL at a proxy that adds " +
+          "the key, or pass dangerouslyAllowBrowser: true if you accept that",
+      );
+    }
+    this.#wasm = new WasmClient({ ...rest, apiKey }, makeError, (event) => this.#emit(event));
+    if (onEvent) this.#listeners.add(onEvent);
+
+    const call = (kind, id, body, q, opts) => this.#wasm.call(kind, id, body, q, opts);
+    const stream = (kind, id, body, opts) =>
+      new EventStreamIterable(this.#wasm.stream(kind, id, { ...body, stream: true }, opts));
+    const noStream = (body) => ({ ...body, stream: false });
+
+    this.chat = {
+      complete: (request, opts) => call("chat.complete", undefined, noStream(request), undefined, opts),
+      stream: (request, opts) => stream("chat.complete", undefined, request, opts),
+    };
+    this.beta = {
+      conversations: {
+        start: (request, opts) => call("conversations.start", undefined, noStream(request), undefined, opts),
+        startStream: (request, opts) => stream("conversations.start", undefined, request, opts),
+        append: (id, request, opts) => call("conversations.append", id, noStream(request), undefined, opts),
+        appendStream: (id, request, opts) => stream("conversations.append", id, request, opts),
+        restart: (id, request, opts) => call("conversations.restart", id, noStream(request), undefined, opts),
+        restartStream: (id, request, opts) => stream("conversations.restart", id, request, opts),
+        get: (id, opts) => call("conversations.get", id, undefined, undefined, opts),
+        getHistory: (id, opts) => call("conversations.getHistory", id, undefined, undefined, opts),
+        getMessages: (id, opts) => call("conversations.getMessages", id, undefined, undefined, opts),
+        list: (params, opts) => call("conversations.list", undefined, undefined, query(params), opts),
+        delete: (id, opts) => call("conversations.delete", id, undefined, undefined, opts),
+      },
+    };
+  }
+
+  /** Lanes, queue, the server's last report and counters, as of now. */
+  status() {
+    return this.#wasm.status();
+  }
+
+  /** Subscribes to client events; returns the function that unsubscribes. */
+  on(listener) {
+    if (typeof listener !== "function") throw configError("on() takes a function");
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(event) {
+    for (const listener of this.#listeners) listener(event);
+  }
+}

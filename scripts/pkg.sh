@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Assembles the npm package: wasm-pack's glue and .wasm, completed from pkg-template/
+# with the crate's version. Usage: scripts/pkg.sh dev|release OUT_DIR
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=${1:?usage: scripts/pkg.sh dev|release OUT_DIR}
+out=${2:?usage: scripts/pkg.sh dev|release OUT_DIR}
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+
+wasm-pack --quiet build "--$profile" --target web --out-dir "$out" --no-pack
+cp pkg-template/*.js pkg-template/package.json "$out/"
+[ -f pkg-template/index.d.ts ] && cp pkg-template/index.d.ts "$out/"
+cp LICENSE "$out/"
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+sed -i "s/\"version\": \"0.0.0\"/\"version\": \"$version\"/" "$out/package.json"

@@ -1,0 +1,106 @@
+//! One HTTP attempt over the platform's `fetch`.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, Request, RequestInit, Response};
+
+use super::js;
+
+/// What to send.
+pub struct HttpRequest<'a> {
+    pub method: &'static str,
+    pub url: String,
+    pub api_key: Option<&'a str>,
+    pub body: Option<&'a str>,
+    pub stream: bool,
+}
+
+/// A response whose head has arrived; the body is still to read.
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub raw: Response,
+}
+
+/// Why no response arrived.
+#[derive(Debug)]
+pub enum NoResponse {
+    /// Nothing reached the server (refused, unresolvable).
+    Unreachable(String),
+    /// The connection failed in a way that leaves open whether the server got it.
+    Interrupted(String),
+    /// Our abort signal fired.
+    Stopped,
+}
+
+/// Sends `req`; `signal` aborts it.
+pub async fn send(req: &HttpRequest<'_>, signal: &AbortSignal) -> Result<HttpResponse, NoResponse> {
+    let request = build(req, signal).map_err(|e| NoResponse::Interrupted(describe(&e)))?;
+    let raw = match JsFuture::from(js::fetch_request(&request)).await {
+        Ok(r) => r.unchecked_into::<Response>(),
+        Err(_) if signal.aborted() => return Err(NoResponse::Stopped),
+        Err(e) => return Err(classify(&e)),
+    };
+    Ok(HttpResponse { status: raw.status(), headers: headers(&raw.headers()), raw })
+}
+
+fn build(req: &HttpRequest<'_>, signal: &AbortSignal) -> Result<Request, JsValue> {
+    let headers = Headers::new()?;
+    headers.set("accept", if req.stream { "text/event-stream" } else { "application/json" })?;
+    if let Some(key) = req.api_key {
+        headers.set("authorization", &format!("Bearer {key}"))?;
+    }
+    let init = RequestInit::new();
+    init.set_method(req.method);
+    if let Some(body) = req.body {
+        headers.set("content-type", "application/json")?;
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_headers(&headers);
+    init.set_signal(Some(signal));
+    Request::new_with_str_and_init(&req.url, &init)
+}
+
+/// Reads the whole body as text.
+pub async fn text(res: &Response) -> Result<String, NoResponse> {
+    let promise = res.text().map_err(|e| NoResponse::Interrupted(describe(&e)))?;
+    match JsFuture::from(promise).await {
+        Ok(t) => Ok(t.as_string().unwrap_or_default()),
+        Err(e) => Err(classify(&e)),
+    }
+}
+
+fn headers(h: &Headers) -> Vec<(String, String)> {
+    let Ok(Some(entries)) = js_sys::try_iter(h) else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|pair| {
+            let pair: js_sys::Array = pair.dyn_into().ok()?;
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect()
+}
+
+/// Sorts a failed `fetch`. Node reports the socket error as `cause.code`; refused
+/// and unresolvable connections prove the request never arrived. Browsers say only
+/// "Failed to fetch", so the server may have seen it.
+pub fn classify(e: &JsValue) -> NoResponse {
+    let code = js::get(&js::get(e, "cause"), "code").as_string().unwrap_or_default();
+    let message = describe(e);
+    match code.as_str() {
+        "ECONNREFUSED" | "ENOTFOUND" | "EAI_AGAIN" | "UND_ERR_CONNECT_TIMEOUT" => {
+            NoResponse::Unreachable(format!("{message} ({code})"))
+        }
+        _ => NoResponse::Interrupted(message),
+    }
+}
+
+/// A JS error's `name: message`, without anything else it might carry.
+pub fn describe(e: &JsValue) -> String {
+    let name = js::get(e, "name").as_string().unwrap_or_else(|| "Error".into());
+    match js::get(e, "message").as_string() {
+        Some(m) => format!("{name}: {m}"),
+        None => e.as_string().unwrap_or(name),
+    }
+}

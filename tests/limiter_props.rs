@@ -1,13 +1,14 @@
+#![cfg(not(target_arch = "wasm32"))] // proptest is native only
 //! Property tests: random arrivals, costs, refunds, debts, cancellations, 429 pauses
 //! and clock jumps, checked against a ledger of what was really admitted.
 //!
 //! What is checked, for every lane:
 //! - **the window guarantee**: in any window of the lane's length (plus the arrival
-//!   margin), the cost finally charged never exceeds the capacity, save for debt
-//!   booked inside that window (a request that ran over its estimate). With no
-//!   overruns, that is the plain limit. The bound holds because every admission saw
-//!   everything held before it, and after the last admission of a window only debt
-//!   can arrive;
+//!   margin), the cost finally charged never exceeds the capacity, save for cost
+//!   booked at settle time inside that window (output held from its settle, and debt
+//!   when a request ran over its estimate). The bound holds because every admission
+//!   saw everything held before it, and after the last admission of a window only
+//!   settle-time bookings can arrive;
 //! - **every reservation ends exactly once**: the limiter's in-flight and queued counts
 //!   always match the tickets and waiters alive, and its counters balance at the end.
 
@@ -35,7 +36,7 @@ enum Op {
     Reserve { tokens: u64, batch: bool, model: bool, deadline_ms: Option<u64> },
     Advance(u64),
     JumpBack(u64),
-    Settle { pick: usize, percent: u64 },
+    Settle { pick: usize, percent: u64, split: bool },
     Cancel(usize),
     DropTicket(usize),
     Poll(usize),
@@ -50,7 +51,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(tokens, batch, model, deadline_ms)| Op::Reserve { tokens, batch, model, deadline_ms }),
         4 => (0..1500u64).prop_map(Op::Advance),
         1 => (0..3000u64).prop_map(Op::JumpBack),
-        4 => (any::<usize>(), 0..=250u64).prop_map(|(pick, percent)| Op::Settle { pick, percent }),
+        4 => (any::<usize>(), 0..=250u64, any::<bool>()).prop_map(|(pick, percent, split)| Op::Settle { pick, percent, split }),
         1 => any::<usize>().prop_map(Op::Cancel),
         1 => any::<usize>().prop_map(Op::DropTicket),
         3 => any::<usize>().prop_map(Op::Poll),
@@ -85,7 +86,7 @@ impl Harness {
     fn new() -> Harness {
         let limiter = Limiter::new(LimiterConfig {
             lanes: lanes().into_iter().filter(|(m, _)| m.is_none()).map(|(_, s)| s).collect(),
-            margin: MarginPolicy { floor: MARGIN, ceiling: MARGIN },
+            margin: MarginPolicy::fixed(MARGIN),
         });
         for (m, spec) in lanes().into_iter().filter(|(m, _)| m.is_some()) {
             limiter.add_lane(m, spec, Instant::ZERO);
@@ -138,14 +139,17 @@ impl Harness {
             }
             Op::Advance(ms) => self.now = self.now + Duration::from_millis(ms),
             Op::JumpBack(ms) => self.now = Instant::from_micros(self.now.as_micros().saturating_sub(ms * 1000)),
-            Op::Settle { pick, percent } if !self.tickets.is_empty() => {
+            Op::Settle { pick, percent, split } if !self.tickets.is_empty() => {
                 let (i, t) = self.tickets.swap_remove(pick % self.tickets.len());
                 let actual = t.estimate() * percent / 100;
                 let now = self.clock();
-                let s = t.settle(actual, now);
+                let estimate = self.ledger[i].estimate;
+                // Split: half is prompt (at admission), half output (held from now).
+                let (early, late) = if split { (actual / 2, actual - actual / 2) } else { (actual, 0) };
+                let s = t.settle_usage(early, late, now);
                 self.settled += 1;
-                assert_eq!(s.debt, actual.saturating_sub(self.ledger[i].estimate));
-                self.end(i, actual.min(self.ledger[i].estimate), s.debt, true);
+                assert_eq!(s.debt, actual.saturating_sub(estimate));
+                self.end(i, early.min(estimate), late + early.saturating_sub(estimate), true);
             }
             Op::Cancel(pick) if !self.tickets.is_empty() => {
                 let (i, t) = self.tickets.swap_remove(pick % self.tickets.len());
@@ -321,7 +325,7 @@ fn saturation_respects_every_window() {
         h.apply(Op::Advance(30));
         h.apply(Op::Tick);
         h.apply(Op::Poll(i as usize));
-        h.apply(Op::Settle { pick: i as usize, percent: 40 + (i * 13) % 100 });
+        h.apply(Op::Settle { pick: i as usize, percent: 40 + (i * 13) % 100, split: i % 2 == 0 });
     }
     h.drain();
     h.check_windows();

@@ -261,26 +261,30 @@ impl Core {
         self.pump(now);
     }
 
-    pub(crate) fn settle(&mut self, id: u64, actual: u64, now: Instant) -> Settlement {
+    /// Ends a booking: `early` tokens were spent when the request arrived (its
+    /// prompt), `late` tokens since (its output, counted by the server as produced).
+    /// The early part stays where it was booked, refunded down to what was spent;
+    /// the late part, and whatever the early part ran over the estimate, is held from
+    /// `now`, which is after it was produced. Later admissions wait for it.
+    pub(crate) fn settle(&mut self, id: u64, early: u64, late: u64, now: Instant) -> Settlement {
         let now = self.advance(now);
         let booking = self.bookings.remove(&id).expect("a ticket's booking lives until the ticket ends");
-        let mut settlement = Settlement::default();
+        let kept = early.min(booking.tokens);
+        let from_now = late + early.saturating_sub(booking.tokens);
         for b in booking.slots {
             let lane = &mut self.lanes.lanes[b.lane];
             if lane.spec.unit != Unit::Tokens {
                 continue;
             }
-            if actual < booking.tokens {
-                lane.refund(b.slot, booking.tokens - actual);
-            } else if actual > booking.tokens {
-                // Output ran over the estimate: the excess is spent now, so it is held
-                // from now, and later admissions wait until it leaves the window.
+            lane.refund(b.slot, booking.tokens - kept);
+            if from_now > 0 {
                 let hold = lane.spec.window + self.margin.current();
-                lane.book(now, actual - booking.tokens, hold);
+                lane.book(now, from_now, hold);
             }
         }
-        settlement.refunded = booking.tokens.saturating_sub(actual);
-        settlement.debt = actual.saturating_sub(booking.tokens);
+        let actual = early + late;
+        let settlement =
+            Settlement { refunded: booking.tokens.saturating_sub(actual), debt: actual.saturating_sub(booking.tokens) };
         self.counters.settled += 1;
         self.counters.refunded_tokens += settlement.refunded;
         self.counters.debt_tokens += settlement.debt;
@@ -342,6 +346,12 @@ impl Core {
     pub(crate) fn observe_rate_limited(&mut self, pause: Duration, now: Instant) {
         let now = self.advance(now);
         self.counters.rate_limited += 1;
+        // Every lane had room by our books, yet the server refused: arrivals bunched
+        // more than the margin allowed for.
+        let within = self.lanes.lanes.iter().all(|l| l.held() <= l.spec.capacity);
+        if within {
+            self.margin.widen();
+        }
         self.closed_until = self.closed_until.max(now + pause);
         self.pump(now);
     }

@@ -326,10 +326,21 @@ impl Ticket {
         self.core.borrow().admitted_at(self.id)
     }
 
-    /// The request finished having used `actual` tokens (input plus output).
+    /// The request finished having used `actual` tokens (input plus output), all
+    /// counted from when it was admitted; any excess over the estimate is debt, held
+    /// from `now`.
     pub fn settle(mut self, actual: u64, now: Instant) -> Settlement {
         self.done = true;
-        self.core.borrow_mut().settle(self.id, actual, now)
+        self.core.borrow_mut().settle(self.id, actual, 0, now)
+    }
+
+    /// The request finished with this usage. The server counts the prompt when the
+    /// request arrives but the output as it is produced, up to the whole generation
+    /// time later, so the output is held from `now` (after it was produced), not from
+    /// the admission: otherwise it would leave our window before the server's.
+    pub fn settle_usage(mut self, prompt: u64, completion: u64, now: Instant) -> Settlement {
+        self.done = true;
+        self.core.borrow_mut().settle(self.id, prompt, completion, now)
     }
 
     /// The request never left: give everything back.

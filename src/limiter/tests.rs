@@ -12,7 +12,7 @@ fn secs(s: f64) -> Instant {
 }
 
 fn limiter(lanes: Vec<LaneSpec>) -> Limiter {
-    Limiter::new(LimiterConfig { lanes, margin: MarginPolicy { floor: MARGIN, ceiling: MARGIN } })
+    Limiter::new(LimiterConfig { lanes, margin: MarginPolicy::fixed(MARGIN) })
 }
 
 fn tokens(n: u64) -> LaneSpec {
@@ -248,7 +248,11 @@ fn time_never_runs_backwards_inside() {
 fn the_margin_follows_transit_jitter() {
     let l = Limiter::new(LimiterConfig {
         lanes: vec![LaneSpec::requests_per_second(1)],
-        margin: MarginPolicy { floor: Duration::from_millis(5), ceiling: Duration::from_secs(1) },
+        margin: MarginPolicy {
+            floor: Duration::from_millis(5),
+            initial: Duration::from_millis(5),
+            ceiling: Duration::from_secs(1),
+        },
     });
     l.observe_transit(Duration::from_millis(40));
     l.observe_transit(Duration::from_millis(240));
@@ -268,4 +272,15 @@ fn status_reports_levels_and_next_availability() {
     assert_eq!(s.lanes[0].available, 0);
     assert_eq!(s.lanes[0].next_available, (secs(1.0) + MARGIN).next_tick() - secs(0.6));
     assert_eq!((s.lanes[1].used, s.lanes[1].available, s.lanes[1].percent()), (500, 500, 50.0));
+}
+
+#[test]
+fn output_is_held_from_the_settle_not_the_admission() {
+    let l = limiter(vec![tokens(1000)]);
+    let a = ready(l.reserve(Demand::tokens(600), secs(0.0)));
+    // 100 prompt tokens at admission, 300 output tokens produced over 20 s.
+    assert_eq!(a.settle_usage(100, 300, secs(20.0)), Settlement { refunded: 200, debt: 0 });
+    // At 61 s the prompt has left the window but the output has not.
+    let b = queued(l.reserve(Demand::tokens(800), secs(61.0)));
+    assert_eq!(b.predicted(), (secs(80.0) + MARGIN).next_tick());
 }

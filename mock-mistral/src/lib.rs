@@ -47,6 +47,7 @@ pub struct ResetConnection;
 /// The headers a browser page may read from our responses.
 const EXPOSED: &[&str] = &[
     "mistral-correlation-id",
+    "x-envoy-upstream-service-time",
     "retry-after",
     "x-ratelimit-limit-req-second",
     "x-ratelimit-remaining-req-second",
@@ -92,7 +93,8 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
     let path =
         req.extensions().get::<OriginalUri>().map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
     let route = format!("{} {path}", req.method());
-    state.gateway.lock().unwrap().stats.arrived(Instant::now());
+    let arrived = Instant::now();
+    state.gateway.lock().unwrap().stats.arrived(arrived);
     let response = async {
         let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
         let Some(key) = state.gateway.lock().unwrap().authenticate(auth) else {
@@ -124,6 +126,11 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
     }
     .await;
     state.gateway.lock().unwrap().stats.answered(route, response.status().as_u16());
+    // As the real API's envoy does: how long the request spent inside, so a client
+    // can tell network transit from processing.
+    let mut response = response;
+    let inside = arrived.elapsed().as_millis().to_string();
+    response.headers_mut().insert("x-envoy-upstream-service-time", HeaderValue::from_str(&inside).expect("digits"));
     response
 }
 

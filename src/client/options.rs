@@ -50,6 +50,15 @@ pub const OPTION_KEYS: &[&str] = &[
     "dangerouslyAllowBrowser",
 ];
 
+/// The JS type each option takes (`typeof`).
+pub fn option_type(key: &str) -> &'static str {
+    match key {
+        "apiKey" | "serverURL" => "string",
+        "dangerouslyAllowBrowser" => "boolean",
+        _ => "number",
+    }
+}
+
 /// Refuses a key that is not an option, listing the ones there are.
 pub fn check_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
     for key in keys {
@@ -178,6 +187,7 @@ mod tests {
             assert!(parsed.is_ok(), "{key}: {parsed:?}");
         }
         assert!(check_keys(["apiKey", "timeoutMs"]).is_ok());
+        assert_eq!((option_type("serverURL"), option_type("timeoutMs")), ("string", "number"));
         assert!(check_keys(["tokensPerMinit"]).unwrap_err().contains("unknown option 'tokensPerMinit'"));
     }
 

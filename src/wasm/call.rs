@@ -101,6 +101,7 @@ pub async fn run(inner: &Rc<Inner>, plan: &Plan, scope: &mut Scope) -> Result<Do
             Ok(Err(r)) => return Err(CallError::new(ErrorKind::QueueTimeout, r.to_string())),
             Ok(Ok(t)) => t,
         };
+        let admitted_at = ticket.admitted_at();
         inner.emit("sent", &[("attempt", (retries + 1).into())]);
         inner.stats.borrow_mut().requests += 1;
         let sent_at = js::now();
@@ -114,7 +115,7 @@ pub async fn run(inner: &Rc<Inner>, plan: &Plan, scope: &mut Scope) -> Result<Do
         let failure = match http::send(&request, &scope.signal()).await {
             Err(NoResponse::Stopped) => {
                 // It may have reached the server: keep the prompt's cost.
-                inner.settle(ticket, plan.prompt);
+                inner.settle(ticket, plan.prompt, 0);
                 return Err(stopped(scope.stop().unwrap_or(Stop::Aborted), plan));
             }
             Err(NoResponse::Unreachable(m)) => {
@@ -123,15 +124,18 @@ pub async fn run(inner: &Rc<Inner>, plan: &Plan, scope: &mut Scope) -> Result<Do
                 (Failure::Unreachable, m)
             }
             Err(NoResponse::Interrupted(m)) => {
-                inner.settle(ticket, plan.prompt);
+                inner.settle(ticket, plan.prompt, 0);
                 (Failure::Interrupted, m)
             }
             Ok(res) if (200..300).contains(&res.status) => {
+                // What can bunch arrivals: our own delay between admission and
+                // sending (a busy event loop, a new connection), plus the transit.
                 let rtt = js::now() - sent_at;
+                let delay = sent_at - admitted_at;
                 match upstream_time(&res.headers) {
-                    Some(up) => inner.driver.limiter.observe_transit(rtt.saturating_sub(up)),
+                    Some(up) => inner.driver.limiter.observe_transit(delay + rtt.saturating_sub(up)),
                     // A stream's head comes before generation: its round trip is transit.
-                    None if plan.stream => inner.driver.limiter.observe_transit(rtt),
+                    None if plan.stream => inner.driver.limiter.observe_transit(delay + rtt),
                     None => {}
                 }
                 if plan.stream {
@@ -143,7 +147,7 @@ pub async fn run(inner: &Rc<Inner>, plan: &Plan, scope: &mut Scope) -> Result<Do
                 let text = http::text(&res.raw).await.unwrap_or_default();
                 let api = ApiError::parse(&text);
                 // Refused: a 4xx did no work; a 5xx may have read the prompt.
-                inner.settle(ticket, if res.status >= 500 { plan.prompt } else { 0 });
+                inner.settle(ticket, if res.status >= 500 { plan.prompt } else { 0 }, 0);
                 let report = parse_headers(res.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
                 inner.observe(&report, plan.model.as_deref());
                 let attempt = Attempt {
@@ -217,16 +221,16 @@ async fn finish_json(
     scope: &mut Scope,
 ) -> Result<Done, CallError> {
     if res.status == 204 {
-        inner.settle(ticket, 0);
+        inner.settle(ticket, 0, 0);
         return Ok(Done::Json(None));
     }
     let text = match or_stop(scope, http::text(&res.raw)).await {
         Err(why) => {
-            inner.settle(ticket, plan.estimate);
+            inner.settle(ticket, plan.estimate, 0);
             return Err(stopped(why, plan));
         }
         Ok(Err(e)) => {
-            inner.settle(ticket, plan.estimate);
+            inner.settle(ticket, plan.estimate, 0);
             let message = match e {
                 NoResponse::Unreachable(m) | NoResponse::Interrupted(m) => m,
                 NoResponse::Stopped => "stopped".into(),
@@ -238,7 +242,7 @@ async fn finish_json(
     let json: Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(e) => {
-            inner.settle(ticket, plan.estimate);
+            inner.settle(ticket, plan.estimate, 0);
             let mut err = CallError::new(ErrorKind::Server, format!("the server's reply is not valid JSON ({e})"));
             err.status = Some(res.status);
             err.correlation_id = header(&res.headers, "mistral-correlation-id").map(str::to_owned);
@@ -246,7 +250,7 @@ async fn finish_json(
         }
     };
     let report = parse_headers(res.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let used = match Usage::from_json(&json) {
+    let (early, late) = match Usage::from_json(&json) {
         Some(u) => {
             let mut stats = inner.stats.borrow_mut();
             stats.tokens_in += u.prompt;
@@ -255,11 +259,12 @@ async fn finish_json(
             if let Some(m) = &plan.model {
                 inner.history.borrow_mut().record(m, u.completion);
             }
-            u.total()
+            (u.prompt, u.completion)
         }
-        None => report.query_cost.unwrap_or(if plan.kind.generates() { plan.estimate } else { 0 }),
+        // No usage: the charged cost if the server said it, else the estimate.
+        None => (report.query_cost.unwrap_or(if plan.kind.generates() { plan.estimate } else { 0 }), 0),
     };
-    inner.settle(ticket, used);
+    inner.settle(ticket, early, late);
     inner.observe(&report, plan.model.as_deref());
     Ok(Done::Json(Some(text)))
 }

@@ -18,7 +18,7 @@ use super::js;
 use super::scope::Scope;
 use super::stream::EventStream;
 use crate::client::estimate::request_tokens;
-use crate::client::options::check_keys;
+use crate::client::options::{check_keys, option_type};
 use crate::client::{ClientConfig, ClientOptions, ErrorKind, Heuristic, Kind, OutputHistory, Stats};
 use crate::feedback::ServerReport;
 use crate::limiter::{Limiter, Priority, Ticket, Unit};
@@ -46,10 +46,12 @@ impl Inner {
         }
     }
 
-    /// Settles a ticket and lets the limiter hand out what it freed.
-    pub fn settle(&self, ticket: Ticket, actual: u64) {
-        let s = ticket.settle(actual, js::now());
-        self.emit("settled", &[("tokens", actual.into()), ("refunded", s.refunded.into()), ("debt", s.debt.into())]);
+    /// Settles a ticket (`early` tokens spent on arrival, `late` ones produced since;
+    /// see `Ticket::settle_usage`) and lets the limiter hand out what it freed.
+    pub fn settle(&self, ticket: Ticket, early: u64, late: u64) {
+        let s = ticket.settle_usage(early, late, js::now());
+        let tokens = early + late;
+        self.emit("settled", &[("tokens", tokens.into()), ("refunded", s.refunded.into()), ("debt", s.debt.into())]);
         self.driver.serve();
     }
 
@@ -153,6 +155,13 @@ impl Client {
                 .filter_map(|k| k.as_string())
                 .collect();
             check_keys(keys.iter().map(String::as_str)).map_err(|e| config_error(&make_error, e))?;
+            for key in &keys {
+                let (value, want) = (js::get(&options, key), option_type(key));
+                let got = value.js_typeof().as_string().unwrap_or_default();
+                if !value.is_undefined() && got != want {
+                    return Err(config_error(&make_error, format!("{key} must be a {want}, got a {got}")));
+                }
+            }
             serde_wasm_bindgen::from_value(options).map_err(|e| config_error(&make_error, e.to_string()))?
         };
         let config = parsed.resolve().map_err(|e| config_error(&make_error, e))?;

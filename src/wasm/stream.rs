@@ -122,7 +122,7 @@ impl EventStream {
 /// Settles the ticket once: the final usage, or the prompt and what was streamed.
 fn settle(s: &mut State) {
     let Some(ticket) = s.ticket.take() else { return };
-    let used = match s.usage {
+    let (early, late) = match s.usage {
         Some(u) => {
             let mut stats = s.inner.stats.borrow_mut();
             stats.tokens_in += u.prompt;
@@ -131,14 +131,14 @@ fn settle(s: &mut State) {
             if let Some(m) = &s.model {
                 s.inner.history.borrow_mut().record(m, u.completion);
             }
-            u.total()
+            (u.prompt, u.completion)
         }
         None => {
             s.inner.stats.borrow_mut().tokens_out += s.streamed;
-            s.prompt + s.streamed
+            (s.prompt, s.streamed)
         }
     };
-    s.inner.settle(ticket, used);
+    s.inner.settle(ticket, early, late);
 }
 
 /// Reads until an event is ready, the stream ends, or it fails.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build and tests use, each step skipped when the machine has it.
-# Usage: scripts/setup.sh STEP...   (steps: wasm, node, fuzz)
+# Usage: scripts/setup.sh STEP...   (steps: wasm, node, fuzz, browsers, deno)
 # Only the package registries are reachable here, so everything comes from crates.io
 # and npm; see ../shared/toolchain.md for the traps this avoids.
 set -euo pipefail
@@ -10,6 +10,9 @@ export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 # The wasm-bindgen CLI must match the crate's pinned wasm-bindgen, or wasm-pack
 # builds its own copy every time.
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+# Deno for the wasm tests, from npm, into the git-ignored .tools/ (package.json is
+# the project's tool list, not this).
+DENO_VERSION=2.9.6
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
@@ -41,6 +44,39 @@ fuzz() {
   if ! command -v cargo-fuzz >/dev/null; then
     say "installing cargo-fuzz"
     cargo install cargo-fuzz --locked
+  fi
+}
+
+# apt needs root; use sudo when not root.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Headless Chromium and Firefox with their WebDriver servers, for the wasm tests in
+# browsers. Debian's packages; geckodriver from crates.io (npm's downloads from GitHub).
+browsers() {
+  local pkgs=()
+  command -v chromium >/dev/null || pkgs+=(chromium)
+  command -v chromedriver >/dev/null || pkgs+=(chromium-driver)
+  command -v firefox-esr >/dev/null || pkgs+=(firefox-esr)
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    say "installing ${pkgs[*]} from Debian (about 2 minutes, once)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}"
+  fi
+  if ! command -v geckodriver >/dev/null; then
+    say "installing geckodriver (about 2 minutes, once)"
+    cargo install geckodriver --locked
+  fi
+}
+
+# Deno, run by wasm-bindgen-test-runner through scripts/deno-shim/deno.
+deno() {
+  local bin=.tools/deno/node_modules/.bin/deno
+  if [ "$("$bin" --version 2>/dev/null | sed -n 's/^deno \([^ ]*\).*/\1/p')" != "$DENO_VERSION" ]; then
+    say "installing deno $DENO_VERSION into .tools/deno"
+    mkdir -p .tools/deno
+    npm install --prefix .tools/deno --no-audit --no-fund --no-save --silent "deno@$DENO_VERSION"
   fi
 }
 

@@ -3,16 +3,17 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-WASM_DEV := target/wasm-dev
+PKG_DEV := target/pkg-dev
 DEMO_ARGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: test lint test-native test-wasm test-sdk demo bench mock pkg fuzz
+.PHONY: test lint test-native test-pkg test-web test-sdk demo bench mock pkg fuzz
 
 ## Every suite: formatting and lints, native tests (unit, property, doc, bench
-## smoke runs, the mock's HTTP tests), the wasm build loaded in Node, and the
-## official TypeScript SDK driven through every endpoint of the mock.
-test: lint test-native test-wasm test-sdk
+## smoke runs, the mock's HTTP tests), the built package in Node against the mock,
+## the wasm tests in Node, Chromium, Firefox and Deno, and the official TypeScript
+## SDK driven through every endpoint of the mock.
+test: lint test-native test-pkg test-web test-sdk
 
 lint:
 	cargo fmt --all --check
@@ -22,10 +23,14 @@ test-native:
 	cargo test --workspace --all-targets
 	cargo test --workspace --doc
 
-test-wasm:
+test-pkg:
 	scripts/setup.sh wasm
-	wasm-pack --quiet build --dev --target web --out-dir $(WASM_DEV) --no-pack
-	WASM_OUT=$(WASM_DEV) node --test tests/wasm/
+	scripts/pkg.sh dev $(PKG_DEV)
+	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh --rps 1000 --tpm 100000000 --stream-tokens-per-second 5000 -- \
+	  node --test tests/client/
+
+test-web:
+	scripts/wasm-tests.sh all
 
 test-sdk:
 	scripts/setup.sh node
@@ -50,7 +55,7 @@ mock:
 ## The npm package, optimised, into pkg/.
 pkg:
 	scripts/setup.sh wasm node
-	wasm-pack build --release --target web --out-dir pkg
+	scripts/pkg.sh release pkg
 
 ## Fuzz the SSE decoder for FUZZ_SECONDS (cargo-fuzz needs nightly features;
 ## RUSTC_BOOTSTRAP lets the stable toolchain provide them).

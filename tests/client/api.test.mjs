@@ -1,0 +1,128 @@
+// The package's API against the mock: every method, streams, errors and status.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { assertSettled, chatRequest, client, pkg } from "./helpers.mjs";
+
+const url = process.env.MISTRAL_MOCK_URL;
+
+test("the package reports the crate's version", async () => {
+  const { readFileSync } = await import("node:fs");
+  const cargo = readFileSync(new URL("../../Cargo.toml", import.meta.url), "utf8");
+  assert.equal(pkg.version(), cargo.match(/^version = "(.+)"$/m)[1]);
+});
+
+test("chat.complete returns the wire format and settles its real usage", async () => {
+  const c = client(url);
+  const r = await c.chat.complete(chatRequest(12));
+  assert.equal(r.object, "chat.completion");
+  assert.ok(r.choices[0].message.content.length > 0);
+  const { prompt_tokens, completion_tokens, total_tokens } = r.usage;
+  assert.equal(prompt_tokens + completion_tokens, total_tokens);
+  const s = c.status();
+  assert.equal(s.counters.tokensIn, prompt_tokens);
+  assert.equal(s.counters.tokensOut, completion_tokens);
+  assert.ok(s.counters.refunded > 0, "the estimate (prompt + max_tokens) was above the real cost");
+  assert.ok(s.server.length > 0, "the rate-limit headers were read");
+  assertSettled(assert, c);
+});
+
+test("chat.stream yields chunks until [DONE] and settles with the final usage", async () => {
+  const c = client(url);
+  let text = "";
+  let usage;
+  for await (const chunk of c.chat.stream(chatRequest(20))) {
+    text += chunk.choices[0].delta.content ?? "";
+    usage = chunk.usage ?? usage;
+  }
+  assert.ok(text.length > 0);
+  assert.equal(c.status().counters.tokensOut, usage.completion_tokens);
+  assert.ok(c.status().counters.ttftP50Ms >= 0);
+  assertSettled(assert, c);
+});
+
+test("a stream can be iterated once", async () => {
+  const c = client(url);
+  const stream = c.chat.stream(chatRequest(4));
+  for await (const _ of stream) break;
+  assert.throws(() => stream[Symbol.asyncIterator](), (e) => e instanceof pkg.ConfigError);
+  assertSettled(assert, c);
+});
+
+test("conversations: start, append, restart, history, messages, get, list, delete", async () => {
+  const c = client(url);
+  const started = await c.beta.conversations.start({ model: "mistral-small-latest", inputs: "Bonjour", completion_args: { max_tokens: 6 } });
+  const id = started.conversation_id;
+  assert.equal(started.object, "conversation.response");
+  const appended = await c.beta.conversations.append(id, { inputs: "Et ensuite ?" });
+  assert.equal(appended.conversation_id, id);
+  const history = await c.beta.conversations.getHistory(id);
+  assert.deepEqual(history.entries.map((e) => e.type), ["message.input", "message.output", "message.input", "message.output"]);
+  const messages = await c.beta.conversations.getMessages(id);
+  assert.equal(messages.messages.length, 4);
+  const restarted = await c.beta.conversations.restart(id, { inputs: "Autre chose", from_entry_id: history.entries[1].id });
+  assert.notEqual(restarted.conversation_id, id);
+  const got = await c.beta.conversations.get(id);
+  assert.equal(got.id, id);
+  const listed = await c.beta.conversations.list({ page: 0, page_size: 100 });
+  assert.ok(listed.some((x) => x.id === id));
+  assert.equal(await c.beta.conversations.delete(id), undefined);
+  await assert.rejects(c.beta.conversations.get(id), (e) => e instanceof pkg.NotFoundError && e.status === 404);
+  assertSettled(assert, c);
+});
+
+test("conversation streams end at EOF with conversation.response.done", async () => {
+  const c = client(url);
+  const types = [];
+  for await (const ev of c.beta.conversations.startStream({ model: "mistral-small-latest", inputs: "Salut", completion_args: { max_tokens: 6 } })) {
+    types.push(ev.type);
+  }
+  assert.equal(types[0], "conversation.response.started");
+  assert.equal(types.at(-1), "conversation.response.done");
+  assert.ok(types.includes("message.output.delta"));
+  assertSettled(assert, c);
+});
+
+test("typed errors carry the status, Mistral's code and the correlation id, never the key", async () => {
+  const c = client(url, { apiKey: "secret-key-123" });
+  const bad = await c.chat.complete({ ...chatRequest(), model: "bad model" }).catch((e) => e);
+  assert.ok(bad instanceof pkg.BadRequestError && bad instanceof pkg.MistralRatelimitError && bad instanceof Error);
+  assert.equal(bad.name, "BadRequestError");
+  assert.equal(bad.code, "bad_request");
+  assert.equal(bad.status, 400);
+  assert.equal(bad.mistralCode, "1500");
+  assert.equal(bad.type, "invalid_model");
+  assert.match(bad.correlationId, /^[0-9a-f-]{36}$/);
+  const invalid = await c.chat.complete({ ...chatRequest(), store: true }).catch((e) => e);
+  assert.ok(invalid instanceof pkg.ValidationError);
+  assert.equal(invalid.detail[0].type, "extra_forbidden");
+  for (const e of [bad, invalid]) assert.ok(!JSON.stringify({ ...e, message: e.message, stack: e.stack }).includes("secret-key-123"));
+  assertSettled(assert, c);
+});
+
+test("bad options and bad call options are ConfigErrors that say what to change", async () => {
+  for (const [options, says] of [
+    [{ requestsPerSecond: 0 }, "requestsPerSecond"],
+    [{ tokensPerMinute: Number.NaN }, "tokensPerMinute"],
+    [{ maxRetries: -1 }, "maxRetries"],
+    [{ timeoutMs: "soon" }, "timeoutMs"],
+    [{ serverUrl: "x" }, "unknown option 'serverUrl'"],
+  ]) {
+    assert.throws(() => new pkg.MistralRatelimitClient({ apiKey: "k", ...options }), (e) => e instanceof pkg.ConfigError && e.message.includes(says));
+  }
+  const c = client(url);
+  await assert.rejects(c.chat.complete(chatRequest(), { priority: "urgent" }), (e) => e instanceof pkg.ConfigError && e.message.includes("priority"));
+  await assert.rejects(c.chat.complete(chatRequest(), { retries: 2 }), (e) => e instanceof pkg.ConfigError && e.message.includes("unknown call option 'retries'"));
+  await assert.rejects(c.chat.complete({ ...chatRequest(), max_tokens: 10_000_000 }), (e) => e instanceof pkg.ConfigError && e.message.includes("tokens/60s"));
+});
+
+test("events report each stage of a call", async () => {
+  const seen = [];
+  const c = client(url, { onEvent: (e) => seen.push(e.type) });
+  const off = c.on((e) => seen.push(`on:${e.type}`));
+  await c.chat.complete(chatRequest(3));
+  off();
+  await c.chat.complete(chatRequest(3));
+  assert.deepEqual(seen.slice(0, 6), ["queued", "on:queued", "sent", "on:sent", "settled", "on:settled"]);
+  assert.deepEqual(seen.slice(6), ["queued", "sent", "settled"]);
+});

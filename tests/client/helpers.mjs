@@ -1,0 +1,53 @@
+// Shared by the client tests: the built package, and mocks of our own.
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+
+const pkgDir = new URL(`../../${process.env.MISTRAL_PKG ?? "target/pkg-dev"}/`, import.meta.url);
+
+/** The package as Node loads it (`node.js` entry). */
+export const pkg = await import(new URL("node.js", pkgDir));
+
+/**
+ * Starts a mock of our own (`scripts/with-mock.sh` exports MISTRAL_MOCK_BIN) with
+ * `args`; resolves once it listens. Stop it with `stop()`.
+ */
+export async function startMock(args = []) {
+  const bin = process.env.MISTRAL_MOCK_BIN;
+  if (!bin) throw new Error("MISTRAL_MOCK_BIN is not set: run through scripts/with-mock.sh");
+  const child = spawn(bin, ["--port", "0", "--stream-tokens-per-second", "5000", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on("line", (line) => {
+      const m = line.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) resolve(m[1]);
+    });
+    child.on("exit", (code) => reject(new Error(`mock exited with ${code}`)));
+  });
+  return {
+    url,
+    stats: async () => (await fetch(`${url}/__mock/stats`)).json(),
+    faults: async (sequence) => {
+      const r = await fetch(`${url}/__mock/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sequence }) });
+      if (r.status !== 204) throw new Error(`fault script refused: ${await r.text()}`);
+    },
+    stop: () => child.kill(),
+  };
+}
+
+/** A client on `url` with fast defaults for tests. */
+export function client(url, options = {}) {
+  return new pkg.MistralRatelimitClient({ apiKey: "test-key", serverURL: url, requestsPerSecond: 50, baseDelayMs: 50, maxDelayMs: 200, ...options });
+}
+
+export const chatRequest = (maxTokens = 8, content = "Hello") => ({
+  model: "mistral-small-latest",
+  messages: [{ role: "user", content }],
+  max_tokens: maxTokens,
+});
+
+/** Every reservation ended: nothing in flight, nothing queued. */
+export function assertSettled(assert, c) {
+  const s = c.status();
+  assert.equal(s.inFlight, 0, "a reservation was left in flight");
+  assert.equal(s.queued, 0, "a call was left in the queue");
+}

@@ -7,13 +7,13 @@ PKG_DEV := target/pkg-dev
 DEMO_ARGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: test lint test-native test-pkg test-web test-sdk demo bench mock pkg fuzz
+.PHONY: test lint test-native test-pkg test-types test-web test-sdk demo bench mock pkg fuzz
 
 ## Every suite: formatting and lints, native tests (unit, property, doc, bench
 ## smoke runs, the mock's HTTP tests), the built package in Node against the mock,
-## the wasm tests in Node, Chromium, Firefox and Deno, and the official TypeScript
+## its TypeScript types, the wasm tests in Node, Chromium, Firefox and Deno, and the official TypeScript
 ## SDK driven through every endpoint of the mock.
-test: lint test-native test-pkg test-web test-sdk
+test: lint test-native test-pkg test-types test-web test-sdk
 
 lint:
 	cargo fmt --all --check
@@ -28,6 +28,11 @@ test-pkg:
 	scripts/pkg.sh dev $(PKG_DEV)
 	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh --rps 1000 --tpm 100000000 --stream-tokens-per-second 5000 -- \
 	  node --test tests/client/
+
+## The package's TypeScript declarations under tsc --strict, misuse included.
+test-types:
+	scripts/setup.sh node
+	tsc -p tests/types
 
 test-web:
 	scripts/wasm-tests.sh all

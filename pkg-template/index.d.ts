@@ -1,0 +1,378 @@
+// Types of the mistral-ratelimit package. Request bodies and results are Mistral's
+// wire format (snake_case); results keep any field Mistral adds, typed `unknown`.
+
+// ===== Options =====
+
+export interface ClientOptions {
+  /** Falls back to MISTRAL_API_KEY in Node and Deno. */
+  apiKey?: string;
+  /** Default `https://api.mistral.ai`. */
+  serverURL?: string;
+  /** Default 1; fractions allowed (0.2 is one request every 5 s). */
+  requestsPerSecond?: number;
+  /** Input plus output tokens per minute. Default 500,000. */
+  tokensPerMinute?: number;
+  tokensPerMonth?: number;
+  /** Default 3. */
+  maxRetries?: number;
+  /** Default 1000. */
+  baseDelayMs?: number;
+  /** Default 32000. */
+  maxDelayMs?: number;
+  /** A call's whole budget, queue and retries included. Default 60000. */
+  timeoutMs?: number;
+  /** A key in a browser page is readable by anyone: point serverURL at a proxy instead. */
+  dangerouslyAllowBrowser?: boolean;
+  onEvent?: (event: ClientEvent) => void;
+}
+
+export interface CallOptions {
+  /** Aborts the call wherever it is: queued, in flight, or mid-stream. */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Interactive calls go before batch ones. Default "interactive". */
+  priority?: "interactive" | "batch";
+  maxRetries?: number;
+}
+
+// ===== Shared wire types =====
+
+type Open = { [field: string]: unknown };
+type Nullable<T> = T | null;
+
+export interface UsageInfo extends Open {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface FunctionTool {
+  type: "function";
+  function: { name: string; description?: string; strict?: boolean; parameters: Record<string, unknown> };
+}
+
+export interface BuiltInTool {
+  type: "web_search" | "web_search_premium" | "code_interpreter" | "image_generation";
+  tool_configuration?: Nullable<Record<string, unknown>>;
+}
+
+export type Tool = FunctionTool | BuiltInTool | { type: "document_library"; library_ids: string[] };
+
+export type ResponseFormat =
+  | { type: "text" | "json_object" }
+  | { type: "json_schema"; json_schema: { name: string; description?: string; schema: Record<string, unknown>; strict?: boolean } };
+
+export type ToolChoice = "auto" | "none" | "any" | "required" | { type: "function"; function: { name: string } };
+
+export interface ToolCall {
+  id?: string;
+  type?: "function";
+  function: { name: string; arguments: string | Record<string, unknown> };
+  index?: number;
+}
+
+export type ContentChunk = { type: string } & Open;
+
+// ===== Chat =====
+
+export type ChatMessage =
+  | { role: "system"; content: string | ContentChunk[] }
+  | { role: "user"; content: Nullable<string | ContentChunk[]> }
+  | { role: "assistant"; content?: Nullable<string | ContentChunk[]>; tool_calls?: Nullable<ToolCall[]>; prefix?: boolean }
+  | { role: "tool"; content: Nullable<string | ContentChunk[]>; tool_call_id?: Nullable<string>; name?: Nullable<string> };
+
+export interface ChatCompletionRequest {
+  model: string;
+  messages: ChatMessage[];
+  temperature?: Nullable<number>;
+  top_p?: number;
+  max_tokens?: Nullable<number>;
+  stop?: string | string[];
+  random_seed?: Nullable<number>;
+  metadata?: Nullable<Record<string, unknown>>;
+  response_format?: ResponseFormat;
+  tools?: Nullable<Tool[]>;
+  tool_choice?: ToolChoice;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  n?: Nullable<number>;
+  prediction?: { type: "content"; content: string };
+  parallel_tool_calls?: boolean;
+  prompt_mode?: Nullable<"reasoning">;
+  reasoning_effort?: Nullable<"high" | "none">;
+  guardrails?: Nullable<unknown[]>;
+  prompt_cache_key?: Nullable<string>;
+  safe_prompt?: boolean;
+}
+
+export type FinishReason = "stop" | "length" | "model_length" | "error" | "tool_calls";
+
+export interface ChatCompletionResponse extends Open {
+  id: string;
+  object: "chat.completion";
+  model: string;
+  created: number;
+  usage: UsageInfo;
+  choices: Array<{
+    index: number;
+    finish_reason: FinishReason;
+    message: { role: "assistant"; content: Nullable<string | ContentChunk[]>; tool_calls?: Nullable<ToolCall[]> } & Open;
+  }>;
+}
+
+export interface CompletionChunk extends Open {
+  id: string;
+  object: "chat.completion.chunk";
+  model: string;
+  created?: number;
+  usage?: UsageInfo;
+  choices: Array<{
+    index: number;
+    delta: { role?: "assistant"; content?: Nullable<string | ContentChunk[]>; tool_calls?: Nullable<ToolCall[]> } & Open;
+    finish_reason: Nullable<FinishReason>;
+  }>;
+}
+
+// ===== Conversations =====
+
+export interface CompletionArgs {
+  stop?: Nullable<string | string[]>;
+  presence_penalty?: Nullable<number>;
+  frequency_penalty?: Nullable<number>;
+  temperature?: Nullable<number>;
+  top_p?: Nullable<number>;
+  max_tokens?: Nullable<number>;
+  random_seed?: Nullable<number>;
+  prediction?: Nullable<{ type: "content"; content: string }>;
+  response_format?: Nullable<ResponseFormat>;
+  tool_choice?: "auto" | "none" | "any" | "required";
+  reasoning_effort?: Nullable<"high" | "none">;
+}
+
+interface EntryBase extends Open {
+  object?: "entry";
+  id?: string;
+  created_at?: string;
+  completed_at?: Nullable<string>;
+}
+
+export type InputEntry =
+  | (EntryBase & { type: "message.input"; role: "user" | "assistant"; content: string | ContentChunk[]; prefix?: boolean })
+  | (EntryBase & { type: "message.output"; role?: "assistant"; content: string | ContentChunk[] })
+  | (EntryBase & { type: "function.result"; tool_call_id: string; result: string })
+  | (EntryBase & { type: "function.call"; tool_call_id: string; name: string; arguments: string | Record<string, unknown> })
+  | (EntryBase & { type: "tool.execution"; name: string; arguments: string })
+  | (EntryBase & { type: "agent.handoff"; previous_agent_id: string; previous_agent_name: string; next_agent_id: string; next_agent_name: string });
+
+export type OutputEntry = Extract<InputEntry, { type: "message.output" | "function.call" | "tool.execution" | "agent.handoff" }>;
+
+export interface ConversationRequest {
+  inputs: string | InputEntry[];
+  model?: Nullable<string>;
+  agent_id?: Nullable<string>;
+  agent_version?: Nullable<string | number>;
+  instructions?: Nullable<string>;
+  tools?: Nullable<Tool[]>;
+  completion_args?: Nullable<CompletionArgs>;
+  store?: Nullable<boolean>;
+  handoff_execution?: Nullable<"client" | "server">;
+  name?: Nullable<string>;
+  description?: Nullable<string>;
+  metadata?: Nullable<Record<string, unknown>>;
+  guardrails?: Nullable<unknown[]>;
+}
+
+export interface ConversationAppendRequest {
+  inputs?: string | InputEntry[];
+  completion_args?: Nullable<CompletionArgs>;
+  store?: boolean;
+  handoff_execution?: "client" | "server";
+  tool_confirmations?: Nullable<Array<{ tool_call_id: string; confirmation: "allow" | "deny" }>>;
+}
+
+export interface ConversationRestartRequest {
+  from_entry_id: string;
+  inputs?: string | InputEntry[];
+  completion_args?: Nullable<CompletionArgs>;
+  store?: boolean;
+  handoff_execution?: "client" | "server";
+  agent_version?: Nullable<string | number>;
+  metadata?: Nullable<Record<string, unknown>>;
+  guardrails?: Nullable<unknown[]>;
+}
+
+export interface ConversationUsage extends UsageInfo {
+  connector_tokens?: Nullable<number>;
+  connectors?: Nullable<Record<string, number>>;
+}
+
+export interface ConversationResponse extends Open {
+  object: "conversation.response";
+  conversation_id: string;
+  outputs: OutputEntry[];
+  usage: ConversationUsage;
+}
+
+export interface Conversation extends Open {
+  object: "conversation";
+  id: string;
+  created_at: string;
+  updated_at: string;
+  name?: Nullable<string>;
+  description?: Nullable<string>;
+  metadata?: Nullable<Record<string, unknown>>;
+  model?: string;
+  agent_id?: string;
+}
+
+export interface ConversationHistory extends Open {
+  object: "conversation.history";
+  conversation_id: string;
+  entries: InputEntry[];
+}
+
+export interface ConversationMessages extends Open {
+  object: "conversation.messages";
+  conversation_id: string;
+  messages: Array<Extract<InputEntry, { type: "message.input" | "message.output" }>>;
+}
+
+interface EventBase extends Open {
+  created_at?: string;
+}
+
+export type ConversationEvent =
+  | (EventBase & { type: "conversation.response.started"; conversation_id: string })
+  | (EventBase & { type: "message.output.delta"; id: string; output_index?: number; content_index?: number; content: string | ContentChunk; role?: "assistant"; model?: string; agent_id?: string })
+  | (EventBase & { type: "function.call.delta"; id: string; output_index?: number; name: string; tool_call_id: string; arguments: string })
+  | (EventBase & { type: "tool.execution.started" | "tool.execution.delta"; id: string; output_index?: number; name: string; arguments: string })
+  | (EventBase & { type: "tool.execution.done"; id: string; output_index?: number; name: string; info?: Record<string, unknown> })
+  | (EventBase & { type: "agent.handoff.started"; id: string; previous_agent_id: string; previous_agent_name: string })
+  | (EventBase & { type: "agent.handoff.done"; id: string; next_agent_id: string; next_agent_name: string })
+  | (EventBase & { type: "conversation.response.done"; usage: ConversationUsage })
+  | (EventBase & { type: "conversation.response.error"; message: string; code: number });
+
+export interface ConversationListParams {
+  page?: number;
+  page_size?: number;
+  metadata?: Record<string, unknown>;
+}
+
+// ===== Client =====
+
+/** A streamed reply: iterate it once; `break` cancels it and settles what was used. */
+export type EventStream<T> = AsyncIterable<T>;
+
+type StreamBody<T> = Omit<T, "stream">;
+
+export declare class MistralRatelimitClient {
+  constructor(options?: ClientOptions);
+  readonly chat: {
+    complete(request: StreamBody<ChatCompletionRequest>, options?: CallOptions): Promise<ChatCompletionResponse>;
+    stream(request: StreamBody<ChatCompletionRequest>, options?: CallOptions): EventStream<CompletionChunk>;
+  };
+  readonly beta: {
+    readonly conversations: {
+      start(request: ConversationRequest, options?: CallOptions): Promise<ConversationResponse>;
+      startStream(request: ConversationRequest, options?: CallOptions): EventStream<ConversationEvent>;
+      append(conversationId: string, request: ConversationAppendRequest, options?: CallOptions): Promise<ConversationResponse>;
+      appendStream(conversationId: string, request: ConversationAppendRequest, options?: CallOptions): EventStream<ConversationEvent>;
+      restart(conversationId: string, request: ConversationRestartRequest, options?: CallOptions): Promise<ConversationResponse>;
+      restartStream(conversationId: string, request: ConversationRestartRequest, options?: CallOptions): EventStream<ConversationEvent>;
+      get(conversationId: string, options?: CallOptions): Promise<Conversation>;
+      getHistory(conversationId: string, options?: CallOptions): Promise<ConversationHistory>;
+      getMessages(conversationId: string, options?: CallOptions): Promise<ConversationMessages>;
+      list(params?: ConversationListParams, options?: CallOptions): Promise<Conversation[]>;
+      delete(conversationId: string, options?: CallOptions): Promise<void>;
+    };
+  };
+  /** Lanes, queue, the server's last report and counters, as of now. */
+  status(): ClientStatus;
+  /** Subscribes to client events; returns the function that unsubscribes. */
+  on(listener: (event: ClientEvent) => void): () => void;
+}
+
+export declare function version(): string;
+
+export interface LaneStatus {
+  name: string;
+  model: string | null;
+  unit: "requests" | "tokens";
+  windowMs: number;
+  limit: number;
+  configured: number;
+  used: number;
+  percent: number;
+  available: number;
+  /** 0 when some is free now; Infinity when nothing ever fits. */
+  nextAvailableMs: number;
+}
+
+export interface ClientStatus {
+  lanes: LaneStatus[];
+  inFlight: number;
+  queued: number;
+  closedForMs: number;
+  marginMs: number;
+  /** The last `x-ratelimit-*` report. */
+  server: Array<{ unit: "requests" | "tokens"; windowMs: number; limit: number | null; remaining: number | null }>;
+  counters: {
+    requests: number;
+    retries: number;
+    rateLimited: number;
+    tokensIn: number;
+    tokensOut: number;
+    refunded: number;
+    debt: number;
+    ttftP50Ms: number | null;
+    ttftP95Ms: number | null;
+  };
+}
+
+export type ClientEvent =
+  | { type: "queued"; estimate: number; attempt: number }
+  | { type: "sent"; attempt: number }
+  | { type: "retry"; afterMs: number; status?: number }
+  | { type: "rate-limited"; kind: RateLimitKind }
+  | { type: "settled"; tokens: number; refunded: number; debt: number }
+  | { type: "error"; name: ErrorName };
+
+// ===== Errors =====
+
+export type RateLimitKind = "rate_limited" | "capacity_exceeded" | "quota_exhausted";
+
+export type ErrorName =
+  | "BadRequestError" | "AuthenticationError" | "PermissionDeniedError" | "NotFoundError" | "ValidationError"
+  | "RateLimitError" | "ServerError" | "ConnectionError" | "TimeoutError" | "AbortError" | "QueueTimeoutError"
+  | "ConfigError";
+
+export declare class MistralRatelimitError extends Error {
+  name: ErrorName;
+  /** Stable: bad_request, authentication, permission_denied, not_found, validation, rate_limited,
+   * server_error, connection, timeout, aborted, queue_timeout, config. */
+  code: string;
+  status?: number;
+  /** Mistral's `type`, e.g. "invalid_model". */
+  type?: string;
+  /** Mistral's `code`, e.g. "1300". */
+  mistralCode?: string;
+  correlationId?: string;
+}
+export declare class BadRequestError extends MistralRatelimitError {}
+export declare class AuthenticationError extends MistralRatelimitError {}
+export declare class PermissionDeniedError extends MistralRatelimitError {}
+export declare class NotFoundError extends MistralRatelimitError {}
+export declare class ValidationError extends MistralRatelimitError {
+  /** FastAPI's detail list. */
+  detail?: Array<{ loc: Array<string | number>; msg: string; type: string; input?: unknown }>;
+}
+export declare class RateLimitError extends MistralRatelimitError {
+  retryAfterMs?: number;
+  rateLimitKind?: RateLimitKind;
+}
+export declare class ServerError extends MistralRatelimitError {}
+export declare class ConnectionError extends MistralRatelimitError {}
+export declare class TimeoutError extends MistralRatelimitError {}
+export declare class AbortError extends MistralRatelimitError {}
+export declare class QueueTimeoutError extends MistralRatelimitError {}
+export declare class ConfigError extends MistralRatelimitError {}

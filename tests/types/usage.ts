@@ -1,0 +1,74 @@
+// The package's types under `tsc --strict`: what users write compiles, misuse does
+// not (each @ts-expect-error must meet an error, or the build fails).
+import {
+  MistralRatelimitClient,
+  RateLimitError,
+  ValidationError,
+  type ChatCompletionResponse,
+  type ClientEvent,
+  type ConversationEvent,
+} from "mistral-ratelimit";
+
+const client = new MistralRatelimitClient({
+  apiKey: "key",
+  requestsPerSecond: 1,
+  tokensPerMinute: 500_000,
+  onEvent: (e: ClientEvent) => {
+    if (e.type === "settled") console.log(e.refunded, e.debt);
+  },
+});
+
+export async function uses(signal: AbortSignal): Promise<void> {
+  const r: ChatCompletionResponse = await client.chat.complete(
+    { model: "mistral-small-latest", messages: [{ role: "user", content: "hi" }], max_tokens: 10 },
+    { signal, priority: "batch", timeoutMs: 5_000 },
+  );
+  const text: string | null | object = r.choices[0].message.content;
+  console.log(text, r.usage.total_tokens);
+
+  for await (const chunk of client.chat.stream({ model: "m", messages: [{ role: "system", content: "be brief" }] })) {
+    console.log(chunk.choices[0].delta.content, chunk.usage?.total_tokens);
+  }
+
+  const started = await client.beta.conversations.start({ model: "m", inputs: "Bonjour", completion_args: { max_tokens: 5 } });
+  await client.beta.conversations.append(started.conversation_id, { inputs: [{ type: "function.result", tool_call_id: "x", result: "{}" }] });
+  for await (const ev of client.beta.conversations.restartStream(started.conversation_id, { from_entry_id: "msg_1" })) {
+    const e: ConversationEvent = ev;
+    if (e.type === "message.output.delta") console.log(e.content);
+    if (e.type === "conversation.response.done") console.log(e.usage.prompt_tokens);
+  }
+  const history = await client.beta.conversations.getHistory(started.conversation_id);
+  console.log(history.entries.length, (await client.beta.conversations.list({ page_size: 10 })).length);
+
+  try {
+    await client.beta.conversations.delete("conv_1");
+  } catch (e) {
+    if (e instanceof RateLimitError) console.log(e.retryAfterMs, e.rateLimitKind, e.status, e.correlationId);
+    if (e instanceof ValidationError) console.log(e.detail?.[0].loc);
+  }
+  const status = client.status();
+  const wait: number = status.lanes[0].nextAvailableMs;
+  console.log(wait, status.counters.ttftP95Ms ?? 0);
+  const off = client.on(() => {});
+  off();
+}
+
+export async function misuse(): Promise<void> {
+  // @ts-expect-error: an option that does not exist
+  new MistralRatelimitClient({ tokensPerMinit: 5 });
+  // @ts-expect-error: a limit is a number
+  new MistralRatelimitClient({ requestsPerSecond: "5" });
+  // @ts-expect-error: priority is "interactive" or "batch"
+  await client.chat.complete({ model: "m", messages: [] }, { priority: "urgent" });
+  // @ts-expect-error: messages are required
+  await client.chat.complete({ model: "m" });
+  // @ts-expect-error: a role Mistral does not know
+  await client.chat.complete({ model: "m", messages: [{ role: "robot", content: "x" }] });
+  // @ts-expect-error: append takes the conversation id first
+  await client.beta.conversations.append({ inputs: "x" });
+  // @ts-expect-error: restart needs from_entry_id
+  await client.beta.conversations.restart("conv_1", { inputs: "x" });
+  // @ts-expect-error: a stream is iterated, not awaited for a response
+  const r: ChatCompletionResponse = await client.chat.stream({ model: "m", messages: [] });
+  console.log(r);
+}

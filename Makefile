@@ -16,8 +16,10 @@ FUZZ_SECONDS ?= 60
 test: lint test-native test-pkg test-types test-web test-sdk
 
 lint:
+	scripts/setup.sh wasm
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib --test web -- -D warnings
 
 test-native:
 	cargo test --workspace --all-targets

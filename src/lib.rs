@@ -60,3 +60,5 @@ pub use crate::limiter::{
     Settlement, Status, Ticket, Unit, WaitState, Waiter, WaiterId, MONTH,
 };
 pub use crate::time::{Clock, Instant, ManualClock};
+#[cfg(target_arch = "wasm32")]
+pub use crate::wasm::{Client, EventStream};

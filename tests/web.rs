@@ -119,3 +119,86 @@ async fn a_streamed_reply_decodes_to_done() {
     assert!((1..=3).contains(&completion), "max_tokens is 3: {last}");
     assert!(last["usage"]["total_tokens"].as_u64().unwrap() > completion);
 }
+
+// ===== The client edge, driven as the JS layer drives it =====
+
+/// Builds plain `Error`s carrying the fields, as the package's factory does.
+fn error_factory() -> js_sys::Function {
+    js_sys::Function::new_with_args(
+        "name, message, fields",
+        "const e = new Error(message); e.name = name; Object.assign(e, fields); return e;",
+    )
+}
+
+fn client(requests_per_second: f64) -> mistral_ratelimit::Client {
+    let options = js_sys::Object::new();
+    for (k, v) in [
+        ("apiKey", JsValue::from_str("test-key")),
+        ("serverURL", JsValue::from_str(mock_url())),
+        ("requestsPerSecond", JsValue::from(requests_per_second)),
+    ] {
+        js_sys::Reflect::set(&options, &JsValue::from_str(k), &v).unwrap();
+    }
+    mistral_ratelimit::Client::new(options.into(), error_factory(), None).expect("valid options")
+}
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(v, &JsValue::from_str(key)).unwrap()
+}
+
+fn json(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).unwrap()
+}
+
+const CHAT: &str = r#"{"model":"mistral-small-latest","messages":[{"role":"user","content":"hi"}],"max_tokens":4}"#;
+
+#[wasm_bindgen_test]
+async fn the_client_completes_a_chat_call_and_settles_it() {
+    let c = client(50.0);
+    let reply = JsFuture::from(c.call("chat.complete", None, json(CHAT), None, JsValue::UNDEFINED)).await.unwrap();
+    let total = get(&get(&reply, "usage"), "total_tokens").as_f64().unwrap();
+    assert!(total > 0.0);
+    let status = c.status();
+    assert_eq!(get(&status, "inFlight").as_f64(), Some(0.0));
+    assert_eq!(
+        get(&get(&status, "counters"), "tokensIn").as_f64().unwrap()
+            + get(&get(&status, "counters"), "tokensOut").as_f64().unwrap(),
+        total
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_client_streams_a_conversation_to_its_end() {
+    let c = client(50.0);
+    let body =
+        json(r#"{"model":"mistral-small-latest","inputs":"Bonjour","completion_args":{"max_tokens":6},"stream":true}"#);
+    let stream = JsFuture::from(c.stream("conversations.start", None, body, JsValue::UNDEFINED)).await.unwrap();
+    let next: js_sys::Function = get(&stream, "next").dyn_into().unwrap();
+    let mut types = Vec::new();
+    loop {
+        let step = JsFuture::from(js_sys::Promise::from(next.call0(&stream).unwrap())).await.unwrap();
+        if get(&step, "done").as_bool() == Some(true) {
+            break;
+        }
+        types.push(get(&get(&step, "value"), "type").as_string().unwrap());
+    }
+    assert_eq!(types.first().map(String::as_str), Some("conversation.response.started"));
+    assert_eq!(types.last().map(String::as_str), Some("conversation.response.done"));
+    assert_eq!(get(&c.status(), "inFlight").as_f64(), Some(0.0));
+}
+
+#[wasm_bindgen_test]
+async fn an_abort_while_queued_leaves_the_queue_with_a_typed_error() {
+    let c = client(1.0);
+    JsFuture::from(c.call("chat.complete", None, json(CHAT), None, JsValue::UNDEFINED)).await.unwrap();
+    let controller = web_sys::AbortController::new().unwrap();
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &JsValue::from_str("signal"), &controller.signal()).unwrap();
+    let waiting = JsFuture::from(c.call("chat.complete", None, json(CHAT), None, options.into()));
+    controller.abort();
+    let err = waiting.await.unwrap_err();
+    assert_eq!(get(&err, "name").as_string().as_deref(), Some("AbortError"));
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("aborted"));
+    let status = c.status();
+    assert_eq!((get(&status, "queued").as_f64(), get(&status, "inFlight").as_f64()), (Some(0.0), Some(0.0)));
+}

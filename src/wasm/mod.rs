@@ -17,6 +17,9 @@ mod stream;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
+pub use self::client::Client;
+pub use self::stream::EventStream;
+
 /// The crate's version, as the npm package reports it.
 #[wasm_bindgen]
 pub fn version() -> String {

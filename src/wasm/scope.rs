@@ -25,7 +25,7 @@ pub struct Scope {
     stop: Rc<Cell<Option<Stop>>>,
     stopped: Option<oneshot::Receiver<()>>,
     user: Option<(AbortSignal, Closure<dyn FnMut()>)>,
-    _timer: Timeout,
+    timer: Option<Timeout>,
     _on_abort: Closure<dyn FnMut()>,
 }
 
@@ -75,7 +75,7 @@ impl Scope {
         } else {
             signal.add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref())?;
         }
-        Ok(Scope { controller, stop, stopped: Some(rx), user, _timer: timer, _on_abort: on_abort })
+        Ok(Scope { controller, stop, stopped: Some(rx), user, timer: Some(timer), _on_abort: on_abort })
     }
 
     /// The signal to hand to `fetch`.
@@ -94,6 +94,12 @@ impl Scope {
             self.stop.set(Some(Stop::Aborted));
             self.controller.abort();
         }
+    }
+
+    /// The call is over: clear its timeout now rather than when JS collects the
+    /// object that holds the scope (a pending timer keeps a runtime's loop alive).
+    pub fn release(&mut self) {
+        self.timer = None;
     }
 
     /// Completes when the scope stops. Only one caller may wait at a time.

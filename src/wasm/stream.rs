@@ -55,7 +55,7 @@ enum Step {
 }
 
 impl EventStream {
-    pub fn open(inner: &Rc<Inner>, plan: &Plan, res: HttpResponse, ticket: Ticket, scope: Scope) -> EventStream {
+    pub(crate) fn open(inner: &Rc<Inner>, plan: &Plan, res: HttpResponse, ticket: Ticket, scope: Scope) -> EventStream {
         let reader = res.raw.body().and_then(|b| b.get_reader().dyn_into::<ReadableStreamDefaultReader>().ok());
         EventStream {
             state: Rc::new(RefCell::new(State {
@@ -122,6 +122,7 @@ impl EventStream {
 /// Settles the ticket once: the final usage, or the prompt and what was streamed.
 fn settle(s: &mut State) {
     let Some(ticket) = s.ticket.take() else { return };
+    s.scope.release();
     let (early, late) = match s.usage {
         Some(u) => {
             let mut stats = s.inner.stats.borrow_mut();

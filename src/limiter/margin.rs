@@ -88,9 +88,10 @@ impl Margin {
         self.observed += 1;
     }
 
-    /// A 429 the books did not predict: the margin was too small.
+    /// A 429 the books did not predict: the margin was too small. The learned floor
+    /// doubles (the warm-up margin is temporary and does not count).
     pub(crate) fn widen(&mut self) {
-        self.floor = (self.current() * 2).min(self.policy.ceiling.max(self.policy.floor));
+        self.floor = (self.floor * 2).min(self.policy.ceiling.max(self.policy.floor));
     }
 }
 
@@ -141,9 +142,12 @@ mod tests {
 
     #[test]
     fn a_surprise_429_doubles_the_floor_up_to_the_ceiling() {
-        let mut m = Margin::new(policy(25, 25, 150));
+        let mut m = Margin::new(policy(25, 250, 150));
         m.widen();
-        assert_eq!(m.current(), ms(50));
+        for _ in 0..WARM_UP {
+            m.observe(ms(10));
+        }
+        assert_eq!(m.current(), ms(50), "the floor doubled, not the warm-up margin");
         m.widen();
         m.widen();
         assert_eq!(m.current(), ms(150));

@@ -35,6 +35,16 @@ pub enum Unit {
     Tokens,
 }
 
+impl Unit {
+    /// `"requests"` or `"tokens"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Requests => "requests",
+            Unit::Tokens => "tokens",
+        }
+    }
+}
+
 /// How long a month lane holds a cost. Mistral's monthly cap is per calendar month;
 /// every calendar month fits inside some 31-day window, so a 31-day lane never lets
 /// a calendar month exceed the cap.
@@ -92,10 +102,7 @@ impl LaneSpec {
 
     /// A short name for messages and status: `requests/1s`, `tokens/60s`, `tokens/31d`.
     pub fn name(&self) -> String {
-        let unit = match self.unit {
-            Unit::Requests => "requests",
-            Unit::Tokens => "tokens",
-        };
+        let unit = self.unit.as_str();
         let secs = self.window.as_secs_f64();
         if secs >= 86_400.0 && secs % 86_400.0 == 0.0 {
             format!("{unit}/{}d", secs / 86_400.0)

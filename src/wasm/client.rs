@@ -21,7 +21,7 @@ use crate::client::estimate::request_tokens;
 use crate::client::options::{check_keys, option_type};
 use crate::client::{ClientConfig, ClientOptions, ErrorKind, Heuristic, Kind, OutputHistory, Stats};
 use crate::feedback::ServerReport;
-use crate::limiter::{Limiter, Priority, Ticket, Unit};
+use crate::limiter::{Limiter, Priority, Ticket};
 use crate::retry::RetryPolicy;
 
 /// What every call of one client shares.
@@ -289,14 +289,7 @@ impl Client {
             lanes.push(&js::object(&[
                 ("name", l.name.as_str().into()),
                 ("model", l.model.as_deref().map_or(JsValue::NULL, JsValue::from_str)),
-                (
-                    "unit",
-                    match l.unit {
-                        Unit::Requests => "requests",
-                        Unit::Tokens => "tokens",
-                    }
-                    .into(),
-                ),
+                ("unit", l.unit.as_str().into()),
                 ("windowMs", (l.window.as_secs_f64() * 1000.0).into()),
                 ("limit", (l.limit as f64).into()),
                 ("configured", (l.configured as f64).into()),
@@ -309,14 +302,7 @@ impl Client {
         let server = js_sys::Array::new();
         for l in &self.inner.last_report.borrow().limits {
             server.push(&js::object(&[
-                (
-                    "unit",
-                    match l.unit {
-                        Unit::Requests => "requests",
-                        Unit::Tokens => "tokens",
-                    }
-                    .into(),
-                ),
+                ("unit", l.unit.as_str().into()),
                 ("windowMs", (l.window.as_secs_f64() * 1000.0).into()),
                 ("limit", l.limit.map_or(JsValue::NULL, |v| (v as f64).into())),
                 ("remaining", l.remaining.map_or(JsValue::NULL, |v| (v as f64).into())),

@@ -56,8 +56,8 @@ mod wasm;
 pub use crate::feedback::{parse_headers, ServerReport};
 pub use crate::headers::Headers;
 pub use crate::limiter::{
-    Counters, Demand, LaneSpec, LaneStatus, Limiter, LimiterConfig, MarginPolicy, Priority, Rejection, Reservation,
-    Settlement, Status, Ticket, Unit, WaitState, Waiter, WaiterId, MONTH,
+    Arrival, Counters, Demand, LaneSpec, LaneStatus, Limiter, LimiterConfig, MarginPolicy, Priority, Rejection,
+    Reservation, Settlement, Status, Ticket, Unit, WaitState, Waiter, WaiterId, MONTH,
 };
 pub use crate::time::{Clock, Instant, ManualClock};
 #[cfg(target_arch = "wasm32")]

@@ -15,7 +15,7 @@ use super::lane_set::{Booked, Fit, LaneSet, Load};
 use super::margin::Margin;
 use super::queue::{Key, Queue, Waiting};
 use super::status::{Counters, LaneStatus, Status};
-use super::{Demand, LimiterConfig, Rejection, Settlement, WaiterId};
+use super::{Arrival, Demand, LimiterConfig, Rejection, Settlement, WaiterId};
 use crate::feedback::ServerReport;
 use crate::time::Instant;
 
@@ -24,6 +24,8 @@ use crate::time::Instant;
 pub(crate) struct Booking {
     pub(crate) tokens: u64,
     at: Instant,
+    /// The place in line it was admitted from.
+    arrival: u64,
     slots: Vec<Booked>,
 }
 
@@ -110,7 +112,12 @@ impl Core {
             Fit::At(t) => t,
         }
         .max(self.closed_until);
-        let key = Key { priority: demand.priority, seq: self.id() };
+        // Arrival numbers only grow, so an earlier attempt's sorts before later calls.
+        let seq = match demand.arrival {
+            Some(a) => a.0,
+            None => self.id(),
+        };
+        let key = Key { priority: demand.priority, seq };
         if alone == now {
             // Nothing waiting could be admitted now (the pump's invariant), so the only
             // question is whether this one may pass the head, if there is one.
@@ -124,7 +131,7 @@ impl Core {
                 }
             };
             if passes {
-                return Ok(Decision::Admitted(self.admit(now, load)));
+                return Ok(Decision::Admitted(self.admit(now, load, key.seq)));
             }
         }
         if demand.deadline.is_some_and(|d| alone > d) {
@@ -150,10 +157,10 @@ impl Core {
         r
     }
 
-    fn admit(&mut self, now: Instant, load: Load<'_>) -> u64 {
+    fn admit(&mut self, now: Instant, load: Load<'_>, arrival: u64) -> u64 {
         let slots = self.lanes.book(now, self.margin.current(), load);
         let id = self.id();
-        self.bookings.insert(id, Booking { tokens: load.tokens, at: now, slots });
+        self.bookings.insert(id, Booking { tokens: load.tokens, at: now, arrival, slots });
         self.counters.admitted += 1;
         id
     }
@@ -223,7 +230,7 @@ impl Core {
     /// Admits a queued waiter and keeps its ticket until the waiter asks.
     fn release(&mut self, key: Key, now: Instant) {
         let w = self.queue.remove(key).expect("released waiters are queued");
-        let id = self.admit(now, Load { tokens: w.tokens, model: w.model.as_deref() });
+        let id = self.admit(now, Load { tokens: w.tokens, model: w.model.as_deref() }, key.seq);
         self.outcomes.insert(key, Outcome::Admitted(id));
         self.woken.push(WaiterId(key.seq));
     }
@@ -306,6 +313,10 @@ impl Core {
 
     pub(crate) fn admitted_at(&self, id: u64) -> Instant {
         self.bookings[&id].at
+    }
+
+    pub(crate) fn arrival(&self, id: u64) -> Arrival {
+        Arrival(self.bookings[&id].arrival)
     }
 
     /// A ticket dropped without a word: assume its estimate was spent.

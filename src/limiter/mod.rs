@@ -77,7 +77,14 @@ pub struct Demand {
     pub priority: Priority,
     /// Give up if not admitted by then.
     pub deadline: Option<Instant>,
+    /// The place in line of an earlier attempt of the same call (see
+    /// [`Ticket::arrival`]), so a retry is not sent to the back.
+    pub arrival: Option<Arrival>,
 }
+
+/// A call's place in line: earlier arrivals are served first within a class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Arrival(pub(crate) u64);
 
 impl Demand {
     /// An interactive request of `tokens` estimated tokens, any model, no deadline.
@@ -100,6 +107,12 @@ impl Demand {
     /// The same demand with a deadline.
     pub fn deadline(mut self, deadline: Instant) -> Demand {
         self.deadline = Some(deadline);
+        self
+    }
+
+    /// The same demand, keeping the place in line of an earlier attempt.
+    pub fn keeping_place(mut self, arrival: Arrival) -> Demand {
+        self.arrival = Some(arrival);
         self
     }
 }
@@ -324,6 +337,11 @@ impl Ticket {
     /// may be before it was polled).
     pub fn admitted_at(&self) -> Instant {
         self.core.borrow().admitted_at(self.id)
+    }
+
+    /// Its place in line, for a retry to keep with [`Demand::keeping_place`].
+    pub fn arrival(&self) -> Arrival {
+        self.core.borrow().arrival(self.id)
     }
 
     /// The request finished having used `actual` tokens (input plus output), all

@@ -284,3 +284,15 @@ fn output_is_held_from_the_settle_not_the_admission() {
     let b = queued(l.reserve(Demand::tokens(800), secs(61.0)));
     assert_eq!(b.predicted(), (secs(80.0) + MARGIN).next_tick());
 }
+
+#[test]
+fn a_retry_keeps_its_place_in_line() {
+    let l = limiter(vec![LaneSpec::requests_per_second(1)]);
+    let first = ready(l.reserve(Demand::tokens(1), secs(0.0)));
+    let place = first.arrival();
+    let later = queued(l.reserve(Demand::tokens(1), secs(0.1)));
+    first.settle(0, secs(0.2)); // the attempt failed; the call will retry
+    let retry = queued(l.reserve(Demand::tokens(1).keeping_place(place), secs(0.3)));
+    let keys = l.core.borrow().queued_keys();
+    assert_eq!(keys.iter().map(|k| WaiterId(k.seq)).collect::<Vec<_>>(), vec![retry.id(), later.id()]);
+}

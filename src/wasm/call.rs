@@ -86,6 +86,8 @@ pub async fn run(inner: &Rc<Inner>, plan: &Plan, scope: &mut Scope) -> Result<Do
     let started = js::now();
     let deadline: Instant = started + plan.policy.timeout;
     let mut retries = 0u32;
+    // A retry keeps the place in line of the call's first attempt.
+    let mut arrival = None;
     loop {
         inner.emit("queued", &[("estimate", plan.estimate.into()), ("attempt", (retries + 1).into())]);
         let demand = Demand {
@@ -93,6 +95,7 @@ pub async fn run(inner: &Rc<Inner>, plan: &Plan, scope: &mut Scope) -> Result<Do
             model: plan.model.clone(),
             priority: plan.priority,
             deadline: Some(deadline),
+            arrival,
         };
         let admission = inner.driver.admit(demand);
         let ticket = match or_stop(scope, admission).await {
@@ -102,6 +105,7 @@ pub async fn run(inner: &Rc<Inner>, plan: &Plan, scope: &mut Scope) -> Result<Do
             Ok(Ok(t)) => t,
         };
         let admitted_at = ticket.admitted_at();
+        arrival = Some(ticket.arrival());
         inner.emit("sent", &[("attempt", (retries + 1).into())]);
         inner.stats.borrow_mut().requests += 1;
         let sent_at = js::now();

@@ -94,11 +94,27 @@ impl OutputHistory {
     }
 }
 
-/// The whole reservation for a request that generates: prompt plus output allowance.
-pub fn request_tokens(estimator: &dyn Estimator, history: &OutputHistory, body: &Value) -> u64 {
+/// What a request that generates will reserve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Estimate {
+    /// Its prompt.
+    pub prompt: u64,
+    /// The most it may write: `max_tokens`, or the model's typical reply.
+    pub output: u64,
+}
+
+impl Estimate {
+    /// Prompt plus output allowance.
+    pub fn total(&self) -> u64 {
+        self.prompt + self.output
+    }
+}
+
+/// The reservation for a request that generates.
+pub fn request_tokens(estimator: &dyn Estimator, history: &OutputHistory, body: &Value) -> Estimate {
     let model = body.get("model").and_then(Value::as_str);
     let output = max_tokens(body).unwrap_or_else(|| history.typical(model));
-    estimator.prompt_tokens(body) + output
+    Estimate { prompt: estimator.prompt_tokens(body), output }
 }
 
 #[cfg(test)]
@@ -120,7 +136,7 @@ mod tests {
         let chat = json!({"model": "m", "messages": [{"role": "user", "content": "abcdefgh"}], "max_tokens": 100});
         // "user" 1 + "abcdefgh" 2 + keys role/content 1+2, + 4 framing
         assert_eq!(Heuristic.prompt_tokens(&chat), 10);
-        assert_eq!(request_tokens(&Heuristic, &OutputHistory::default(), &chat), 110);
+        assert_eq!(request_tokens(&Heuristic, &OutputHistory::default(), &chat), Estimate { prompt: 10, output: 100 });
         let conv =
             json!({"model": "m", "inputs": "abcd", "instructions": "be brief", "completion_args": {"max_tokens": 7}});
         assert_eq!(max_tokens(&conv), Some(7));

@@ -207,7 +207,7 @@ impl Client {
         };
         let (estimate, prompt) = if kind.generates() {
             let est = request_tokens(&Heuristic, &self.inner.history.borrow(), &json);
-            (est, crate::client::Estimator::prompt_tokens(&Heuristic, &json))
+            (est.total(), est.prompt)
         } else {
             (0, 0)
         };

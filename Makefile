@@ -7,23 +7,35 @@ PKG_DEV := target/pkg-dev
 DEMO_ARGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: test lint test-native test-pkg test-types test-web test-sdk demo bench mock pkg fuzz
+.PHONY: test lint test-native test-pkg test-types test-web test-sdk tekken-asset tekken-expectations demo bench mock pkg fuzz
 
 ## Every suite: formatting and lints, native tests (unit, property, doc, bench
 ## smoke runs, the mock's HTTP tests), the built package in Node against the mock,
 ## its TypeScript types, the wasm tests in Node, Chromium, Firefox and Deno, and the official TypeScript
 ## SDK driven through every endpoint of the mock.
-test: lint test-native test-pkg test-types test-web test-sdk
+test: lint test-native tekken-expectations test-pkg test-types test-web test-sdk
 
 lint:
 	scripts/setup.sh wasm
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy --target wasm32-unknown-unknown --lib --test web -- -D warnings
+	cargo clippy -p mistral-ratelimit --all-targets --features tekken -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib --test web --features tekken -- -D warnings
 
-test-native:
+test-native: tekken-asset
 	cargo test --workspace --all-targets
+	cargo test -p mistral-ratelimit --features tekken --lib --test tekken
 	cargo test --workspace --doc
+
+## Mistral's Tekken vocabulary, packed from mistral-common's wheel (pip, sha256-checked).
+tekken-asset:
+	python3 scripts/tekken/pack.py
+
+## The Tekken corpus counts, regenerated with mistral-common from PyPI: they must
+## equal the committed ones.
+tekken-expectations:
+	python3 scripts/tekken/expectations.py
+	git diff --exit-code tests/tekken/expected.json
 
 test-pkg:
 	scripts/setup.sh wasm

@@ -50,6 +50,9 @@ mod limiter;
 pub mod retry;
 pub mod sse;
 mod time;
+/// Exact token counts with Mistral's own tokenizers (Tekken), behind the `tekken` feature.
+#[cfg(feature = "tekken")]
+pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 

@@ -1,0 +1,263 @@
+//! Tekken, the tiktoken-style BPE of Mistral's recent models, over tiktoken-rs.
+//!
+//! The packed layout (written by `scripts/tekken/pack.py`, integers little-endian):
+//!
+//! ```text
+//! b"TKN1"                  magic and layout version
+//! u32 num_special_tokens   ids of ordinary tokens are shifted by this
+//! u32 num_ranks            inner BPE ranks that follow
+//! u32 pattern_len          then the pre-tokenisation regex, UTF-8
+//! num_ranks times: u8 len, then the token's bytes (its rank is its position)
+//! ```
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use tiktoken_rs::CoreBPE;
+
+const MAGIC: &[u8; 4] = b"TKN1";
+
+/// Mistral's Tekken tokenizer, loaded from a packed vocabulary.
+///
+/// Loading only checks the layout; the BPE tables are built on the first
+/// [`count`](Self::count) (or [`prepare`](Self::prepare)) and kept.
+pub struct Tekken {
+    packed: Vec<u8>,
+    pattern: Range<usize>,
+    ranks: Range<usize>,
+    num_ranks: u32,
+    num_special_tokens: u32,
+    bpe: OnceLock<Result<CoreBPE, TekkenError>>,
+}
+
+/// Why a packed Tekken vocabulary was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TekkenError {
+    /// The buffer does not start with the `TKN1` magic.
+    Magic,
+    /// The buffer ends inside the header or the ranks.
+    Truncated,
+    /// Bytes follow the last rank.
+    TrailingBytes,
+    /// The pre-tokenisation pattern is not UTF-8.
+    PatternNotUtf8,
+    /// A rank has no bytes.
+    EmptyToken {
+        /// The rank.
+        rank: u32,
+    },
+    /// The same bytes appear at two ranks.
+    DuplicateToken,
+    /// The pattern does not compile.
+    Pattern(String),
+}
+
+impl fmt::Display for TekkenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Magic => f.write_str("not a packed Tekken vocabulary (bad magic)"),
+            Self::Truncated => f.write_str("packed Tekken vocabulary is truncated"),
+            Self::TrailingBytes => f.write_str("packed Tekken vocabulary has bytes after its last rank"),
+            Self::PatternNotUtf8 => f.write_str("Tekken pattern is not UTF-8"),
+            Self::EmptyToken { rank } => write!(f, "Tekken rank {rank} is empty"),
+            Self::DuplicateToken => f.write_str("packed Tekken vocabulary repeats a token"),
+            Self::Pattern(e) => write!(f, "Tekken pattern does not compile: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TekkenError {}
+
+impl Tekken {
+    /// Checks the layout of a packed vocabulary and keeps it; cheap, builds nothing.
+    pub fn from_bytes(packed: impl Into<Vec<u8>>) -> Result<Self, TekkenError> {
+        let packed = packed.into();
+        if packed.get(..4) != Some(MAGIC.as_slice()) {
+            return Err(TekkenError::Magic);
+        }
+        let num_special_tokens = read_u32(&packed, 4)?;
+        let num_ranks = read_u32(&packed, 8)?;
+        let pattern_len = read_u32(&packed, 12)? as usize;
+        let pattern = 16..16usize.checked_add(pattern_len).ok_or(TekkenError::Truncated)?;
+        let pattern_bytes = packed.get(pattern.clone()).ok_or(TekkenError::Truncated)?;
+        std::str::from_utf8(pattern_bytes).map_err(|_| TekkenError::PatternNotUtf8)?;
+
+        let mut at = pattern.end;
+        for rank in 0..num_ranks {
+            let len = *packed.get(at).ok_or(TekkenError::Truncated)? as usize;
+            if len == 0 {
+                return Err(TekkenError::EmptyToken { rank });
+            }
+            at += 1 + len;
+        }
+        if at > packed.len() {
+            return Err(TekkenError::Truncated);
+        }
+        if at < packed.len() {
+            return Err(TekkenError::TrailingBytes);
+        }
+        let ranks = pattern.end..at;
+        Ok(Self { packed, pattern, ranks, num_ranks, num_special_tokens, bpe: OnceLock::new() })
+    }
+
+    /// The number of tokens `text` encodes to as raw text: no BOS/EOS, and special
+    /// tokens' spellings count as ordinary text (as mistral-common's
+    /// `encode(text, bos=False, eos=False)`).
+    ///
+    /// The first call builds the BPE.
+    ///
+    /// # Panics
+    ///
+    /// If the vocabulary does not build (a repeated token or a bad pattern);
+    /// [`prepare`](Self::prepare) reports that as an error instead.
+    pub fn count(&self, text: &str) -> usize {
+        match self.bpe() {
+            Ok(bpe) => bpe.encode_ordinary(text).len(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Builds the BPE now, if it is not built yet, and says whether it built.
+    pub fn prepare(&self) -> Result<(), TekkenError> {
+        self.bpe().as_ref().map(|_| ()).map_err(Clone::clone)
+    }
+
+    /// The number of special-token ids below the ordinary ones (1,000 for `tekken_240911`).
+    pub fn num_special_tokens(&self) -> u32 {
+        self.num_special_tokens
+    }
+
+    /// The number of ordinary (BPE) tokens.
+    pub fn num_ranks(&self) -> u32 {
+        self.num_ranks
+    }
+
+    /// The pre-tokenisation regex.
+    pub fn pattern(&self) -> &str {
+        // Checked to be UTF-8 in `from_bytes`.
+        std::str::from_utf8(&self.packed[self.pattern.clone()]).unwrap_or_default()
+    }
+
+    fn bpe(&self) -> &Result<CoreBPE, TekkenError> {
+        self.bpe.get_or_init(|| self.build())
+    }
+
+    fn build(&self) -> Result<CoreBPE, TekkenError> {
+        // The hasher is whichever CoreBPE::new takes (rustc-hash's), inferred from the call.
+        let mut encoder =
+            std::collections::HashMap::with_capacity_and_hasher(self.num_ranks as usize, Default::default());
+        let mut at = self.ranks.start;
+        for rank in 0..self.num_ranks {
+            let len = self.packed[at] as usize;
+            encoder.insert(self.packed[at + 1..at + 1 + len].to_vec(), rank);
+            at += 1 + len;
+        }
+        if encoder.len() != self.num_ranks as usize {
+            return Err(TekkenError::DuplicateToken);
+        }
+        CoreBPE::new(encoder, Default::default(), self.pattern()).map_err(|e| TekkenError::Pattern(e.to_string()))
+    }
+}
+
+impl fmt::Debug for Tekken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tekken")
+            .field("num_ranks", &self.num_ranks)
+            .field("num_special_tokens", &self.num_special_tokens)
+            .field("packed_bytes", &self.packed.len())
+            .field("built", &self.bpe.get().is_some())
+            .finish()
+    }
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Result<u32, TekkenError> {
+    let word = bytes.get(at..at + 4).ok_or(TekkenError::Truncated)?;
+    Ok(u32::from_le_bytes(word.try_into().expect("four bytes")))
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    /// Packs a vocabulary as `scripts/tekken/pack.py` does.
+    fn pack(num_special: u32, pattern: &str, tokens: &[&[u8]]) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend(num_special.to_le_bytes());
+        out.extend((tokens.len() as u32).to_le_bytes());
+        out.extend((pattern.len() as u32).to_le_bytes());
+        out.extend(pattern.as_bytes());
+        for token in tokens {
+            out.push(token.len() as u8);
+            out.extend(*token);
+        }
+        out
+    }
+
+    /// Every single byte, then `ab`, `abab` and ` c`.
+    fn tiny() -> Vec<u8> {
+        let bytes: Vec<[u8; 1]> = (0..=255u8).map(|b| [b]).collect();
+        let mut tokens: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
+        tokens.extend([b"ab".as_slice(), b"abab", b" c"]);
+        pack(3, r" ?\S+|\s+(?!\S)|\s+", &tokens)
+    }
+
+    #[test]
+    fn reads_the_header() {
+        let tekken = Tekken::from_bytes(tiny()).unwrap();
+        assert_eq!(tekken.num_ranks(), 259);
+        assert_eq!(tekken.num_special_tokens(), 3);
+        assert_eq!(tekken.pattern(), r" ?\S+|\s+(?!\S)|\s+");
+    }
+
+    #[test]
+    fn counts_with_merges_and_builds_once_lazily() {
+        let tekken = Tekken::from_bytes(tiny()).unwrap();
+        assert!(format!("{tekken:?}").contains("built: false"));
+        assert_eq!(tekken.count(""), 0);
+        assert!(format!("{tekken:?}").contains("built: true"));
+        assert_eq!(tekken.count("abab"), 1);
+        // "ab" "c" | " c"; in "  c" the lookahead leaves the second space to " c".
+        assert_eq!(tekken.count("abc c"), 3);
+        assert_eq!(tekken.count("  c"), 2);
+        assert_eq!(tekken.count("é"), 2, "two UTF-8 bytes, no merge");
+        assert_eq!(tekken.prepare(), Ok(()));
+    }
+
+    #[test]
+    fn refuses_broken_layouts() {
+        let good = tiny();
+        assert_eq!(Tekken::from_bytes(b"TKN2".to_vec()).unwrap_err(), TekkenError::Magic);
+        assert_eq!(Tekken::from_bytes(&good[..10]).unwrap_err(), TekkenError::Truncated);
+        assert_eq!(Tekken::from_bytes(&good[..good.len() - 1]).unwrap_err(), TekkenError::Truncated);
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert_eq!(Tekken::from_bytes(trailing).unwrap_err(), TekkenError::TrailingBytes);
+        let mut huge_pattern = good.clone();
+        huge_pattern[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(Tekken::from_bytes(huge_pattern).unwrap_err(), TekkenError::Truncated);
+        assert_eq!(
+            Tekken::from_bytes(pack(0, "\u{0}", &[b"a", b""])).unwrap_err(),
+            TekkenError::EmptyToken { rank: 1 }
+        );
+        let mut bad_utf8 = pack(0, "ab", &[b"a"]);
+        bad_utf8[16] = 0xff;
+        assert_eq!(Tekken::from_bytes(bad_utf8).unwrap_err(), TekkenError::PatternNotUtf8);
+    }
+
+    #[test]
+    fn reports_what_fails_to_build() {
+        let dup = Tekken::from_bytes(pack(0, r"\S+", &[b"a", b"a"])).unwrap();
+        assert_eq!(dup.prepare(), Err(TekkenError::DuplicateToken));
+        let bad = Tekken::from_bytes(pack(0, r"(\S+", &[b"a"])).unwrap();
+        assert!(matches!(bad.prepare(), Err(TekkenError::Pattern(_))));
+        assert!(bad.prepare().unwrap_err().to_string().contains("does not compile"));
+    }
+
+    #[test]
+    fn is_shareable() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Tekken>();
+    }
+}

@@ -2,7 +2,8 @@
 // Mistral's SDK, streams as async iterators, typed errors, status and events.
 // Loaded through one of the entry files (node.js, worker.js, index.js), which
 // instantiate the wasm module first.
-import { Client as WasmClient, version as wasmVersion } from "./mistral_ratelimit.js";
+import { loadTekken } from "./assets.js";
+import { Client as WasmClient, TokenCounter, version as wasmVersion } from "./mistral_ratelimit.js";
 
 /** Every error the client throws. `code` is stable; `name` is the class name. */
 export class MistralRatelimitError extends Error {
@@ -44,6 +45,29 @@ function configError(message) {
 /** The package's version (the crate's). */
 export function version() {
   return wasmVersion();
+}
+
+// The Tekken counter, loaded once, on first use (the vocabulary is a separate
+// asset, and its BPE is built on the first count, never at module load).
+let tekken;
+function tekkenCounter() {
+  tekken ??= loadTekken().then((bytes) => new TokenCounter(new Uint8Array(bytes)));
+  return tekken;
+}
+
+/** Tokens in `text`, exactly as Mistral's Tekken models count raw text. */
+export async function countTokens(text) {
+  if (typeof text !== "string") throw configError("countTokens takes a string");
+  return (await tekkenCounter()).count(text);
+}
+
+/**
+ * Prompt tokens of a chat or conversation request: its text counted exactly with
+ * Tekken, its template framing estimated.
+ */
+export async function countChatTokens(request) {
+  if (request === null || typeof request !== "object") throw configError("countChatTokens takes a request object");
+  return (await tekkenCounter()).countRequest(request);
 }
 
 // Node and Deno keep the key in the environment; reading it never throws.
@@ -99,8 +123,11 @@ export class MistralRatelimitClient {
 
   constructor(options = {}) {
     if (options === null || typeof options !== "object") throw configError("options must be an object");
-    const { onEvent, ...rest } = options;
+    const { onEvent, tokenizer = "heuristic", ...rest } = options;
     if (onEvent !== undefined && typeof onEvent !== "function") throw configError("onEvent must be a function");
+    if (tokenizer !== "heuristic" && tokenizer !== "tekken") {
+      throw configError(`tokenizer must be "heuristic" or "tekken", got ${JSON.stringify(tokenizer)}`);
+    }
     const apiKey = rest.apiKey ?? keyFromEnvironment();
     if (inBrowserPage && apiKey && !rest.dangerouslyAllowBrowser) {
       throw configError(
@@ -111,9 +138,24 @@ export class MistralRatelimitClient {
     this.#wasm = new WasmClient({ ...rest, apiKey }, makeError, (event) => this.#emit(event));
     if (onEvent) this.#listeners.add(onEvent);
 
-    const call = (kind, id, body, q, opts) => this.#wasm.call(kind, id, body, q, opts);
-    const stream = (kind, id, body, opts) =>
-      new EventStreamIterable(this.#wasm.stream(kind, id, { ...body, stream: true }, opts));
+    // With tokenizer "tekken", the first call starts loading the vocabulary; the
+    // heuristic estimates until it is ready.
+    let exact = tokenizer === "tekken" ? undefined : null;
+    const useTekken = () => {
+      if (exact !== undefined) return;
+      exact = tekkenCounter().then(
+        (counter) => this.#wasm.useTokenCounter(counter),
+        () => {},
+      );
+    };
+    const call = (kind, id, body, q, opts) => {
+      useTekken();
+      return this.#wasm.call(kind, id, body, q, opts);
+    };
+    const stream = (kind, id, body, opts) => {
+      useTekken();
+      return new EventStreamIterable(this.#wasm.stream(kind, id, { ...body, stream: true }, opts));
+    };
     const noStream = (body) => ({ ...body, stream: false });
 
     this.chat = {

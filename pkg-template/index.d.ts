@@ -24,6 +24,10 @@ export interface ClientOptions {
   /** A key in a browser page is readable by anyone: point serverURL at a proxy instead. */
   dangerouslyAllowBrowser?: boolean;
   onEvent?: (event: ClientEvent) => void;
+  /** "tekken" counts prompts exactly once its vocabulary (a separate asset) has
+   * loaded, on the first call; until then, and with "heuristic" (the default), a
+   * heuristic that leans high estimates them. */
+  tokenizer?: "heuristic" | "tekken";
 }
 
 export interface CallOptions {
@@ -293,6 +297,14 @@ export declare class MistralRatelimitClient {
 }
 
 export declare function version(): string;
+
+/** Tokens in `text`, exactly as Mistral's Tekken models count raw text. Loads the vocabulary on first use. */
+export declare function countTokens(text: string): Promise<number>;
+
+/** Prompt tokens of a request: its text counted exactly with Tekken, its template framing estimated. */
+export declare function countChatTokens(
+  request: ChatCompletionRequest | ConversationRequest,
+): Promise<number>;
 
 export interface LaneStatus {
   name: string;

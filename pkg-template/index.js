@@ -1,6 +1,12 @@
 // Browsers and Deno: the .wasm is fetched from beside this file.
+import { setTekkenLoader } from "./assets.js";
 import init from "./mistral_ratelimit.js";
 
 await init();
+setTekkenLoader(async () => {
+  const response = await fetch(new URL("./tekken.bin", import.meta.url));
+  if (!response.ok) throw new Error(`tekken.bin: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+});
 
 export * from "./client.js";

@@ -1,7 +1,10 @@
 // Node: the .wasm is read from disk beside this file.
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { setTekkenLoader } from "./assets.js";
 import { initSync } from "./mistral_ratelimit.js";
 
 initSync({ module: readFileSync(new URL("./mistral_ratelimit_bg.wasm", import.meta.url)) });
+setTekkenLoader(() => readFile(new URL("./tekken.bin", import.meta.url)));
 
 export * from "./client.js";

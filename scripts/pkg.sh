@@ -7,8 +7,13 @@ profile=${1:?usage: scripts/pkg.sh dev|release OUT_DIR}
 out=${2:?usage: scripts/pkg.sh dev|release OUT_DIR}
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
-wasm-pack --quiet build "--$profile" --target web --out-dir "$out" --no-pack
+# The Tekken vocabulary ships as its own asset, loaded only when counting.
+python3 scripts/tekken/pack.py
+wasm-pack --quiet build "--$profile" --target web --out-dir "$out" --no-pack -- --features tekken
 cp pkg-template/*.js pkg-template/package.json "$out/"
+cp target/tekken/tekken.bin "$out/"
+cp target/tekken/NOTICE "$out/NOTICE-tekken"
+cp target/tekken/LICENSE-mistral-common.txt "$out/"
 [ -f pkg-template/index.d.ts ] && cp pkg-template/index.d.ts "$out/"
 cp LICENSE "$out/"
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)

@@ -34,25 +34,40 @@ pub fn text_tokens(text: &str) -> u64 {
 
 impl Estimator for Heuristic {
     fn prompt_tokens(&self, body: &Value) -> u64 {
-        let messages = body.get("messages").or_else(|| body.get("inputs"));
-        let framing = messages.and_then(Value::as_array).map_or(1, |m| m.len() as u64) * PER_MESSAGE;
-        let text: u64 = ["messages", "inputs", "instructions", "tools", "prompt", "suffix"]
-            .iter()
-            .filter_map(|k| body.get(*k))
-            .map(value_tokens)
-            .sum();
-        text + framing
+        prompt_with(body, &text_tokens)
     }
 }
 
+/// Tekken counts the text exactly; the framing is still estimated.
+#[cfg(feature = "tekken")]
+impl Estimator for crate::tokenizer::Tekken {
+    fn prompt_tokens(&self, body: &Value) -> u64 {
+        prompt_with(body, &|text| self.count(text) as u64)
+    }
+}
+
+/// The prompt of `body`, its text counted by `count`: the text of messages,
+/// inputs, instructions, tools, prompt and suffix, plus framing per message.
+/// Any counter of text (the heuristic, or an exact tokenizer) estimates this way.
+pub fn prompt_with(body: &Value, count: &dyn Fn(&str) -> u64) -> u64 {
+    let messages = body.get("messages").or_else(|| body.get("inputs"));
+    let framing = messages.and_then(Value::as_array).map_or(1, |m| m.len() as u64) * PER_MESSAGE;
+    let text: u64 = ["messages", "inputs", "instructions", "tools", "prompt", "suffix"]
+        .iter()
+        .filter_map(|k| body.get(*k))
+        .map(|v| value_tokens(v, count))
+        .sum();
+    text + framing
+}
+
 /// Strings count as text; structure (tool schemas, arguments) counts as its JSON.
-fn value_tokens(v: &Value) -> u64 {
+fn value_tokens(v: &Value, count: &dyn Fn(&str) -> u64) -> u64 {
     match v {
         Value::Null => 0,
-        Value::String(s) => text_tokens(s),
-        Value::Array(items) => items.iter().map(value_tokens).sum(),
-        Value::Object(map) => map.iter().map(|(k, v)| text_tokens(k) + value_tokens(v)).sum(),
-        other => text_tokens(&other.to_string()),
+        Value::String(s) => count(s),
+        Value::Array(items) => items.iter().map(|i| value_tokens(i, count)).sum(),
+        Value::Object(map) => map.iter().map(|(k, v)| count(k) + value_tokens(v, count)).sum(),
+        other => count(&other.to_string()),
     }
 }
 

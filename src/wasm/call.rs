@@ -89,7 +89,7 @@ pub async fn run(inner: &Rc<Inner>, plan: &Plan, scope: &mut Scope) -> Result<Do
     // A retry keeps the place in line of the call's first attempt.
     let mut arrival = None;
     loop {
-        inner.emit("queued", &[("estimate", plan.estimate.into()), ("attempt", (retries + 1).into())]);
+        inner.emit("queued", &[("estimate", (plan.estimate as f64).into()), ("attempt", (retries + 1).into())]);
         let demand = Demand {
             tokens: plan.estimate,
             model: plan.model.clone(),

@@ -19,7 +19,7 @@ use super::scope::Scope;
 use super::stream::EventStream;
 use crate::client::estimate::request_tokens;
 use crate::client::options::{check_keys, option_type};
-use crate::client::{ClientConfig, ClientOptions, ErrorKind, Heuristic, Kind, OutputHistory, Stats};
+use crate::client::{ClientConfig, ClientOptions, ErrorKind, Estimator, Heuristic, Kind, OutputHistory, Stats};
 use crate::feedback::ServerReport;
 use crate::limiter::{Limiter, Priority, Ticket};
 use crate::retry::RetryPolicy;
@@ -31,6 +31,8 @@ pub struct Inner {
     pub make_error: js_sys::Function,
     listener: Option<js_sys::Function>,
     pub history: RefCell<OutputHistory>,
+    /// Counts prompts: the heuristic until an exact tokenizer is loaded.
+    estimator: RefCell<Rc<dyn Estimator>>,
     pub stats: RefCell<Stats>,
     last_report: RefCell<ServerReport>,
 }
@@ -51,7 +53,9 @@ impl Inner {
     pub fn settle(&self, ticket: Ticket, early: u64, late: u64) {
         let s = ticket.settle_usage(early, late, js::now());
         let tokens = early + late;
-        self.emit("settled", &[("tokens", tokens.into()), ("refunded", s.refunded.into()), ("debt", s.debt.into())]);
+        // Numbers, not BigInts: u64 would cross into JS as BigInt.
+        let n = |v: u64| JsValue::from(v as f64);
+        self.emit("settled", &[("tokens", n(tokens)), ("refunded", n(s.refunded)), ("debt", n(s.debt))]);
         self.driver.serve();
     }
 
@@ -173,6 +177,7 @@ impl Client {
                 make_error,
                 listener: on_event,
                 history: RefCell::new(OutputHistory::default()),
+                estimator: RefCell::new(Rc::new(Heuristic)),
                 stats: RefCell::new(Stats::default()),
                 last_report: RefCell::new(ServerReport::default()),
             }),
@@ -206,7 +211,8 @@ impl Client {
             (Some(text), json)
         };
         let (estimate, prompt) = if kind.generates() {
-            let est = request_tokens(&Heuristic, &self.inner.history.borrow(), &json);
+            let estimator = self.inner.estimator.borrow().clone();
+            let est = request_tokens(estimator.as_ref(), &self.inner.history.borrow(), &json);
             (est.total(), est.prompt)
         } else {
             (0, 0)
@@ -276,6 +282,14 @@ impl Client {
                 }
             }
         })
+    }
+
+    /// Estimates prompts with `counter` from now on (the heuristic answered until
+    /// then).
+    #[cfg(feature = "tekken")]
+    #[wasm_bindgen(js_name = useTokenCounter)]
+    pub fn use_token_counter(&self, counter: &super::tokens::TokenCounter) {
+        *self.inner.estimator.borrow_mut() = counter.tekken();
     }
 
     /// Lanes, queue, the server's last word, and counters.

@@ -14,6 +14,8 @@ mod http;
 mod js;
 mod scope;
 mod stream;
+#[cfg(feature = "tekken")]
+mod tokens;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -126,3 +126,11 @@ test("events report each stage of a call", async () => {
   assert.deepEqual(seen.slice(0, 6), ["queued", "on:queued", "sent", "on:sent", "settled", "on:settled"]);
   assert.deepEqual(seen.slice(6), ["queued", "sent", "settled"]);
 });
+
+test("event fields are plain numbers", async () => {
+  const seen = [];
+  const c = client(url, { onEvent: (e) => seen.push(e) });
+  await c.chat.complete(chatRequest(3));
+  for (const e of seen) for (const [k, v] of Object.entries(e)) assert.notEqual(typeof v, "bigint", `${e.type}.${k}`);
+  assert.equal(typeof seen.find((e) => e.type === "settled").tokens, "number");
+});

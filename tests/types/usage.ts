@@ -1,6 +1,8 @@
 // The package's types under `tsc --strict`: what users write compiles, misuse does
 // not (each @ts-expect-error must meet an error, or the build fails).
 import {
+  countChatTokens,
+  countTokens,
   MistralRatelimitClient,
   RateLimitError,
   ValidationError,
@@ -51,6 +53,9 @@ export async function uses(signal: AbortSignal): Promise<void> {
   console.log(wait, status.counters.ttftP95Ms ?? 0);
   const off = client.on(() => {});
   off();
+  const exact = new MistralRatelimitClient({ tokenizer: "tekken" });
+  const n: number = (await countTokens("Bonjour")) + (await countChatTokens({ model: "m", messages: [] }));
+  console.log(exact.status().queued, n);
 }
 
 export async function misuse(): Promise<void> {
@@ -68,6 +73,10 @@ export async function misuse(): Promise<void> {
   await client.beta.conversations.append({ inputs: "x" });
   // @ts-expect-error: restart needs from_entry_id
   await client.beta.conversations.restart("conv_1", { inputs: "x" });
+  // @ts-expect-error: no such tokenizer
+  new MistralRatelimitClient({ tokenizer: "cl100k" });
+  // @ts-expect-error: countTokens takes text
+  await countTokens(42);
   // @ts-expect-error: a stream is iterated, not awaited for a response
   const r: ChatCompletionResponse = await client.chat.stream({ model: "m", messages: [] });
   console.log(r);

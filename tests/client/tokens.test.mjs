@@ -1,0 +1,30 @@
+// Exact Tekken counts in wasm, against mistral-common's own (the corpus the native
+// test checks too), and the client's estimator switching to them.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+
+import { chatRequest, client, pkg } from "./helpers.mjs";
+
+const dir = new URL("../tekken/", import.meta.url);
+const expected = JSON.parse(readFileSync(new URL("expected.json", dir), "utf8")).counts;
+
+test("countTokens equals mistral-common on every corpus file", async () => {
+  const files = readdirSync(new URL("corpus/", dir));
+  assert.ok(files.length >= 16);
+  for (const file of files) {
+    const text = readFileSync(new URL(`corpus/${file}`, dir), "utf8");
+    assert.equal(await pkg.countTokens(text), expected[file], file);
+  }
+});
+
+test("a client with tokenizer tekken estimates with it once loaded", async () => {
+  const events = [];
+  const c = client(process.env.MISTRAL_MOCK_URL, { tokenizer: "tekken", onEvent: (e) => e.type === "queued" && events.push(e.estimate) });
+  const request = chatRequest(10, "日本語のテキストと français, mêlés");
+  await c.chat.complete(request); // starts loading the vocabulary
+  await pkg.countTokens(""); // the same counter, now surely loaded
+  await c.chat.complete(request);
+  assert.equal(events.at(-1), (await pkg.countChatTokens(request)) + 10);
+  assert.throws(() => new pkg.MistralRatelimitClient({ apiKey: "k", tokenizer: "cl100k" }), (e) => e instanceof pkg.ConfigError);
+});

@@ -61,11 +61,13 @@ demo:
 	cargo run --quiet --release --example simulate -- $(DEMO_ARGS)
 
 ## Criterion benchmarks (limiter operations, SSE decoding), the mock's throughput
-## under wrk, then the client against the official SDK, its overhead and its size.
+## under wrk, the client against the official SDK (overhead, size), and Tekken
+## counting in wasm beside js-tiktoken and gpt-tokenizer.
 bench: pkg
 	cargo bench -p mistral-ratelimit --bench limiter --bench sse
 	scripts/bench-mock.sh 10
 	MISTRAL_PKG=pkg scripts/with-mock.sh -- node benches/client.mjs
+	MISTRAL_PKG=pkg node benches/tokens.mjs
 
 ## The mock Mistral server on http://127.0.0.1:8787 (MOCK_ARGS for its options).
 MOCK_ARGS ?= --rps 5 --tpm 500000

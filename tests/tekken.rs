@@ -1,13 +1,17 @@
 //! Tekken counts against mistral-common's, exactly, on every file of
 //! `tests/tekken/corpus/` (expectations in `tests/tekken/expected.json`, made by
-//! `scripts/tekken/expectations.py`).
+//! `scripts/tekken/expectations.py`); and chat and conversation requests' prompt
+//! tokens, template and all, on every body of `tests/tekken/chats/` for each
+//! template version (expectations in `tests/tekken/chat_expected.json`).
 #![cfg(all(feature = "tekken", not(target_arch = "wasm32")))]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use mistral_ratelimit::tokenizer::Tekken;
+use mistral_ratelimit::tokenizer::{
+    count_chat_str, count_conversation, count_conversation_str, ChatError, ChatTemplate, Tekken,
+};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -67,4 +71,94 @@ fn counts_match_mistral_common_exactly() {
         }
     }
     assert!(wrong.is_empty(), "counts differ:\n{}", wrong.join("\n"));
+}
+
+fn template(version: &str) -> ChatTemplate {
+    match version {
+        "v7" => ChatTemplate::V7,
+        "v11" => ChatTemplate::V11,
+        "v13" => ChatTemplate::V13,
+        other => panic!("no template {other}"),
+    }
+}
+
+#[test]
+fn chat_counts_match_mistral_common_exactly() {
+    let tekken = load_tekken();
+    let dir = root().join("tests/tekken/chats");
+    let path = root().join("tests/tekken/chat_expected.json");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let expected: BTreeMap<String, BTreeMap<String, usize>> =
+        serde_json::from_value(json["counts"].clone()).expect("counts is a map of file to version to count");
+    let files: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut sorted = files.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        expected.keys().cloned().collect::<Vec<_>>(),
+        "chats and expectations differ (run `python3 scripts/tekken/expectations.py`)"
+    );
+
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for (name, counts) in &expected {
+        let body = std::fs::read_to_string(dir.join(name)).unwrap();
+        for (version, &theirs) in counts {
+            let t = template(version);
+            let ours = if name.starts_with("conv_") {
+                count_conversation_str(&tekken, &body, t)
+            } else {
+                count_chat_str(&tekken, &body, t)
+            };
+            checked += 1;
+            if ours != Ok(theirs) {
+                wrong.push(format!("{name} {version}: ours {ours:?}, mistral-common {theirs}"));
+            }
+        }
+    }
+    assert!(checked >= 24, "only {checked} cases");
+    assert!(wrong.is_empty(), "chat counts differ:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_value_without_reordered_keys_counts_the_same() {
+    // serde_json's default map sorts keys; this body's objects are already sorted.
+    let tekken = load_tekken();
+    let body = r#"{"inputs": [{"content": "Hi there", "role": "user"}], "instructions": "Be brief."}"#;
+    let value: serde_json::Value = serde_json::from_str(body).unwrap();
+    for t in [ChatTemplate::V7, ChatTemplate::V11, ChatTemplate::V13] {
+        assert_eq!(count_conversation(&tekken, &value, t), count_conversation_str(&tekken, body, t));
+    }
+    // BOS [SYSTEM_PROMPT] Be brief. [/SYSTEM_PROMPT] [INST] Hi there [/INST]
+    assert_eq!(
+        count_conversation_str(&tekken, body, ChatTemplate::V13),
+        Ok(5 + tekken.count("Be brief.") + tekken.count("Hi there"))
+    );
+}
+
+#[test]
+fn what_is_not_counted_exactly_is_refused() {
+    let tekken = load_tekken();
+    let unsupported = |body: &str| {
+        let chat = count_chat_str(&tekken, body, ChatTemplate::V13);
+        let conv = count_conversation_str(&tekken, body, ChatTemplate::V13);
+        assert!(
+            matches!(chat, Err(ChatError::Unsupported(_))) || matches!(conv, Err(ChatError::Unsupported(_))),
+            "{body}: {chat:?} / {conv:?}"
+        );
+    };
+    unsupported(r#"{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "https://x"}]}]}"#);
+    unsupported(r#"{"messages": [{"role": "assistant", "content": [{"type": "thinking", "thinking": []}]}]}"#);
+    unsupported(r#"{"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "web_search"}]}"#);
+    unsupported(r#"{"agent_id": "ag_1", "inputs": "hi"}"#);
+    unsupported(r#"{"inputs": [{"type": "agent.handoff", "agent_id": "x"}]}"#);
+    let invalid = |body: &str| {
+        assert!(matches!(count_chat_str(&tekken, body, ChatTemplate::V7), Err(ChatError::Invalid(_))), "{body}");
+    };
+    invalid("not json");
+    invalid(r#"{"messages": "hi"}"#);
+    invalid(r#"{"messages": [{"role": "robot", "content": "hi"}]}"#);
+    invalid(r#"{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": ""}]}"#);
+    invalid(r#"{"messages": [{"role": "tool", "content": "no id"}]}"#);
 }

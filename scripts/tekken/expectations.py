@@ -1,6 +1,17 @@
 #!/usr/bin/env python3
 """Write tests/tekken/expected.json: mistral-common's own Tekken count of every
-file in tests/tekken/corpus/, the reference that tests/tekken.rs must match.
+file in tests/tekken/corpus/, the reference that tests/tekken.rs must match; and
+tests/tekken/chat_expected.json: mistral-common's `encode_chat_completion` length
+of every request body in tests/tekken/chats/, for each chat template version.
+
+Chat counts: the vocabulary is tekken_240911's; the instruct tokenizer, validator
+and normaliser are mistral-common's for versions v7, v11 and v13 (the file itself
+says v3, so the version is set in memory, and the special tokens v11+ need,
+[ARGS] [CALL_ID] [THINK] [/THINK], are added after the 20 built-in ones: ids do
+not change counts). A chat body (`messages`, `tools`) goes to
+`ChatCompletionRequest` as it is; a conversation body (`inputs`, `instructions`,
+`tools`) is first turned into the equivalent chat by `conversation_to_chat` below,
+the equivalence that src/tokenizer/chat.rs implements.
 
 mistral-common (pinned as in pack.py) goes into a venv at target/tekken/venv,
 made and installed only when missing. The counts are raw text:
@@ -22,6 +33,9 @@ VENV = OUT / "venv"
 PYTHON = VENV / "bin" / "python"
 CORPUS = ROOT / "tests" / "tekken" / "corpus"
 EXPECTED = ROOT / "tests" / "tekken" / "expected.json"
+CHATS = ROOT / "tests" / "tekken" / "chats"
+CHAT_EXPECTED = ROOT / "tests" / "tekken" / "chat_expected.json"
+CHAT_VERSIONS = ["v7", "v11", "v13"]
 TOKENIZER = "tekken_240911"
 
 # Runs inside the venv: argv[1] is the corpus directory; prints {file: count}.
@@ -42,6 +56,79 @@ for path in sorted(Path(sys.argv[1]).iterdir()):
 print(json.dumps(counts))
 """
 
+# Runs inside the venv: argv[1] is the chats directory; prints {file: {version: count}}.
+CHAT_COUNT = f"""
+import json, sys, warnings
+from pathlib import Path
+import mistral_common
+from mistral_common.protocol.instruct.normalize import get_normalizer
+from mistral_common.protocol.instruct.request import ChatCompletionRequest
+from mistral_common.protocol.instruct.validator import ValidationMode, get_validator
+from mistral_common.tokens.tokenizers.base import SpecialTokens, TokenizerVersion
+from mistral_common.tokens.tokenizers.instruct import (
+    InstructTokenizerV7, InstructTokenizerV11, InstructTokenizerV13)
+from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
+from mistral_common.tokens.tokenizers.tekken import Tekkenizer
+
+warnings.simplefilter("ignore")
+assert mistral_common.__version__ == "{VERSION}", mistral_common.__version__
+data = json.loads((Path(mistral_common.__file__).parent / "data" / "{TOKENIZER}.json").read_text())
+config = data["config"]
+specials = [dict(t) for t in Tekkenizer.DEPRECATED_SPECIAL_TOKENS]
+specials += [dict(rank=i, token_str=f"<SPECIAL_{{i}}>", is_control=True) for i in range(len(specials), 32)]
+for name in ("args", "call_id", "begin_think", "end_think"):
+    specials.append(dict(rank=len(specials), token_str=SpecialTokens[name].value, is_control=True))
+CLASSES = {{"v7": InstructTokenizerV7, "v11": InstructTokenizerV11, "v13": InstructTokenizerV13}}
+
+
+def tokenizer(version):
+    v = TokenizerVersion(version)
+    tekken = Tekkenizer(data["vocab"], specials, config["pattern"], config["default_vocab_size"],
+                        config["default_num_special_tokens"], v)
+    return MistralTokenizer(CLASSES[version](tekken), get_validator(v, ValidationMode.test), get_normalizer(v))
+
+
+def conversation_to_chat(body):
+    messages = []
+    if body.get("instructions"):
+        messages.append({{"role": "system", "content": body["instructions"]}})
+    inputs = body["inputs"]
+    if isinstance(inputs, str):
+        inputs = [{{"role": "user", "content": inputs}}]
+    for entry in inputs:
+        kind = entry.get("type", "message.input")
+        if kind in ("message.input", "message.output"):
+            messages.append({{"role": entry["role"], "content": entry["content"]}})
+        elif kind == "function.call":
+            call = {{"id": entry["tool_call_id"], "function": {{"name": entry["name"], "arguments": entry["arguments"]}}}}
+            messages.append({{"role": "assistant", "tool_calls": [call]}})
+        elif kind == "function.result":
+            messages.append({{"role": "tool", "tool_call_id": entry["tool_call_id"], "content": entry["result"]}})
+        else:
+            raise ValueError(kind)
+    return {{"messages": messages, "tools": body.get("tools")}}
+
+
+tokenizers = {{v: tokenizer(v) for v in {CHAT_VERSIONS!r}}}
+counts = {{}}
+for path in sorted(Path(sys.argv[1]).iterdir()):
+    body = json.loads(path.read_bytes().decode("utf-8"))
+    if "inputs" in body:
+        body = conversation_to_chat(body)
+    request = ChatCompletionRequest(messages=body["messages"], tools=body.get("tools"))
+    counts[path.name] = {{v: len(t.encode_chat_completion(request).tokens) for v, t in tokenizers.items()}}
+print(json.dumps(counts))
+"""
+
+
+def write(path: Path, value: dict, what: str) -> None:
+    text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        print(f"expectations.py: {path.relative_to(ROOT)} is up to date ({what})")
+        return
+    path.write_text(text, encoding="utf-8")
+    print(f"expectations.py: wrote {path.relative_to(ROOT)} ({what})")
+
 
 def installed() -> bool:
     if not PYTHON.exists():
@@ -58,12 +145,12 @@ def main() -> None:
     out = subprocess.run([str(PYTHON), "-c", COUNT, str(CORPUS)], check=True, capture_output=True, text=True)
     counts = json.loads(out.stdout)
     expected = {"mistral_common": VERSION, "tokenizer": TOKENIZER, "counts": counts}
-    text = json.dumps(expected, indent=2, ensure_ascii=False) + "\n"
-    if EXPECTED.exists() and EXPECTED.read_text(encoding="utf-8") == text:
-        print(f"expectations.py: {EXPECTED.relative_to(ROOT)} is up to date ({len(counts)} files)")
-        return
-    EXPECTED.write_text(text, encoding="utf-8")
-    print(f"expectations.py: wrote {EXPECTED.relative_to(ROOT)} ({len(counts)} files, {sum(counts.values())} tokens)")
+    write(EXPECTED, expected, f"{len(counts)} files, {sum(counts.values())} tokens")
+
+    out = subprocess.run([str(PYTHON), "-c", CHAT_COUNT, str(CHATS)], check=True, capture_output=True, text=True)
+    chats = json.loads(out.stdout)
+    expected = {"mistral_common": VERSION, "tokenizer": TOKENIZER, "versions": CHAT_VERSIONS, "counts": chats}
+    write(CHAT_EXPECTED, expected, f"{len(chats)} requests x {len(CHAT_VERSIONS)} versions")
 
 
 if __name__ == "__main__":

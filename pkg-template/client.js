@@ -62,8 +62,9 @@ export async function countTokens(text) {
 }
 
 /**
- * Prompt tokens of a chat or conversation request: its text counted exactly with
- * Tekken, its template framing estimated.
+ * Prompt tokens of a chat or conversation request: exact when its model uses a
+ * known Tekken chat template, else its text counted exactly and its framing
+ * estimated.
  */
 export async function countChatTokens(request) {
   if (request === null || typeof request !== "object") throw configError("countChatTokens takes a request object");

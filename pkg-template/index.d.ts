@@ -301,7 +301,13 @@ export declare function version(): string;
 /** Tokens in `text`, exactly as Mistral's Tekken models count raw text. Loads the vocabulary on first use. */
 export declare function countTokens(text: string): Promise<number>;
 
-/** Prompt tokens of a request: its text counted exactly with Tekken, its template framing estimated. */
+/**
+ * Prompt tokens of a chat or conversation request, as the server will count them:
+ * exact when the request's model uses a known Tekken chat template (v7, v11, v13)
+ * and holds only text and function tools; otherwise its text is counted exactly
+ * and its template framing estimated. For an append, only the new entries count:
+ * the history lives on the server.
+ */
 export declare function countChatTokens(
   request: ChatCompletionRequest | ConversationRequest,
 ): Promise<number>;

@@ -16,6 +16,12 @@ use serde_json::Value;
 pub trait Estimator {
     /// Tokens the server will count as the prompt of `body`.
     fn prompt_tokens(&self, body: &Value) -> u64;
+
+    /// The same, given the body's text too (whose key order a parsed `Value`
+    /// loses, and exact counts of tool schemas depend on it).
+    fn prompt_tokens_of_text(&self, _text: &str, body: &Value) -> u64 {
+        self.prompt_tokens(body)
+    }
 }
 
 /// The heuristic described in the module docs.
@@ -38,11 +44,26 @@ impl Estimator for Heuristic {
     }
 }
 
-/// Tekken counts the text exactly; the framing is still estimated.
+/// Tekken counts the text exactly, and the whole prompt exactly when the model's
+/// chat template is known; otherwise the framing is estimated.
 #[cfg(feature = "tekken")]
 impl Estimator for crate::tokenizer::Tekken {
     fn prompt_tokens(&self, body: &Value) -> u64 {
         prompt_with(body, &|text| self.count(text) as u64)
+    }
+
+    fn prompt_tokens_of_text(&self, text: &str, body: &Value) -> u64 {
+        use crate::tokenizer::{count_chat_str, count_conversation_str, ChatTemplate};
+        let template = body.get("model").and_then(Value::as_str).and_then(ChatTemplate::for_model);
+        let exact = template.and_then(|t| {
+            let counted = if body.get("messages").is_some() {
+                count_chat_str(self, text, t)
+            } else {
+                count_conversation_str(self, text, t)
+            };
+            counted.ok()
+        });
+        exact.map_or_else(|| self.prompt_tokens(body), |n| n as u64)
     }
 }
 
@@ -125,11 +146,11 @@ impl Estimate {
     }
 }
 
-/// The reservation for a request that generates.
-pub fn request_tokens(estimator: &dyn Estimator, history: &OutputHistory, body: &Value) -> Estimate {
+/// The reservation for a request that generates; `text` is the body as sent.
+pub fn request_tokens(estimator: &dyn Estimator, history: &OutputHistory, text: &str, body: &Value) -> Estimate {
     let model = body.get("model").and_then(Value::as_str);
     let output = max_tokens(body).unwrap_or_else(|| history.typical(model));
-    Estimate { prompt: estimator.prompt_tokens(body), output }
+    Estimate { prompt: estimator.prompt_tokens_of_text(text, body), output }
 }
 
 #[cfg(test)]
@@ -151,7 +172,11 @@ mod tests {
         let chat = json!({"model": "m", "messages": [{"role": "user", "content": "abcdefgh"}], "max_tokens": 100});
         // "user" 1 + "abcdefgh" 2 + keys role/content 1+2, + 4 framing
         assert_eq!(Heuristic.prompt_tokens(&chat), 10);
-        assert_eq!(request_tokens(&Heuristic, &OutputHistory::default(), &chat), Estimate { prompt: 10, output: 100 });
+        let text = chat.to_string();
+        assert_eq!(
+            request_tokens(&Heuristic, &OutputHistory::default(), &text, &chat),
+            Estimate { prompt: 10, output: 100 }
+        );
         let conv =
             json!({"model": "m", "inputs": "abcd", "instructions": "be brief", "completion_args": {"max_tokens": 7}});
         assert_eq!(max_tokens(&conv), Some(7));

@@ -212,7 +212,8 @@ impl Client {
         };
         let (estimate, prompt) = if kind.generates() {
             let estimator = self.inner.estimator.borrow().clone();
-            let est = request_tokens(estimator.as_ref(), &self.inner.history.borrow(), &json);
+            let sent = text.as_deref().unwrap_or("{}");
+            let est = request_tokens(estimator.as_ref(), &self.inner.history.borrow(), sent, &json);
             (est.total(), est.prompt)
         } else {
             (0, 0)

@@ -29,14 +29,15 @@ impl TokenCounter {
         self.tekken.count(text) as f64
     }
 
-    /// The prompt tokens of a request body (chat or conversation): its text counted
-    /// exactly, its template framing estimated.
+    /// The prompt tokens of a request body (chat or conversation): exact when its
+    /// model's chat template is known and everything in it is supported (text,
+    /// function tools), else its text counted exactly and its framing estimated.
     #[wasm_bindgen(js_name = countRequest)]
     pub fn count_request(&self, body: JsValue) -> Result<f64, JsError> {
-        let text = js_sys::JSON::stringify(&body).map_err(|_| JsError::new("the request must be JSON-serialisable"))?;
-        let json: serde_json::Value =
-            serde_json::from_str(&String::from(text)).map_err(|e| JsError::new(&e.to_string()))?;
-        Ok(self.tekken.prompt_tokens(&json) as f64)
+        let text: String =
+            js_sys::JSON::stringify(&body).map_err(|_| JsError::new("the request must be JSON-serialisable"))?.into();
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(self.tekken.prompt_tokens_of_text(&text, &json) as f64)
     }
 }
 

@@ -28,3 +28,15 @@ test("a client with tokenizer tekken estimates with it once loaded", async () =>
   assert.equal(events.at(-1), (await pkg.countChatTokens(request)) + 10);
   assert.throws(() => new pkg.MistralRatelimitClient({ apiKey: "k", tokenizer: "cl100k" }), (e) => e instanceof pkg.ConfigError);
 });
+
+test("countChatTokens equals mistral-common's chat templates on every chat and conversation body", async () => {
+  const chats = JSON.parse(readFileSync(new URL("chat_expected.json", dir), "utf8")).counts;
+  // A model of each template version (the model itself is not part of the prompt).
+  const models = { v7: "mistral-small-2503", v11: "mistral-small-2506", v13: "ministral-3b-2512" };
+  for (const [file, byVersion] of Object.entries(chats)) {
+    const body = JSON.parse(readFileSync(new URL(`chats/${file}`, dir), "utf8"));
+    for (const [version, count] of Object.entries(byVersion)) {
+      assert.equal(await pkg.countChatTokens({ ...body, model: models[version] }), count, `${file} ${version}`);
+    }
+  }
+});

@@ -7,8 +7,8 @@ import { gzipSync } from "node:zlib";
 import { getEncoding } from "js-tiktoken";
 
 const pkgDir = new URL(`../${process.env.MISTRAL_PKG ?? "pkg"}/`, import.meta.url);
-const glue = await import(new URL("mistral_ratelimit.js", pkgDir));
-glue.initSync({ module: readFileSync(new URL("mistral_ratelimit_bg.wasm", pkgDir)) });
+const glue = await import(new URL("mistral_ratelimit_tekken.js", pkgDir));
+glue.initSync({ module: readFileSync(new URL("mistral_ratelimit_tekken_bg.wasm", pkgDir)) });
 
 // The conformance corpus (13 scripts, code, JSON, emoji), repeated to ~256 KB.
 const corpusDir = new URL("../tests/tekken/corpus/", import.meta.url);
@@ -55,5 +55,6 @@ const size = (f) => {
   const b = readFileSync(new URL(f, pkgDir));
   return `${(b.length / 1024).toFixed(0)} KiB raw, ${(gzipSync(b, { level: 9 }).length / 1024).toFixed(0)} KiB gzip`;
 };
-console.log(`.wasm (with Tekken):   ${size("mistral_ratelimit_bg.wasm")}`);
-console.log(`tekken.bin (separate): ${size("tekken.bin")}`);
+console.log(`client .wasm (always):        ${size("mistral_ratelimit_bg.wasm")}`);
+console.log(`tokenizer .wasm (on demand):  ${size("mistral_ratelimit_tekken_bg.wasm")}`);
+console.log(`tekken.bin (on demand):       ${size("tekken.bin")}`);

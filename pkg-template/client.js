@@ -3,7 +3,7 @@
 // Loaded through one of the entry files (node.js, worker.js, index.js), which
 // instantiate the wasm module first.
 import { loadTekken } from "./assets.js";
-import { Client as WasmClient, TokenCounter, version as wasmVersion } from "./mistral_ratelimit.js";
+import { Client as WasmClient, version as wasmVersion } from "./mistral_ratelimit.js";
 
 /** Every error the client throws. `code` is stable; `name` is the class name. */
 export class MistralRatelimitError extends Error {
@@ -47,11 +47,11 @@ export function version() {
   return wasmVersion();
 }
 
-// The Tekken counter, loaded once, on first use (the vocabulary is a separate
-// asset, and its BPE is built on the first count, never at module load).
+// The Tekken counter, loaded once, on first use (its module and vocabulary are
+// separate assets, and its BPE is built on the first count, never at load).
 let tekken;
 function tekkenCounter() {
-  tekken ??= loadTekken().then((bytes) => new TokenCounter(new Uint8Array(bytes)));
+  tekken ??= loadTekken();
   return tekken;
 }
 
@@ -145,7 +145,7 @@ export class MistralRatelimitClient {
     const useTekken = () => {
       if (exact !== undefined) return;
       exact = tekkenCounter().then(
-        (counter) => this.#wasm.useTokenCounter(counter),
+        (counter) => this.#wasm.useCounter((text) => counter.countRequestText(text)),
         () => {},
       );
     };

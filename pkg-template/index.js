@@ -4,9 +4,10 @@ import init from "./mistral_ratelimit.js";
 
 await init();
 setTekkenLoader(async () => {
-  const response = await fetch(new URL("./tekken.bin", import.meta.url));
+  const tekken = await import("./mistral_ratelimit_tekken.js");
+  const [, response] = await Promise.all([tekken.default(), fetch(new URL("./tekken.bin", import.meta.url))]);
   if (!response.ok) throw new Error(`tekken.bin: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  return new tekken.TokenCounter(new Uint8Array(await response.arrayBuffer()));
 });
 
 export * from "./client.js";

@@ -5,6 +5,10 @@ import { setTekkenLoader } from "./assets.js";
 import { initSync } from "./mistral_ratelimit.js";
 
 initSync({ module: readFileSync(new URL("./mistral_ratelimit_bg.wasm", import.meta.url)) });
-setTekkenLoader(() => readFile(new URL("./tekken.bin", import.meta.url)));
+setTekkenLoader(async () => {
+  const tekken = await import("./mistral_ratelimit_tekken.js");
+  tekken.initSync({ module: await readFile(new URL("./mistral_ratelimit_tekken_bg.wasm", import.meta.url)) });
+  return new tekken.TokenCounter(await readFile(new URL("./tekken.bin", import.meta.url)));
+});
 
 export * from "./client.js";

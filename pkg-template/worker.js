@@ -5,7 +5,15 @@ import { setTekkenLoader } from "./assets.js";
 import { initSync } from "./mistral_ratelimit.js";
 
 initSync({ module: wasmModule });
-// Imported only when first needed: a Worker that never counts never parses it.
-setTekkenLoader(async () => new Uint8Array((await import("./tekken.bin")).default));
+// Imported only when first needed: a Worker that never counts never parses them.
+setTekkenLoader(async () => {
+  const [tekken, module, vocabulary] = await Promise.all([
+    import("./mistral_ratelimit_tekken.js"),
+    import("./mistral_ratelimit_tekken_bg.wasm"),
+    import("./tekken.bin"),
+  ]);
+  tekken.initSync({ module: module.default });
+  return new tekken.TokenCounter(new Uint8Array(vocabulary.default));
+});
 
 export * from "./client.js";

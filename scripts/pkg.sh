@@ -7,9 +7,13 @@ profile=${1:?usage: scripts/pkg.sh dev|release OUT_DIR}
 out=${2:?usage: scripts/pkg.sh dev|release OUT_DIR}
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
-# The Tekken vocabulary ships as its own asset, loaded only when counting.
+# The client's module, without the tokenizer: what every user loads.
+wasm-pack --quiet build "--$profile" --target web --out-dir "$out" --no-pack
+# Exact counting is a second module and a vocabulary, both loaded on first use.
 python3 scripts/tekken/pack.py
-wasm-pack --quiet build "--$profile" --target web --out-dir "$out" --no-pack -- --features tekken
+tekken_out="$PWD/target/pkg-tekken-$profile"
+wasm-pack --quiet build "--$profile" --target web --out-dir "$tekken_out" --out-name mistral_ratelimit_tekken --no-pack -- --features tekken
+cp "$tekken_out"/mistral_ratelimit_tekken.js "$tekken_out"/mistral_ratelimit_tekken_bg.wasm "$out/"
 cp pkg-template/*.js pkg-template/package.json "$out/"
 cp target/tekken/tekken.bin "$out/"
 cp target/tekken/NOTICE "$out/NOTICE-tekken"

@@ -70,6 +70,22 @@ impl Inner {
     }
 }
 
+/// A prompt counter in JS: `count(bodyText) -> number`.
+struct JsCounter(js_sys::Function);
+
+impl Estimator for JsCounter {
+    fn prompt_tokens(&self, body: &Value) -> u64 {
+        self.prompt_tokens_of_text(&body.to_string(), body)
+    }
+
+    fn prompt_tokens_of_text(&self, text: &str, body: &Value) -> u64 {
+        match self.0.call1(&JsValue::NULL, &JsValue::from_str(text)).ok().and_then(|n| n.as_f64()) {
+            Some(n) if n.is_finite() && n >= 0.0 => n as u64,
+            _ => Heuristic.prompt_tokens(body),
+        }
+    }
+}
+
 /// A rate-limited Mistral client. The JS layer wraps it in `MistralRatelimitClient`.
 #[wasm_bindgen]
 pub struct Client {
@@ -285,12 +301,12 @@ impl Client {
         })
     }
 
-    /// Estimates prompts with `counter` from now on (the heuristic answered until
-    /// then).
-    #[cfg(feature = "tekken")]
-    #[wasm_bindgen(js_name = useTokenCounter)]
-    pub fn use_token_counter(&self, counter: &super::tokens::TokenCounter) {
-        *self.inner.estimator.borrow_mut() = counter.tekken();
+    /// Estimates prompts with `count(bodyText) -> number` from now on (the heuristic
+    /// answered until then, and still answers if `count` throws). The exact counter
+    /// lives in a separate wasm module, so it reaches this one through JS.
+    #[wasm_bindgen(js_name = useCounter)]
+    pub fn use_counter(&self, count: js_sys::Function) {
+        *self.inner.estimator.borrow_mut() = Rc::new(JsCounter(count));
     }
 
     /// Lanes, queue, the server's last word, and counters.

@@ -24,17 +24,18 @@ lint:
 
 test-native: tekken-asset
 	cargo test --workspace --all-targets
-	cargo test -p mistral-ratelimit --features tekken --lib --test tekken
+	cargo test -p mistral-ratelimit --features tekken --lib --test tekken --test sentencepiece
 	cargo test --workspace --doc
 
 ## Mistral's Tekken vocabulary, packed from mistral-common's wheel (pip, sha256-checked).
 tekken-asset:
 	python3 scripts/tekken/pack.py
 
-## The Tekken corpus counts, regenerated with mistral-common from PyPI: they must
-## equal the committed ones.
+## The Tekken corpus counts and the SentencePiece ratios, regenerated with
+## mistral-common from PyPI: they must equal the committed ones.
 tekken-expectations:
 	python3 scripts/tekken/expectations.py
+	python3 scripts/tekken/sentencepiece.py
 	git diff --exit-code tests/tekken/
 
 test-pkg:

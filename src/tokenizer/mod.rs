@@ -10,3 +10,7 @@ pub use self::tekken::{Tekken, TekkenError};
 mod chat;
 
 pub use self::chat::{count_chat, count_chat_str, count_conversation, count_conversation_str, ChatError, ChatTemplate};
+
+mod sentencepiece;
+
+pub use self::sentencepiece::correction;

@@ -263,6 +263,9 @@ async fn finish_json(
             if let Some(m) = &plan.model {
                 inner.history.borrow_mut().record(m, u.completion);
             }
+            if let Some(id) = json.get("conversation_id").and_then(Value::as_str) {
+                inner.context.borrow_mut().record(id, u.total());
+            }
             (u.prompt, u.completion)
         }
         // No usage: the charged cost if the server said it, else the estimate.

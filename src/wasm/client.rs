@@ -19,7 +19,9 @@ use super::scope::Scope;
 use super::stream::EventStream;
 use crate::client::estimate::request_tokens;
 use crate::client::options::{check_keys, option_type};
-use crate::client::{ClientConfig, ClientOptions, ErrorKind, Estimator, Heuristic, Kind, OutputHistory, Stats};
+use crate::client::{
+    ClientConfig, ClientOptions, ConversationContext, ErrorKind, Estimator, Heuristic, Kind, OutputHistory, Stats,
+};
 use crate::feedback::ServerReport;
 use crate::limiter::{Limiter, Priority, Ticket};
 use crate::retry::RetryPolicy;
@@ -31,6 +33,8 @@ pub struct Inner {
     pub make_error: js_sys::Function,
     listener: Option<js_sys::Function>,
     pub history: RefCell<OutputHistory>,
+    /// Each conversation's context size, added to its appends' estimates.
+    pub context: RefCell<ConversationContext>,
     /// Counts prompts: the heuristic until an exact tokenizer is loaded.
     estimator: RefCell<Rc<dyn Estimator>>,
     pub stats: RefCell<Stats>,
@@ -193,6 +197,7 @@ impl Client {
                 make_error,
                 listener: on_event,
                 history: RefCell::new(OutputHistory::default()),
+                context: RefCell::new(ConversationContext::default()),
                 estimator: RefCell::new(Rc::new(Heuristic)),
                 stats: RefCell::new(Stats::default()),
                 last_report: RefCell::new(ServerReport::default()),
@@ -230,7 +235,12 @@ impl Client {
             let estimator = self.inner.estimator.borrow().clone();
             let sent = text.as_deref().unwrap_or("{}");
             let est = request_tokens(estimator.as_ref(), &self.inner.history.borrow(), sent, &json);
-            (est.total(), est.prompt)
+            // The server's prompt for a turn includes the stored history.
+            let history = match kind {
+                Kind::ConversationAppend | Kind::ConversationRestart => self.inner.context.borrow().history(&id),
+                _ => 0,
+            };
+            (est.total() + history, est.prompt + history)
         } else {
             (0, 0)
         };

@@ -35,6 +35,8 @@ struct State {
     end: StreamEnd,
     prompt: u64,
     model: Option<String>,
+    /// The conversation this stream continues, from its `started` event.
+    conversation: Option<String>,
     timeout_ms: u128,
     streamed: u64,
     usage: Option<Usage>,
@@ -68,6 +70,7 @@ impl EventStream {
                 end: plan.kind.stream_end().unwrap_or(StreamEnd::Eof),
                 prompt: plan.prompt,
                 model: plan.model.clone(),
+                conversation: None,
                 timeout_ms: plan.policy.timeout.as_millis(),
                 streamed: 0,
                 usage: None,
@@ -131,6 +134,9 @@ fn settle(s: &mut State) {
             drop(stats);
             if let Some(m) = &s.model {
                 s.inner.history.borrow_mut().record(m, u.completion);
+            }
+            if let Some(id) = &s.conversation {
+                s.inner.context.borrow_mut().record(id, u.total());
             }
             (u.prompt, u.completion)
         }
@@ -210,6 +216,9 @@ fn event(s: &mut State, ev: SseEvent) -> Result<JsValue, CallError> {
         CallError::new(ErrorKind::Server, format!("the server sent an event that is not JSON ({e})"))
     })?;
     s.streamed += streamed_tokens(&parsed);
+    if parsed.get("type").and_then(Value::as_str) == Some("conversation.response.started") {
+        s.conversation = parsed.get("conversation_id").and_then(Value::as_str).map(str::to_owned);
+    }
     if let Some(u) = Usage::from_json(&parsed) {
         s.usage = Some(u);
     }

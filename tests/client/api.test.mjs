@@ -134,3 +134,21 @@ test("event fields are plain numbers", async () => {
   for (const e of seen) for (const [k, v] of Object.entries(e)) assert.notEqual(typeof v, "bigint", `${e.type}.${k}`);
   assert.equal(typeof seen.find((e) => e.type === "settled").tokens, "number");
 });
+
+test("an append reserves the conversation's history, which the server counts in its prompt", async () => {
+  const estimates = [];
+  const c = client(url, { onEvent: (e) => e.type === "queued" && estimates.push(e.estimate) });
+  const args = { completion_args: { max_tokens: 6 } };
+  const first = await c.beta.conversations.start({ model: "mistral-small-latest", inputs: "Bonjour à tous. ".repeat(40), ...args });
+  const id = first.conversation_id;
+  const second = await c.beta.conversations.append(id, { inputs: "Encore", ...args });
+  assert.ok(second.usage.prompt_tokens >= first.usage.total_tokens, "the server counts the history as prompt");
+  assert.ok(estimates[1] >= first.usage.total_tokens + 6, `the append reserved ${estimates[1]}`);
+  // A streamed turn is remembered too, under the id its started event names.
+  let last;
+  for await (const ev of c.beta.conversations.appendStream(id, { inputs: "Et ensuite ?", ...args })) {
+    if (ev.type === "conversation.response.done") last = ev.usage;
+  }
+  await c.beta.conversations.append(id, { inputs: "Fin", ...args });
+  assert.ok(estimates.at(-1) >= last.total_tokens + 6, `after the stream the append reserved ${estimates.at(-1)}`);
+});

@@ -121,13 +121,14 @@ print(json.dumps(counts))
 """
 
 
-def write(path: Path, value: dict, what: str) -> None:
+def write(path: Path, value: dict, what: str, by: str = "expectations.py") -> None:
+    """Writes `value` as JSON to `path` only if it changed; `by` names the script in messages."""
     text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
     if path.exists() and path.read_text(encoding="utf-8") == text:
-        print(f"expectations.py: {path.relative_to(ROOT)} is up to date ({what})")
+        print(f"{by}: {path.relative_to(ROOT)} is up to date ({what})")
         return
     path.write_text(text, encoding="utf-8")
-    print(f"expectations.py: wrote {path.relative_to(ROOT)} ({what})")
+    print(f"{by}: wrote {path.relative_to(ROOT)} ({what})")
 
 
 def installed() -> bool:

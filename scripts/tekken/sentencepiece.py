@@ -32,7 +32,7 @@ from pathlib import Path
 # Keep the source tree free of __pycache__.
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from expectations import CORPUS, PYTHON, TOKENIZER, VENV, installed  # noqa: E402
+from expectations import CORPUS, PYTHON, TOKENIZER, VENV, installed, write  # noqa: E402
 from pack import ROOT, VERSION  # noqa: E402
 
 SENTENCEPIECE = "0.2.1"
@@ -88,15 +88,6 @@ def ensure_venv() -> None:
     if not installed() or subprocess.run([str(PYTHON), "-c", probe, SENTENCEPIECE], capture_output=True).returncode:
         pip = [str(PYTHON), "-m", "pip", "install", "--quiet"]
         subprocess.run(pip + [f"mistral-common[sentencepiece]=={VERSION}", f"sentencepiece=={SENTENCEPIECE}"], check=True)
-
-
-def write(path: Path, value: dict, what: str) -> None:
-    text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        print(f"sentencepiece.py: {path.relative_to(ROOT)} is up to date ({what})")
-        return
-    path.write_text(text, encoding="utf-8")
-    print(f"sentencepiece.py: wrote {path.relative_to(ROOT)} ({what})")
 
 
 def ceil_hundredths(num: int, den: int) -> float:
@@ -162,7 +153,7 @@ def main() -> None:
         "versions": dict(rows),
         "tekken_models": m["tekken_models"],
     }
-    write(OUTPUT, result, f"{len(rows)} versions x {len(files)} files")
+    write(OUTPUT, result, f"{len(rows)} versions x {len(files)} files", by="sentencepiece.py")
 
 
 if __name__ == "__main__":

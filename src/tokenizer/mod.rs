@@ -3,7 +3,12 @@
 //! loads and hands to [`Tekken::from_bytes`], so a build without it stays small.
 //! The BPE itself is built on the first count, never at load.
 
+mod bpe;
+mod class;
+mod memo;
+mod pieces;
 mod tekken;
+mod vocab;
 
 pub use self::tekken::{Tekken, TekkenError};
 

@@ -26,6 +26,7 @@ test-native: tekken-asset
 	cargo test --workspace --all-targets
 	cargo test -p mistral-ratelimit --features tekken --lib --test tekken --test tekken_differential --test tekken_classes --test sentencepiece
 	cargo test --workspace --doc
+	cargo test -p mistral-ratelimit --features tekken --doc
 
 ## Mistral's Tekken vocabulary, packed from mistral-common's wheel (pip, sha256-checked).
 tekken-asset:

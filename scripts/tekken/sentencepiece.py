@@ -18,7 +18,10 @@ bos=False, eos=False)`, Tekken being tekken_240911 as in expectations.py):
     overcount  = (multiplier * tokens(Tekken) - tokens(SentencePiece)) / tokens(SentencePiece)
 
 `mean_overcount` and `worst_overcount` are the multiplier's error over the files
-(never negative, by construction). mistral-common (pinned as in pack.py) and
+(never negative, by construction). The ratio depends mostly on the script, so
+`latin` holds the same for the files written in Latin script only (every letter
+below U+0250: English, French, German, code, JSON), as most prompts are.
+mistral-common (pinned as in pack.py) and
 sentencepiece (pinned below) go into the venv that expectations.py uses, installed
 only when missing. The file is rewritten only if it changed.
 """
@@ -66,6 +69,7 @@ texts = {{}}
 for path in sorted(Path(sys.argv[1]).iterdir()):
     # Bytes, decoded strictly: no newline translation.
     texts[path.name] = path.read_bytes().decode("utf-8")
+latin = sorted(name for name, t in texts.items() if all(ord(c) < 0x250 for c in t if c.isalpha()))
 tekken_counts = {{name: len(tekken.encode(t, bos=False, eos=False)) for name, t in texts.items()}}
 
 # Every SentencePiece file the table uses, counted once.
@@ -76,7 +80,7 @@ for f in files:
     spm_counts[f] = {{name: len(spm.encode(t, bos=False, eos=False)) for name, t in texts.items()}}
 
 print(json.dumps(dict(spm_models=spm_models, tekken_models=tekken_models,
-                      tekken=tekken_counts, spm=spm_counts)))
+                      tekken=tekken_counts, spm=spm_counts, latin=latin)))
 """
 
 
@@ -130,6 +134,14 @@ def main() -> None:
         entry["multiplier"] = multiplier
         entry["mean_overcount"] = round(sum(overcounts) / len(overcounts), 4)
         entry["worst_overcount"] = round(max(overcounts), 4)
+        # The same bound over the Latin-script files alone.
+        latin_files = [f for f in files if f in m["latin"]]
+        latin = max(ceil_hundredths(spm[f], tekken[f]) for f in latin_files)
+        latin_over = [(latin * tekken[f] - spm[f]) / spm[f] for f in latin_files]
+        assert min(latin_over) >= 0, version
+        entry["latin"] = {"files": latin_files, "multiplier": latin,
+                          "mean_overcount": round(sum(latin_over) / len(latin_over), 4),
+                          "worst_overcount": round(max(latin_over), 4)}
         rows.append((version, entry))
 
     # The table.
@@ -142,7 +154,8 @@ def main() -> None:
         print(line)
     for v, e in rows:
         print(f"{v}: x{e['multiplier']:.2f}  mean overcount {e['mean_overcount']:.1%}, "
-              f"worst {e['worst_overcount']:.1%}  ({', '.join(e['models'])})")
+              f"worst {e['worst_overcount']:.1%}; Latin script x{e['latin']['multiplier']:.2f}  mean overcount "
+              f"{e['latin']['mean_overcount']:.1%}, worst {e['latin']['worst_overcount']:.1%}  ({', '.join(e['models'])})")
     print(f"tekken (no correction): {', '.join(m['tekken_models'])}")
 
     result = {

@@ -1,12 +1,15 @@
 //! How many tokens a request will cost before it is sent: its prompt, plus the most
 //! it may write (`max_tokens`), or what replies from that model usually run to.
 //!
-//! The prompt count is a heuristic behind [`Estimator`] until exact Tekken counting
-//! lands. It leans high on purpose, because an estimate that is too low lets a burst
-//! through and earns 429s. ASCII text counts one token per four bytes (close for
-//! English, code and JSON). Every other character counts as a whole token: about
-//! right for Chinese and Japanese, where four bytes per token would undercount
-//! threefold, and high for accented and Cyrillic text.
+//! The prompt is counted by an [`Estimator`]: exactly by Tekken (with the `tekken`
+//! feature, for the models whose tokenizer and template it knows), bounded from
+//! above by Tekken and a measured multiplier for the older SentencePiece models,
+//! or by the [`Heuristic`]. The heuristic leans high on purpose, because an
+//! estimate that is too low lets a burst through and earns 429s. ASCII text counts
+//! one token per four bytes (close for English, code and JSON). Every other
+//! character counts as a whole token: about right for Chinese and Japanese, where
+//! four bytes per token would undercount threefold, and high for accented and
+//! Cyrillic text.
 
 use std::collections::HashMap;
 
@@ -45,11 +48,22 @@ impl Estimator for Heuristic {
 }
 
 /// Tekken counts the text exactly, and the whole prompt exactly when the model's
-/// chat template is known; otherwise the framing is estimated.
+/// chat template is known; otherwise the framing is estimated. For a model on a
+/// SentencePiece vocabulary, the count is multiplied by its measured correction
+/// (tighter when all the text is in Latin script).
 #[cfg(feature = "tekken")]
 impl Estimator for crate::tokenizer::Tekken {
     fn prompt_tokens(&self, body: &Value) -> u64 {
-        prompt_with(body, &|text| self.count(text) as u64)
+        use crate::tokenizer::{correction, is_latin};
+        let latin = std::cell::Cell::new(true);
+        let tekken = prompt_with(body, &|text| {
+            latin.set(latin.get() && is_latin(text));
+            self.count(text) as u64
+        });
+        match body.get("model").and_then(Value::as_str).and_then(|m| correction(m, latin.get())) {
+            Some(multiplier) => (tekken as f64 * multiplier).ceil() as u64,
+            None => tekken,
+        }
     }
 
     fn prompt_tokens_of_text(&self, text: &str, body: &Value) -> u64 {

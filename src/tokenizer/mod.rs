@@ -18,4 +18,4 @@ pub use self::chat::{count_chat, count_chat_str, count_conversation, count_conve
 
 mod sentencepiece;
 
-pub use self::sentencepiece::correction;
+pub use self::sentencepiece::{correction, is_latin};

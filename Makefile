@@ -19,12 +19,12 @@ lint:
 	scripts/setup.sh wasm
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy -p mistral-ratelimit --all-targets --features tekken -- -D warnings
+	cargo clippy -p mistral-ratelimit --all-targets --features openai -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib --test web --features tekken -- -D warnings
 
 test-native: tekken-asset
 	cargo test --workspace --all-targets
-	cargo test -p mistral-ratelimit --features tekken --lib --test tekken --test tekken_differential --test tekken_classes --test sentencepiece
+	cargo test -p mistral-ratelimit --features openai --lib --test tekken --test tekken_differential --test tekken_classes --test sentencepiece --test openai
 	cargo test --workspace --doc
 	cargo test -p mistral-ratelimit --features tekken --doc
 

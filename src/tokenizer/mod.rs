@@ -19,3 +19,9 @@ pub use self::chat::{count_chat, count_chat_str, count_conversation, count_conve
 mod sentencepiece;
 
 pub use self::sentencepiece::{correction, is_latin};
+
+#[cfg(feature = "openai")]
+mod openai;
+
+#[cfg(feature = "openai")]
+pub use self::openai::OpenAiEncoding;

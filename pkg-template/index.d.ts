@@ -303,10 +303,14 @@ export declare function countTokens(text: string): Promise<number>;
 
 /**
  * Prompt tokens of a chat or conversation request, as the server will count them:
- * exact when the request's model uses a known Tekken chat template (v7, v11, v13)
- * and holds only text and function tools; otherwise its text is counted exactly
- * and its template framing estimated. For an append, only the new entries count:
- * the history lives on the server.
+ * exact when the request's model uses a known Tekken chat template (v3, v7, v11,
+ * v13, v15; e.g. open-mistral-nemo, mistral-small-2503, mistral-small-2506,
+ * ministral-3b-2512, mistral-small-latest) and holds only text and function tools;
+ * otherwise its text is counted exactly and its template framing estimated. For a
+ * model on an older SentencePiece vocabulary (mistral-large-2411, codestral-2405,
+ * ...) it is an upper bound: that count times a measured 1.45 for Latin-script
+ * text, 2.40 for any other. For an append, only the new entries count: the history
+ * lives on the server.
  */
 export declare function countChatTokens(
   request: ChatCompletionRequest | ConversationRequest,

@@ -31,6 +31,8 @@ test("a client with tokenizer tekken estimates with it once loaded", async () =>
 
 test("countChatTokens equals mistral-common's chat templates on every chat and conversation body", async () => {
   const chats = JSON.parse(readFileSync(new URL("chat_expected.json", dir), "utf8")).counts;
+  // The bodies survive JSON.parse as written (no 2.0, which JS would send as 2), so
+  // mistral-common's counts hold for what a JS caller sends.
   // A model of each template version (the model itself is not part of the prompt).
   const models = {
     v3: "open-mistral-nemo",

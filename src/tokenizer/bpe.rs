@@ -129,13 +129,12 @@ fn count_by_heap(vocab: &Vocab, piece: &[u8], s: &mut Scratch) -> usize {
 #[cfg(test)]
 mod test {
     use super::*;
+    use crate::tokenizer::vocab::length_prefixed;
 
     fn vocab(extra: &[&[u8]]) -> Vocab {
         let bytes: Vec<[u8; 1]> = (0..=255u8).map(|b| [b]).collect();
         let tokens: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).chain(extra.iter().copied()).collect();
-        let packed: Vec<u8> =
-            tokens.iter().flat_map(|t| std::iter::once(t.len() as u8).chain(t.iter().copied())).collect();
-        Vocab::from_length_prefixed(&packed, tokens.len() as u32).unwrap()
+        Vocab::from_length_prefixed(length_prefixed(&tokens), 0, tokens.len() as u32).unwrap()
     }
 
     /// Both strategies, on the same piece.

@@ -20,21 +20,22 @@ struct Entry {
     bytes: [u8; MAX_PIECE],
 }
 
-/// The table; allocated on its first use.
-#[derive(Default)]
+/// The table.
 pub(crate) struct Memo {
     entries: Vec<Entry>,
 }
 
 impl Memo {
+    /// An empty table (made when the BPE is built, so never at load).
+    pub(crate) fn new() -> Self {
+        Self { entries: vec![Entry { len: 0, count: 0, bytes: [0; MAX_PIECE] }; ENTRIES] }
+    }
+
     /// The count of `piece`, from the table or from `merge` (which is then kept).
     #[inline]
     pub(crate) fn count(&mut self, piece: &[u8], merge: impl FnOnce(&[u8]) -> usize) -> usize {
         if piece.len() < 2 || piece.len() > MAX_PIECE {
             return merge(piece);
-        }
-        if self.entries.is_empty() {
-            self.entries = vec![Entry { len: 0, count: 0, bytes: [0; MAX_PIECE] }; ENTRIES];
         }
         let entry = &mut self.entries[hash(piece) as usize % ENTRIES];
         if usize::from(entry.len) == piece.len() && &entry.bytes[..piece.len()] == piece {
@@ -55,7 +56,7 @@ mod test {
 
     #[test]
     fn merges_each_short_piece_once_and_long_ones_every_time() {
-        let mut memo = Memo::default();
+        let mut memo = Memo::new();
         let mut merged = Vec::new();
         let long = "x".repeat(MAX_PIECE + 1);
         for piece in [" hello", " hello", " hellO", &long, &long, "a"] {

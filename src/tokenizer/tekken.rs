@@ -19,13 +19,12 @@
 //! ```
 
 use std::fmt;
-use std::ops::Range;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::bpe::{self, Scratch};
 use super::memo::Memo;
 use super::pieces::{self, TEKKEN_PATTERN};
-use super::vocab::Vocab;
+use super::vocab::{Duplicate, Vocab};
 
 const MAGIC: &[u8; 4] = b"TKN1";
 
@@ -34,12 +33,33 @@ const MAGIC: &[u8; 4] = b"TKN1";
 /// Loading only checks the layout; the BPE tables are built on the first
 /// [`count`](Self::count) (or [`prepare`](Self::prepare)) and kept.
 pub struct Tekken {
-    packed: Vec<u8>,
-    ranks: Range<usize>,
     num_ranks: u32,
     num_special_tokens: u32,
-    vocab: OnceLock<Result<Vocab, TekkenError>>,
-    memo: Mutex<Memo>,
+    engine: Mutex<Engine>,
+}
+
+/// The BPE, from the packed vocabulary (which the built table then owns).
+enum Engine {
+    Packed { packed: Vec<u8>, ranks_at: usize },
+    Built { vocab: Vocab, memo: Memo },
+    Broken(TekkenError),
+}
+
+impl Engine {
+    /// The built tables, building them first if need be.
+    fn built(&mut self, num_ranks: u32) -> Result<(&Vocab, &mut Memo), TekkenError> {
+        if let Self::Packed { packed, ranks_at } = self {
+            *self = match Vocab::from_length_prefixed(std::mem::take(packed), *ranks_at, num_ranks) {
+                Ok(vocab) => Self::Built { vocab, memo: Memo::new() },
+                Err(Duplicate) => Self::Broken(TekkenError::DuplicateToken),
+            };
+        }
+        match self {
+            Self::Built { vocab, memo } => Ok((vocab, memo)),
+            Self::Broken(e) => Err(e.clone()),
+            Self::Packed { .. } => unreachable!("built above"),
+        }
+    }
 }
 
 /// Why a packed Tekken vocabulary was refused.
@@ -115,8 +135,8 @@ impl Tekken {
         if at < packed.len() {
             return Err(TekkenError::TrailingBytes);
         }
-        let ranks = pattern.end..at;
-        Ok(Self { packed, ranks, num_ranks, num_special_tokens, vocab: OnceLock::new(), memo: Mutex::default() })
+        let engine = Mutex::new(Engine::Packed { packed, ranks_at: pattern.end });
+        Ok(Self { num_ranks, num_special_tokens, engine })
     }
 
     /// The number of tokens `text` encodes to as raw text: no BOS/EOS, and special
@@ -130,12 +150,11 @@ impl Tekken {
     /// If the vocabulary does not build (it repeats a token);
     /// [`prepare`](Self::prepare) reports that as an error instead.
     pub fn count(&self, text: &str) -> usize {
-        let vocab = match self.vocab() {
-            Ok(vocab) => vocab,
+        let mut engine = self.engine();
+        let (vocab, memo) = match engine.built(self.num_ranks) {
+            Ok(built) => built,
             Err(e) => panic!("{e}"),
         };
-        // Nothing can be left half-done in the memo, so a poisoned lock is fine.
-        let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
         let mut scratch = Scratch::default();
         let mut tokens = 0;
         pieces::each(text, |piece| {
@@ -146,7 +165,7 @@ impl Tekken {
 
     /// Builds the BPE now, if it is not built yet, and says whether it built.
     pub fn prepare(&self) -> Result<(), TekkenError> {
-        self.vocab().as_ref().map(|_| ()).map_err(Clone::clone)
+        self.engine().built(self.num_ranks).map(|_| ())
     }
 
     /// The number of special-token ids below the ordinary ones (1,000 for `tekken_240911`).
@@ -164,11 +183,10 @@ impl Tekken {
         TEKKEN_PATTERN
     }
 
-    fn vocab(&self) -> &Result<Vocab, TekkenError> {
-        self.vocab.get_or_init(|| {
-            Vocab::from_length_prefixed(&self.packed[self.ranks.clone()], self.num_ranks)
-                .map_err(|_| TekkenError::DuplicateToken)
-        })
+    fn engine(&self) -> MutexGuard<'_, Engine> {
+        // A count leaves nothing half-done (the memo only ever holds whole
+        // entries), so a lock poisoned by a panic elsewhere is still sound.
+        self.engine.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -177,8 +195,7 @@ impl fmt::Debug for Tekken {
         f.debug_struct("Tekken")
             .field("num_ranks", &self.num_ranks)
             .field("num_special_tokens", &self.num_special_tokens)
-            .field("packed_bytes", &self.packed.len())
-            .field("built", &self.vocab.get().is_some())
+            .field("built", &!matches!(*self.engine(), Engine::Packed { .. }))
             .finish()
     }
 }
@@ -191,6 +208,7 @@ fn read_u32(bytes: &[u8], at: usize) -> Result<u32, TekkenError> {
 #[cfg(test)]
 mod test {
     use super::*;
+    use crate::tokenizer::vocab::length_prefixed;
 
     /// Packs a vocabulary as `scripts/tekken/pack.py` does.
     fn pack(num_special: u32, pattern: &str, tokens: &[&[u8]]) -> Vec<u8> {
@@ -199,10 +217,7 @@ mod test {
         out.extend((tokens.len() as u32).to_le_bytes());
         out.extend((pattern.len() as u32).to_le_bytes());
         out.extend(pattern.as_bytes());
-        for token in tokens {
-            out.push(token.len() as u8);
-            out.extend(*token);
-        }
+        out.extend(length_prefixed(tokens));
         out
     }
 

@@ -1,16 +1,19 @@
 //! Token bytes → rank, for a byte-level BPE of about 130 000 tokens.
 //!
-//! One contiguous copy of the tokens and an open-addressing table of ranks over
-//! it: building it is a single pass with no allocation per token (a map of
-//! `Vec<u8>` keys would make 130 000 of them, the bulk of a cold start). Each
+//! The packed vocabulary itself (taken over, not copied) and an open-addressing
+//! table of ranks over it: building it is a single pass with no allocation per
+//! token (a map of `Vec<u8>` keys would make 130 000 of them, the bulk of a cold
+//! start). Each
 //! slot keeps 32 bits of its token's hash beside the rank, so a lookup that
 //! misses (most pairs BPE tries are not tokens) reads no token bytes.
 
 /// The ranks of a vocabulary, looked up by the bytes of a token.
 pub(crate) struct Vocab {
-    /// Every token's bytes, in rank order.
-    bytes: Vec<u8>,
-    /// Where each rank's bytes start in `bytes`, plus the end of the last.
+    /// The packed layout the ranks were read from: each token's bytes after its
+    /// length byte, in rank order.
+    packed: Vec<u8>,
+    /// Where each rank's bytes start in `packed`, plus one past the last token: a
+    /// token ends where the next one's length byte is.
     starts: Vec<u32>,
     /// At the slot a token's hash picks (or the next free one): the hash's low
     /// 32 bits, then `rank + 1`; 0 is empty.
@@ -24,23 +27,20 @@ pub(crate) struct Vocab {
 pub(crate) struct Duplicate;
 
 impl Vocab {
-    /// Builds the table from the ranks in the packed layout: for each rank in
-    /// order, a length byte and then that many bytes (already checked to fit).
-    pub(crate) fn from_length_prefixed(packed: &[u8], num_ranks: u32) -> Result<Self, Duplicate> {
-        let mut bytes = Vec::with_capacity(packed.len());
+    /// Builds the table over `packed`, whose ranks start at `ranks_at`: for each
+    /// rank in order, a length byte and then that many bytes (already checked to fit).
+    pub(crate) fn from_length_prefixed(packed: Vec<u8>, ranks_at: usize, num_ranks: u32) -> Result<Self, Duplicate> {
         let mut starts = Vec::with_capacity(num_ranks as usize + 1);
-        let mut at = 0;
+        let mut at = ranks_at;
         for _ in 0..num_ranks {
-            let len = packed[at] as usize;
-            starts.push(bytes.len() as u32);
-            bytes.extend_from_slice(&packed[at + 1..at + 1 + len]);
-            at += 1 + len;
+            starts.push(at as u32 + 1);
+            at += 1 + packed[at] as usize;
         }
-        starts.push(bytes.len() as u32);
+        starts.push(at as u32 + 1);
 
         // At most half full, so a miss ends after a probe or two.
         let size = (num_ranks as usize * 2).next_power_of_two().max(2);
-        let mut vocab = Self { bytes, starts, slots: vec![0; size], shift: 64 - size.trailing_zeros() };
+        let mut vocab = Self { packed, starts, slots: vec![0; size], shift: 64 - size.trailing_zeros() };
         for rank in 0..num_ranks {
             let hash = hash(vocab.token(rank));
             let mut slot = vocab.home(hash);
@@ -77,7 +77,7 @@ impl Vocab {
 
     fn token(&self, rank: u32) -> &[u8] {
         let rank = rank as usize;
-        &self.bytes[self.starts[rank] as usize..self.starts[rank + 1] as usize]
+        &self.packed[self.starts[rank] as usize..self.starts[rank + 1] as usize - 1]
     }
 
     /// The hash's high bits pick the slot; its low 32 are the slot's check.
@@ -106,13 +106,15 @@ pub(crate) fn hash(bytes: &[u8]) -> u64 {
     h
 }
 
+/// Tokens in the packed layout of the ranks, for tests.
+#[cfg(test)]
+pub(crate) fn length_prefixed(tokens: &[&[u8]]) -> Vec<u8> {
+    tokens.iter().flat_map(|t| std::iter::once(t.len() as u8).chain(t.iter().copied())).collect()
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
-
-    fn packed(tokens: &[&[u8]]) -> Vec<u8> {
-        tokens.iter().flat_map(|t| std::iter::once(t.len() as u8).chain(t.iter().copied())).collect()
-    }
 
     #[test]
     fn finds_every_token_at_its_rank_and_nothing_else() {
@@ -121,7 +123,7 @@ mod test {
             .chain((0..2000u32).map(|i| format!("tok{i}-{}", "x".repeat(i as usize % 20)).into_bytes()))
             .collect();
         let refs: Vec<&[u8]> = tokens.iter().map(Vec::as_slice).collect();
-        let vocab = Vocab::from_length_prefixed(&packed(&refs), refs.len() as u32).unwrap();
+        let vocab = Vocab::from_length_prefixed(length_prefixed(&refs), 0, refs.len() as u32).unwrap();
         for (rank, token) in refs.iter().enumerate() {
             assert_eq!(vocab.rank(token), Some(rank as u32));
         }
@@ -132,11 +134,19 @@ mod test {
 
     #[test]
     fn refuses_a_repeated_token() {
-        assert_eq!(Vocab::from_length_prefixed(&packed(&[b"a", b"bc", b"a"]), 3).err(), Some(Duplicate));
+        assert_eq!(Vocab::from_length_prefixed(length_prefixed(&[b"a", b"bc", b"a"]), 0, 3).err(), Some(Duplicate));
+    }
+
+    #[test]
+    fn reads_the_ranks_from_where_they_start() {
+        let mut headed = b"head".to_vec();
+        headed.extend(length_prefixed(&[b"xy", b"z"]));
+        let vocab = Vocab::from_length_prefixed(headed, 4, 2).unwrap();
+        assert_eq!((vocab.rank(b"xy"), vocab.rank(b"z"), vocab.rank(b"head")), (Some(0), Some(1), None));
     }
 
     #[test]
     fn an_empty_vocabulary_finds_nothing() {
-        assert_eq!(Vocab::from_length_prefixed(&[], 0).unwrap().rank(b"a"), None);
+        assert_eq!(Vocab::from_length_prefixed(Vec::new(), 0, 0).unwrap().rank(b"a"), None);
     }
 }

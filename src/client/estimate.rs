@@ -55,12 +55,18 @@ impl Estimator for Heuristic {
 impl Estimator for crate::tokenizer::Tekken {
     fn prompt_tokens(&self, body: &Value) -> u64 {
         use crate::tokenizer::{correction, is_latin};
+        let model = body.get("model").and_then(Value::as_str).unwrap_or_default();
+        // Only a SentencePiece model's correction depends on the script, so only
+        // then is the text read for it.
+        let corrected = correction(model, false).is_some();
         let latin = std::cell::Cell::new(true);
         let tekken = prompt_with(body, &|text| {
-            latin.set(latin.get() && is_latin(text));
+            if corrected && latin.get() {
+                latin.set(is_latin(text));
+            }
             self.count(text) as u64
         });
-        match body.get("model").and_then(Value::as_str).and_then(|m| correction(m, latin.get())) {
+        match correction(model, latin.get()) {
             Some(multiplier) => (tekken as f64 * multiplier).ceil() as u64,
             None => tekken,
         }

@@ -4,32 +4,18 @@
 //! three counts (`-- --nocapture`).
 #![cfg(all(feature = "openai", not(target_arch = "wasm32")))]
 
-use std::path::Path;
+mod common;
 
 use mistral_ratelimit::tokenizer::{OpenAiEncoding, Tekken};
 
 #[test]
 fn openai_encodings_miscount_mistral_text() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tekken = Tekken::from_bytes(
-        std::fs::read(root.join("target/tekken/tekken.bin")).expect("tekken.bin; run `python3 scripts/tekken/pack.py`"),
-    )
-    .unwrap();
-    let mut names: Vec<_> =
-        std::fs::read_dir(root.join("tests/tekken/corpus")).unwrap().map(|e| e.unwrap().path()).collect();
-    names.sort();
+    let tekken = Tekken::from_bytes(common::packed_tekken()).unwrap();
     let mut undercounted = Vec::new();
-    for path in names {
-        let text = std::fs::read_to_string(&path).unwrap();
+    for (name, text) in common::corpus() {
         let (t, c, o) = (tekken.count(&text), OpenAiEncoding::Cl100k.count(&text), OpenAiEncoding::O200k.count(&text));
         let pct = |n: usize| if t == 0 { 0.0 } else { (n as f64 / t as f64 - 1.0) * 100.0 };
-        eprintln!(
-            "{:<16} tekken {t:>5}  cl100k {c:>5} ({:+5.1} %)  o200k {o:>5} ({:+5.1} %)",
-            path.file_name().unwrap().to_string_lossy(),
-            pct(c),
-            pct(o)
-        );
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        eprintln!("{name:<16} tekken {t:>5}  cl100k {c:>5} ({:+5.1} %)  o200k {o:>5} ({:+5.1} %)", pct(c), pct(o));
         if c < t && o < t {
             undercounted.push(name);
         }

@@ -6,13 +6,13 @@
 //! estimator applies them to a request for such a model.
 #![cfg(feature = "tekken")]
 
-use std::path::Path;
+mod common;
 
 use mistral_ratelimit::client::Estimator;
 use mistral_ratelimit::tokenizer::{correction, is_latin, Tekken};
 
 fn measured() -> serde_json::Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tekken/sentencepiece.json");
+    let path = common::at("tests/tekken/sentencepiece.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!("cannot read {} ({e}); run `python3 scripts/tekken/sentencepiece.py`", path.display())
     });
@@ -81,29 +81,25 @@ fn check_bound(version: &str, entry: &serde_json::Value, ratios: Vec<(&String, &
     assert!((worst - entry["worst_overcount"].as_f64().unwrap()).abs() < 1e-4, "{version} worst");
 }
 
-fn corpus(file: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tekken/corpus").join(file)).unwrap()
-}
-
 #[test]
 fn rust_and_the_measurement_agree_on_which_files_are_latin() {
     let json = measured();
+    let corpus = common::corpus();
     let entry = &json["versions"]["v7"];
     let latin: Vec<&str> = entry["latin"]["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
     for file in entry["ratios"].as_object().unwrap().keys() {
-        assert_eq!(is_latin(&corpus(file)), latin.contains(&file.as_str()), "{file}");
+        assert_eq!(is_latin(&corpus[file]), latin.contains(&file.as_str()), "{file}");
     }
 }
 
 #[test]
 fn the_estimate_for_a_sentencepiece_model_never_undercounts_its_prompt() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tekken/tekken.bin");
-    let tekken =
-        Tekken::from_bytes(std::fs::read(&path).expect("tekken.bin; run `python3 scripts/tekken/pack.py`")).unwrap();
+    let tekken = Tekken::from_bytes(common::packed_tekken()).unwrap();
+    let corpus = common::corpus();
     let json = measured();
     let entry = &json["versions"]["v7"];
     for (file, r) in entry["ratios"].as_object().unwrap() {
-        let text = corpus(file);
+        let text = &corpus[file];
         let body =
             |model: &str| serde_json::json!({ "model": model, "messages": [{ "role": "user", "content": text }] });
         let spm = r["sentencepiece"].as_u64().unwrap();
@@ -111,7 +107,7 @@ fn the_estimate_for_a_sentencepiece_model_never_undercounts_its_prompt() {
         assert!(estimate >= spm, "{file}: estimated {estimate}, SentencePiece counts {spm}");
         // A Tekken model gets the Tekken count, with no correction.
         let plain = tekken.prompt_tokens(&body("open-mistral-nemo"));
-        let multiplier = correction("mistral-large-2411", is_latin(&text)).unwrap();
+        let multiplier = correction("mistral-large-2411", is_latin(text)).unwrap();
         assert_eq!(estimate, (plain as f64 * multiplier).ceil() as u64, "{file}");
     }
 }

@@ -6,38 +6,22 @@
 #![cfg(all(feature = "tekken", not(target_arch = "wasm32")))]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use mistral_ratelimit::tokenizer::{
     count_chat_str, count_conversation, count_conversation_str, ChatError, ChatTemplate, Tekken,
 };
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+
+use common::{at, corpus, packed_tekken};
 
 fn load_tekken() -> Tekken {
-    let path = root().join("target/tekken/tekken.bin");
-    let packed = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("cannot read {} ({e}); build it with `python3 scripts/tekken/pack.py`", path.display())
-    });
-    Tekken::from_bytes(packed).expect("tekken.bin parses")
-}
-
-fn corpus() -> BTreeMap<String, PathBuf> {
-    let dir = root().join("tests/tekken/corpus");
-    std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .map(|entry| {
-            let path = entry.unwrap().path();
-            (path.file_name().unwrap().to_string_lossy().into_owned(), path)
-        })
-        .collect()
+    Tekken::from_bytes(packed_tekken()).expect("tekken.bin parses")
 }
 
 fn expected() -> BTreeMap<String, usize> {
-    let path = root().join("tests/tekken/expected.json");
+    let path = at("tests/tekken/expected.json");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     serde_json::from_value(json["counts"].clone()).expect("counts is a map of file to count")
 }
@@ -63,9 +47,8 @@ fn counts_match_mistral_common_exactly() {
     );
 
     let mut wrong = Vec::new();
-    for (name, path) in &files {
-        let text = std::fs::read_to_string(path).unwrap();
-        let (ours, theirs) = (tekken.count(&text), expected[name]);
+    for (name, text) in &files {
+        let (ours, theirs) = (tekken.count(text), expected[name]);
         if ours != theirs {
             wrong.push(format!("{name}: ours {ours}, mistral-common {theirs}"));
         }
@@ -87,8 +70,8 @@ fn template(version: &str) -> ChatTemplate {
 #[test]
 fn chat_counts_match_mistral_common_exactly() {
     let tekken = load_tekken();
-    let dir = root().join("tests/tekken/chats");
-    let path = root().join("tests/tekken/chat_expected.json");
+    let dir = at("tests/tekken/chats");
+    let path = at("tests/tekken/chat_expected.json");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     // null: mistral-common refused the request, and so must we.
     let expected: BTreeMap<String, BTreeMap<String, Option<usize>>> =

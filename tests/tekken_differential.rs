@@ -5,12 +5,13 @@
 //! `/`), and for long pieces where our merge switches to a heap.
 #![cfg(all(feature = "tekken", not(target_arch = "wasm32")))]
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use mistral_ratelimit::tokenizer::Tekken;
 use proptest::prelude::*;
 use tiktoken_rs::CoreBPE;
+
+mod common;
 
 struct Both {
     ours: Tekken,
@@ -20,10 +21,7 @@ struct Both {
 fn both() -> &'static Both {
     static BOTH: OnceLock<Both> = OnceLock::new();
     BOTH.get_or_init(|| {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tekken/tekken.bin");
-        let packed = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!("cannot read {} ({e}); build it with `python3 scripts/tekken/pack.py`", path.display())
-        });
+        let packed = common::packed_tekken();
         let ours = Tekken::from_bytes(packed.clone()).expect("tekken.bin parses");
         // The same layout, read independently: ranks after the header and pattern.
         let word = |at: usize| u32::from_le_bytes(packed[at..at + 4].try_into().unwrap()) as usize;
@@ -75,9 +73,7 @@ proptest! {
 
 #[test]
 fn counts_like_tiktoken_on_the_corpus() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tekken/corpus");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        check(&text).unwrap();
+    for text in common::corpus().values() {
+        check(text).unwrap();
     }
 }

@@ -11,11 +11,12 @@ const glue = await import(new URL("mistral_ratelimit_tekken.js", pkgDir));
 glue.initSync({ module: readFileSync(new URL("mistral_ratelimit_tekken_bg.wasm", pkgDir)) });
 const packed = readFileSync(new URL("tekken.bin", pkgDir));
 
-// The conformance corpus: 13 scripts, code, JSON, emoji, whitespace (~64 KB).
+// The conformance corpus: 13 scripts, code, JSON, emoji, whitespace (~9 KB).
 const corpusDir = new URL("../tests/tekken/corpus/", import.meta.url);
 const corpus = readdirSync(corpusDir).map((f) => readFileSync(new URL(f, corpusDir), "utf8")).join("\n");
-// Warm: the corpus repeated to ~256 KB, counted again and again, as a client
-// recounts a system prompt or a conversation's history on every request.
+// Warm: the corpus repeated to 256 K characters (~0.33 MB), counted again and
+// again, as a client recounts a system prompt or a conversation's history on
+// every request.
 const repeated = corpus.repeat(Math.ceil((256 * 1024) / corpus.length));
 const megabytes = (text) => Buffer.byteLength(text) / 1e6;
 

@@ -53,6 +53,7 @@ mod time;
 /// Exact token counts with Mistral's own tokenizers (Tekken), behind the `tekken` feature.
 #[cfg(feature = "tekken")]
 pub mod tokenizer;
+mod units;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 

@@ -11,12 +11,10 @@
 //!
 //! [`parse_headers`] is pure; [`crate::Limiter::observe_server`] applies a report.
 
-mod window;
-
 use std::time::Duration;
 
-pub use self::window::parse_window;
-use crate::limiter::Unit;
+pub use crate::units::parse_window;
+use crate::units::Unit;
 
 /// One limit the server reported, for one unit and window.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,7 +116,7 @@ fn classify(name: &str) -> Option<(Field, Unit, Duration)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limiter::MONTH;
+    use crate::units::MONTH;
 
     #[test]
     fn a_recorded_mistral_response() {

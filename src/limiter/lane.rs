@@ -25,30 +25,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::time::{micros, Instant};
-
-/// What a lane counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Unit {
-    /// Each request costs 1.
-    Requests,
-    /// A request costs its input plus output tokens.
-    Tokens,
-}
-
-impl Unit {
-    /// `"requests"` or `"tokens"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::Requests => "requests",
-            Unit::Tokens => "tokens",
-        }
-    }
-}
-
-/// How long a month lane holds a cost. Mistral's monthly cap is per calendar month;
-/// every calendar month fits inside some 31-day window, so a 31-day lane never lets
-/// a calendar month exceed the cap.
-pub const MONTH: Duration = Duration::from_secs(31 * 24 * 3600);
+pub use crate::units::{Unit, MONTH};
 
 /// A limit: `capacity` of `unit` in any window of length `window`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

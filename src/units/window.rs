@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::limiter::MONTH;
+use super::MONTH;
 
 /// The window a suffix names, or `None` when it is not a window name. A count may come
 /// before the unit, with or without a dash (`5-minute`, `5minute`), and the unit may

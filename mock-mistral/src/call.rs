@@ -63,9 +63,12 @@ impl Call {
         Rng::for_request(self.state.config.seed, body)
     }
 
-    /// Passes the request through the limits with `prompt` tokens (429 when over),
-    /// then waits the configured network latency.
-    pub async fn admit(&self, prompt: u64) -> Result<(), Response> {
+    /// Passes the request through the limits with a prompt of `prompt` tokens as
+    /// the text counts them (429 when over), then waits the configured latency.
+    /// Returns the prompt tokens the gateway counted (`--prompt-count-factor`
+    /// applied): what the reply's usage and query cost must report.
+    pub async fn admit(&self, prompt: u64) -> Result<u64, Response> {
+        let prompt = self.state.config.prompt_tokens(prompt);
         let verdict = self.state.gateway.lock().unwrap().admit(&self.key, prompt, Instant::now());
         match verdict {
             Ok(()) => {}
@@ -84,7 +87,7 @@ impl Call {
             let jitter = self.state.jitter.lock().unwrap().unit() * (hi - lo).as_secs_f64();
             tokio::time::sleep(lo + Duration::from_secs_f64(jitter)).await;
         }
-        Ok(())
+        Ok(prompt)
     }
 
     /// How long generating `tokens` takes at the configured speed.

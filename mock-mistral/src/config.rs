@@ -15,7 +15,13 @@ mock-mistral: an offline stand-in for Mistral's API.
   --limit-scope S             workspace (all keys share) | key (workspace)
   --retry-after SECONDS       send Retry-After on 429s (not sent by default, as Mistral)
   --api-key KEY               accept only these keys (repeatable); default: any key
-  --latency-ms A[-B]          delay before response headers, uniform in A..B ms (0)
+  --latency-ms A[-B]          delay before response headers, uniform in A..B ms, on
+                              every route the limits charge, JSON or stream (0)
+  --timing-header on|off      send x-envoy-upstream-service-time, as some real
+                              deployments do and others don't (on)
+  --prompt-count-factor F     count each prompt as ceil(tokens x F), F > 0, in the
+                              limits, usage and query cost: a server that counts
+                              more (F > 1) or fewer tokens than a client guesses (1.0)
   --stream-tokens-per-second N  generation speed for streams and replies (200)
   --seed N                    seed for generated text and jitter (1)
   --slow-ms N                 how long the `slow` fault waits before answering (3000)
@@ -52,6 +58,11 @@ pub struct Config {
     pub retry_after: Option<u64>,
     pub api_keys: Vec<String>,
     pub latency: (Duration, Duration),
+    /// Whether responses carry `x-envoy-upstream-service-time`.
+    pub timing_header: bool,
+    /// Prompts count as `ceil(tokens × this / 1_000_000)`: the factor in millionths,
+    /// kept whole so that 1.1 × 100 is 110, not 111.
+    pub prompt_factor_micros: u64,
     pub tokens_per_second: u64,
     pub seed: u64,
     pub slow: Duration,
@@ -71,6 +82,8 @@ impl Default for Config {
             retry_after: None,
             api_keys: Vec::new(),
             latency: (Duration::ZERO, Duration::ZERO),
+            timing_header: true,
+            prompt_factor_micros: 1_000_000,
             tokens_per_second: 200,
             seed: 1,
             slow: Duration::from_secs(3),
@@ -80,6 +93,13 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The tokens the gateway counts for a prompt of `tokens`: scaled by
+    /// `--prompt-count-factor`, rounded up.
+    pub fn prompt_tokens(&self, tokens: u64) -> u64 {
+        let scaled = (u128::from(tokens) * u128::from(self.prompt_factor_micros)).div_ceil(1_000_000);
+        u64::try_from(scaled).unwrap_or(u64::MAX)
+    }
+
     /// Parses the arguments after the program name. `Err` holds what to print.
     pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Config, String> {
         let mut c = Config::default();
@@ -120,6 +140,21 @@ impl Config {
                     }
                     c.latency = (Duration::from_millis(a), Duration::from_millis(b));
                 }
+                "--timing-header" => {
+                    c.timing_header = match value.as_str() {
+                        "on" => true,
+                        "off" => false,
+                        other => return Err(format!("{flag}: '{other}' is not on or off")),
+                    }
+                }
+                "--prompt-count-factor" => {
+                    let f = value.parse::<f64>().map_err(|_| format!("{flag}: '{value}' is not a number"))?;
+                    let micros = (f * 1e6).round();
+                    if !(1.0..=1e12).contains(&micros) {
+                        return Err(format!("{flag}: {value} is not between 0.000001 and 1000000"));
+                    }
+                    c.prompt_factor_micros = micros as u64;
+                }
                 "--stream-tokens-per-second" => {
                     c.tokens_per_second = num(&value)?;
                     if c.tokens_per_second == 0 {
@@ -133,5 +168,36 @@ impl Config {
             }
         }
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        Config::parse(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn the_prompt_factor_scales_and_rounds_up_exactly() {
+        let c = parse(&["--prompt-count-factor", "1.1"]).unwrap();
+        assert_eq!(c.prompt_tokens(100), 110, "no float error rounds 110.000…01 up");
+        assert_eq!(c.prompt_tokens(101), 112);
+        assert_eq!(c.prompt_tokens(0), 0);
+        assert_eq!(parse(&["--prompt-count-factor", "1.3"]).unwrap().prompt_tokens(10), 13);
+        assert_eq!(parse(&["--prompt-count-factor", "0.5"]).unwrap().prompt_tokens(3), 2);
+        assert_eq!(Config::default().prompt_tokens(37), 37);
+        for bad in ["0", "-1", "x", "NaN", "inf"] {
+            assert!(parse(&["--prompt-count-factor", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_timing_header_is_on_unless_turned_off() {
+        assert!(Config::default().timing_header);
+        assert!(!parse(&["--timing-header", "off"]).unwrap().timing_header);
+        assert!(parse(&["--timing-header", "on"]).unwrap().timing_header);
+        assert!(parse(&["--timing-header", "no"]).is_err());
     }
 }

@@ -127,10 +127,13 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
     .await;
     state.gateway.lock().unwrap().stats.answered(route, response.status().as_u16());
     // As the real API's envoy does: how long the request spent inside, so a client
-    // can tell network transit from processing.
+    // can tell network transit from processing. `--timing-header off` leaves it out,
+    // as some deployments do, so clients are tested without it.
     let mut response = response;
-    let inside = arrived.elapsed().as_millis().to_string();
-    response.headers_mut().insert("x-envoy-upstream-service-time", HeaderValue::from_str(&inside).expect("digits"));
+    if state.config.timing_header {
+        let inside = arrived.elapsed().as_millis().to_string();
+        response.headers_mut().insert("x-envoy-upstream-service-time", HeaderValue::from_str(&inside).expect("digits"));
+    }
     response
 }
 

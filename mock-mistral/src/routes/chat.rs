@@ -145,8 +145,8 @@ pub(super) fn tool_call_id(rng: &mut Rng) -> String {
     (0..9).map(|_| char::from(ALPHABET[(rng.next_u64() % ALPHABET.len() as u64) as usize])).collect()
 }
 
-async fn complete(call: &Call, bytes: &[u8], reply: Reply) -> Result<Response, Response> {
-    call.admit(reply.prompt).await?;
+async fn complete(call: &Call, bytes: &[u8], mut reply: Reply) -> Result<Response, Response> {
+    reply.prompt = call.admit(reply.prompt).await?;
     let mut rng = call.rng(bytes);
     let (n, mut finish) = text::reply_length(reply.max_tokens, &mut rng);
     let words = text::words(n, &mut rng);

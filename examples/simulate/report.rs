@@ -87,7 +87,7 @@ pub fn summary(sim: &Sim) {
     let makespan = end - Instant::ZERO;
     let ideal = ideal(sim);
     let (busiest_req, busiest_tok) = sim.server.busiest_windows();
-    let status = sim.limiter.status(end);
+    let status = sim.state.limiter().status(end);
     let c = &status.counters;
     println!("\nsummary");
     println!("  completed          {done} of {} ({} failed)", sim.requests.len(), failed.len());
@@ -100,7 +100,7 @@ pub fn summary(sim: &Sim) {
         ideal.as_secs_f64(),
         if makespan.is_zero() { 100.0 } else { ideal.as_secs_f64() * 100.0 / makespan.as_secs_f64() }
     );
-    println!("  429s               {}   (retries {})", sim.server.rejected, sim.retries);
+    println!("  429s               {}   (retries {})", sim.server.rejected, sim.retries());
     println!("  busiest 1 s        {busiest_req} requests   (server limit {})", o.server_rps);
     println!("  busiest 60 s       {busiest_tok} tokens   (server limit {})", o.server_tpm);
     for l in &status.lanes {

@@ -12,8 +12,8 @@ const SECOND: Duration = Duration::from_secs(1);
 const MINUTE: Duration = Duration::from_secs(60);
 
 pub enum Answer {
-    /// Served: the response leaves after `processing`, with these headers.
-    Ok { processing: Duration, headers: Vec<(String, String)> },
+    /// Served: the response leaves after `processing`, with these headers and body.
+    Ok { processing: Duration, headers: Vec<(String, String)>, body: String },
     /// Refused with a 429 body like Mistral's.
     RateLimited { headers: Vec<(String, String)>, body: String },
 }
@@ -81,7 +81,14 @@ impl Server {
         let processing =
             Duration::from_millis(150) + Duration::from_secs_f64(completion as f64 / self.tokens_per_second as f64);
         *self.tokens.entry(now + processing).or_default() += completion;
-        Answer::Ok { processing, headers: self.headers(now + processing) }
+        let mut headers = self.headers(now + processing);
+        // As the real API's envoy does: the time spent inside, in milliseconds.
+        headers.push(("x-envoy-upstream-service-time".into(), processing.as_millis().to_string()));
+        let total = prompt + completion;
+        let body = format!(
+            r#"{{"object":"chat.completion","usage":{{"prompt_tokens":{prompt},"completion_tokens":{completion},"total_tokens":{total}}}}}"#
+        );
+        Answer::Ok { processing, headers, body }
     }
 
     /// The most requests in any 1 s window and tokens in any 60 s window, as charged.

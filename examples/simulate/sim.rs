@@ -6,10 +6,11 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
-use mistral_ratelimit::retry::{decide, ApiError, Attempt, Failure, Random, RetryPolicy, SplitMix64, Verdict};
+use mistral_ratelimit::client::calibration::Counting;
+use mistral_ratelimit::client::{Action, Call, ClientState, Input, Kind, Now, Plan, Timeouts};
+use mistral_ratelimit::retry::{Random, RetryPolicy, SplitMix64};
 use mistral_ratelimit::{
-    parse_headers, Demand, Instant, LaneSpec, Limiter, LimiterConfig, Priority, Reservation, Status, Ticket, WaitState,
-    Waiter, WaiterId,
+    Instant, LaneSpec, Limiter, LimiterConfig, Priority, Reservation, Status, WaitState, Waiter, WaiterId,
 };
 
 use crate::options::Options;
@@ -18,18 +19,16 @@ use crate::server::{Answer, Server};
 pub struct Request {
     pub prompt: u64,
     pub completion: u64,
-    pub priority: Priority,
     pub arrives: Instant,
-    pub attempts: u32,
     pub done: Option<Instant>,
     pub failed: Option<String>,
-    ticket: Option<Ticket>,
-    sent: Instant,
+    call: Option<Call>,
 }
 
 enum Event {
     Submit(usize),
     Wake,
+    Woke(usize),
     Arrive(usize),
     Respond(usize, Answer),
     Sample,
@@ -46,12 +45,10 @@ pub struct Sample {
 pub struct Sim {
     pub opts: Options,
     pub requests: Vec<Request>,
-    pub limiter: Limiter,
+    pub state: ClientState,
     pub server: Server,
     pub samples: Vec<Sample>,
-    pub retries: u64,
     rng: SplitMix64,
-    policy: RetryPolicy,
     events: BinaryHeap<Reverse<(Instant, u64)>>,
     pending: HashMap<u64, Event>,
     seq: u64,
@@ -65,7 +62,7 @@ impl Sim {
     pub fn new(opts: Options) -> Sim {
         let mut rng = SplitMix64::new(opts.seed);
         let lanes = vec![LaneSpec::request_rate(opts.rps).expect("validated"), LaneSpec::tokens_per_minute(opts.tpm)];
-        let limiter = Limiter::new(LimiterConfig { lanes, ..LimiterConfig::default() });
+        let state = ClientState::new(Limiter::new(LimiterConfig { lanes, ..LimiterConfig::default() }));
         let requests = (0..opts.requests)
             .map(|i| {
                 let (lo, hi) = opts.prompt_tokens;
@@ -77,28 +74,25 @@ impl Sim {
                     Instant::ZERO
                 };
                 let batch = opts.batch_every > 0 && i % opts.batch_every == opts.batch_every - 1;
-                Request {
+                let priority = if batch { Priority::Batch } else { Priority::Interactive };
+                // The same call machine the wasm client runs, with a patient policy.
+                let retry = RetryPolicy { max_retries: 10, ..RetryPolicy::default() };
+                let plan = Plan {
                     prompt,
-                    completion,
-                    priority: if batch { Priority::Batch } else { Priority::Interactive },
-                    arrives,
-                    attempts: 0,
-                    done: None,
-                    failed: None,
-                    ticket: None,
-                    sent: Instant::ZERO,
-                }
+                    output: opts.max_tokens,
+                    counting: Counting::Tokenizer,
+                    ..Plan::free(Kind::ChatComplete, priority, retry, Timeouts::default())
+                };
+                Request { prompt, completion, arrives, done: None, failed: None, call: Some(Call::new(plan)) }
             })
             .collect();
         let server = Server::new(opts.server_rps, opts.server_tpm, opts.retry_after, opts.tokens_per_second);
         Sim {
             requests,
-            limiter,
+            state,
             server,
             samples: Vec::new(),
-            retries: 0,
             rng,
-            policy: RetryPolicy { timeout: Duration::from_secs(3600), max_retries: 10, ..RetryPolicy::default() },
             events: BinaryHeap::new(),
             pending: HashMap::new(),
             seq: 0,
@@ -125,6 +119,11 @@ impl Sim {
         self.requests.iter().all(|r| r.done.is_some() || r.failed.is_some())
     }
 
+    /// Retries the calls made.
+    pub fn retries(&self) -> u64 {
+        self.state.stats().retries
+    }
+
     pub fn run(&mut self) {
         for i in 0..self.requests.len() {
             let t = self.requests[i].arrives;
@@ -134,15 +133,16 @@ impl Sim {
         while let Some(Reverse((now, seq))) = self.events.pop() {
             let event = self.pending.remove(&seq).expect("every event is pending once");
             match event {
-                Event::Submit(i) => self.submit(i, now),
+                Event::Submit(i) => self.feed(i, Input::Start, now),
                 Event::Wake => {
                     self.wake_scheduled = None;
-                    self.limiter.tick(now);
+                    self.state.limiter().tick(now);
                 }
+                Event::Woke(i) => self.feed(i, Input::Woke, now),
                 Event::Arrive(i) => self.arrive(i, now),
                 Event::Respond(i, answer) => self.respond(i, answer, now),
                 Event::Sample => {
-                    let status = self.limiter.status(now);
+                    let status = self.state.limiter().status(now);
                     self.samples.push(Sample { at: now, status, sent: self.sent, rate_limited: self.rate_limited });
                     (self.sent, self.rate_limited) = (0, 0);
                     if !self.finished() {
@@ -154,46 +154,74 @@ impl Sim {
         }
     }
 
-    fn submit(&mut self, i: usize, now: Instant) {
-        let r = &self.requests[i];
-        let demand = Demand::tokens(r.prompt + self.opts.max_tokens).priority(r.priority);
-        match self.limiter.reserve(demand, now) {
-            Ok(Reservation::Ready(t)) => self.send(i, t, now),
-            Ok(Reservation::Queued(w)) => {
-                self.waiting.insert(w.id(), (i, w));
-            }
-            Err(rejection) => self.requests[i].failed = Some(rejection.to_string()),
+    /// Feeds call `i` an input and does what it answers, until it waits on something.
+    fn feed(&mut self, i: usize, input: Input<'_>, now: Instant) {
+        let mut call = self.requests[i].call.take().expect("a call is fed one input at a time");
+        let mut input = input;
+        let mut rng = self.rng.clone();
+        loop {
+            let action = call.step(input, &mut self.state, Now { at: now, wall: None, rng: &mut rng });
+            input = match action {
+                Action::Reserve(demand) => match self.state.limiter().reserve(demand, now) {
+                    Ok(Reservation::Ready(t)) => Input::Admitted(t),
+                    Ok(Reservation::Queued(w)) => {
+                        self.waiting.insert(w.id(), (i, w));
+                        break;
+                    }
+                    Err(r) => Input::Refused(r),
+                },
+                Action::Send => {
+                    self.sent += 1;
+                    let transit = self.transit();
+                    self.at(now + transit, Event::Arrive(i));
+                    break;
+                }
+                Action::Sleep(until) => {
+                    self.at(until, Event::Woke(i));
+                    break;
+                }
+                Action::ReadBody | Action::Open | Action::Deliver(_) => {
+                    unreachable!("the simulator's replies come whole, with their bodies")
+                }
+                Action::Finish(Ok(_)) => {
+                    self.requests[i].done = Some(now);
+                    break;
+                }
+                Action::Finish(Err(e)) => {
+                    self.requests[i].failed = Some(e.message);
+                    break;
+                }
+            };
         }
+        self.rng = rng;
+        self.state.drain_events();
+        self.requests[i].call = Some(call);
     }
 
     /// Polls the waiters the limiter admitted or refused, and arranges the next wake-up.
     fn serve_woken(&mut self, now: Instant) {
-        for id in self.limiter.drain_woken() {
-            let Some((i, w)) = self.waiting.remove(&id) else { continue };
-            match w.poll(now) {
-                WaitState::Ready(t) => self.send(i, t, now),
-                WaitState::Rejected(r) => self.requests[i].failed = Some(r.to_string()),
-                WaitState::Waiting { waiter, .. } => {
-                    self.waiting.insert(id, (i, waiter));
+        loop {
+            let woken = self.state.limiter().drain_woken();
+            if woken.is_empty() {
+                break;
+            }
+            for id in woken {
+                let Some((i, w)) = self.waiting.remove(&id) else { continue };
+                match w.poll(now) {
+                    WaitState::Ready(t) => self.feed(i, Input::Admitted(t), now),
+                    WaitState::Rejected(r) => self.feed(i, Input::Refused(r), now),
+                    WaitState::Waiting { waiter, .. } => {
+                        self.waiting.insert(id, (i, waiter));
+                    }
                 }
             }
         }
-        if let Some(wake) = self.limiter.next_wake() {
+        if let Some(wake) = self.state.limiter().next_wake() {
             if self.wake_scheduled.is_none_or(|s| wake < s) {
                 self.wake_scheduled = Some(wake);
                 self.at(wake, Event::Wake);
             }
         }
-    }
-
-    fn send(&mut self, i: usize, ticket: Ticket, now: Instant) {
-        let transit = self.transit();
-        let r = &mut self.requests[i];
-        r.ticket = Some(ticket);
-        r.sent = now;
-        r.attempts += 1;
-        self.sent += 1;
-        self.at(now + transit, Event::Arrive(i));
     }
 
     fn arrive(&mut self, i: usize, now: Instant) {
@@ -208,34 +236,20 @@ impl Sim {
     }
 
     fn respond(&mut self, i: usize, answer: Answer, now: Instant) {
-        let ticket = self.requests[i].ticket.take().expect("a response follows a send");
-        match answer {
-            Answer::Ok { processing, headers } => {
-                let r = &self.requests[i];
-                ticket.settle(r.prompt + r.completion, now);
-                let report = parse_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                self.limiter.observe_server(&report, None, now);
-                self.limiter.observe_transit((now - r.sent).saturating_sub(processing));
-                self.requests[i].done = Some(now);
-            }
+        let (status, headers, body) = match answer {
+            Answer::Ok { headers, body, .. } => (200, headers, body),
             Answer::RateLimited { headers, body } => {
                 self.rate_limited += 1;
-                // Refused before any work: no tokens were spent, the request was counted.
-                ticket.settle(0, now);
-                let body = ApiError::parse(&body);
-                let r = &self.requests[i];
-                let attempt =
-                    Attempt { retries: r.attempts - 1, elapsed: now - r.arrives, idempotent: true, wall_clock: None };
-                let failure = Failure::Status { status: 429, headers: headers.as_slice(), body: &body };
-                match decide(&self.policy, &failure, &attempt, &mut self.rng) {
-                    Verdict::Retry { after, .. } => {
-                        self.retries += 1;
-                        self.limiter.observe_rate_limited(after, now);
-                        self.at(now + after, Event::Submit(i));
-                    }
-                    Verdict::GiveUp(why) => self.requests[i].failed = Some(why.to_string()),
-                }
+                (429, headers, body)
             }
-        }
+        };
+        let mut call = self.requests[i].call.take().expect("a response follows a send");
+        let mut rng = self.rng.clone();
+        let action =
+            call.step(Input::Head { status, headers }, &mut self.state, Now { at: now, wall: None, rng: &mut rng });
+        assert!(matches!(action, Action::ReadBody), "a reply's body is read: {action:?}");
+        self.rng = rng;
+        self.requests[i].call = Some(call);
+        self.feed(i, Input::Body(&body), now);
     }
 }

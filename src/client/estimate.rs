@@ -15,6 +15,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::calibration::Counting;
+
 /// Counts the prompt tokens of a request body.
 pub trait Estimator {
     /// Tokens the server will count as the prompt of `body`.
@@ -24,6 +26,11 @@ pub trait Estimator {
     /// loses, and exact counts of tool schemas depend on it).
     fn prompt_tokens_of_text(&self, _text: &str, body: &Value) -> u64 {
         self.prompt_tokens(body)
+    }
+
+    /// How it counts, for calibration: a tokenizer unless said otherwise.
+    fn counting(&self) -> Counting {
+        Counting::Tokenizer
     }
 }
 
@@ -44,6 +51,10 @@ pub fn text_tokens(text: &str) -> u64 {
 impl Estimator for Heuristic {
     fn prompt_tokens(&self, body: &Value) -> u64 {
         prompt_with(body, &text_tokens)
+    }
+
+    fn counting(&self) -> Counting {
+        Counting::Heuristic
     }
 }
 

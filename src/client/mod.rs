@@ -1,18 +1,28 @@
 //! The pure half of the client: what each operation is, what a request will cost,
-//! and what it did cost. The wasm edge does the I/O around these.
+//! the call machine that runs it, and what it did cost. The wasm edge and the
+//! simulator do the I/O around these.
 
+pub mod calibration;
+pub mod call;
+mod call_error;
 pub mod context;
 pub mod error_kind;
 pub mod estimate;
+pub mod event;
 pub mod metrics;
 pub mod operation;
 pub mod options;
+pub mod state;
 pub mod usage;
 
+pub use self::call::{Action, Call, Input, Lost, Now, Plan, Reply};
+pub use self::call_error::CallError;
 pub use self::context::ConversationContext;
 pub use self::error_kind::ErrorKind;
 pub use self::estimate::{Estimator, Heuristic, OutputHistory};
+pub use self::event::Event;
 pub use self::metrics::Stats;
 pub use self::operation::Kind;
-pub use self::options::{ClientConfig, ClientOptions};
+pub use self::options::{ClientConfig, ClientOptions, Timeouts};
+pub use self::state::ClientState;
 pub use self::usage::Usage;

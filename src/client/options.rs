@@ -29,8 +29,13 @@ pub struct ClientOptions {
     pub base_delay_ms: Option<f64>,
     /// The largest backoff step.
     pub max_delay_ms: Option<f64>,
-    /// Each call's whole budget.
+    /// Each HTTP attempt's budget, head and body (a stream's body has its idle
+    /// timeout instead).
     pub timeout_ms: Option<f64>,
+    /// The longest a stream may go without an event.
+    pub stream_idle_timeout_ms: Option<f64>,
+    /// The longest a call may wait for budget; `None` waits as long as it takes.
+    pub queue_timeout_ms: Option<f64>,
     /// Allows a key in a browser page (read by the JS layer).
     pub dangerously_allow_browser: Option<bool>,
 }
@@ -47,6 +52,8 @@ pub const OPTION_KEYS: &[&str] = &[
     "baseDelayMs",
     "maxDelayMs",
     "timeoutMs",
+    "streamIdleTimeoutMs",
+    "queueTimeoutMs",
     "dangerouslyAllowBrowser",
 ];
 
@@ -80,7 +87,32 @@ pub struct ClientConfig {
     pub limiter: LimiterConfig,
     /// The retry policy.
     pub retry: RetryPolicy,
+    /// How long each part of a call may take.
+    pub timeouts: Timeouts,
 }
+
+/// How long each part of a call may take. Waiting for budget and waiting for the
+/// server are bounded apart: a call queued behind a minute of work is not late.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// One HTTP attempt, from sending to the end of its body (or a stream's head).
+    pub attempt: Duration,
+    /// A stream's longest silence.
+    pub stream_idle: Duration,
+    /// Waiting for the limiter to admit an attempt, and for a retry; `None` for
+    /// no bound.
+    pub queue: Option<Duration>,
+}
+
+impl Default for Timeouts {
+    /// 60 s per attempt, 30 s of stream silence, no bound on queueing.
+    fn default() -> Self {
+        Timeouts { attempt: Duration::from_secs(60), stream_idle: Duration::from_secs(30), queue: None }
+    }
+}
+
+/// The longest any timer may be set for: JS timers overflow past 2^31 - 1 ms.
+pub const MAX_MS: f64 = 2_147_483_647.0;
 
 /// Where calls go by default.
 pub const DEFAULT_SERVER: &str = "https://api.mistral.ai";
@@ -103,13 +135,18 @@ fn whole(name: &str, v: Option<f64>) -> Result<Option<u64>, String> {
     }
 }
 
-fn millis(name: &str, v: Option<f64>, default: Duration) -> Result<Duration, String> {
-    Ok(positive(name, v)?.map_or(default, |ms| Duration::from_secs_f64(ms / 1000.0)))
+/// A positive number of milliseconds a timer can be set for.
+pub fn millis(name: &str, v: Option<f64>) -> Result<Option<Duration>, String> {
+    match positive(name, v)? {
+        Some(ms) if ms > MAX_MS => Err(format!("{name} must be at most {MAX_MS} ms (about 24.8 days), got {ms}")),
+        other => Ok(other.map(|ms| Duration::from_secs_f64(ms / 1000.0))),
+    }
 }
 
 impl ClientOptions {
     /// Checks the options and fills in the defaults: 1 request per second,
-    /// 500,000 tokens per minute, no monthly cap, 3 retries from 1 s to 32 s, 60 s.
+    /// 500,000 tokens per minute, no monthly cap, 3 retries from 1 s to 32 s, and
+    /// the [`Timeouts`] defaults.
     pub fn resolve(self) -> Result<ClientConfig, String> {
         let rps = positive("requestsPerSecond", self.requests_per_second)?.unwrap_or(1.0);
         let tpm = positive("tokensPerMinute", self.tokens_per_minute)?.unwrap_or(500_000.0);
@@ -121,12 +158,17 @@ impl ClientOptions {
         if let Some(m) = month {
             lanes.push(LaneSpec::tokens_per_month(m.floor().max(1.0) as u64));
         }
-        let defaults = RetryPolicy::default();
+        let (defaults, waits) = (RetryPolicy::default(), Timeouts::default());
+        let timeouts = Timeouts {
+            attempt: millis("timeoutMs", self.timeout_ms)?.unwrap_or(waits.attempt),
+            stream_idle: millis("streamIdleTimeoutMs", self.stream_idle_timeout_ms)?.unwrap_or(waits.stream_idle),
+            queue: millis("queueTimeoutMs", self.queue_timeout_ms)?,
+        };
         let retry = RetryPolicy {
             max_retries: whole("maxRetries", self.max_retries)?.map_or(defaults.max_retries, |n| n.min(100) as u32),
-            base_delay: millis("baseDelayMs", self.base_delay_ms, defaults.base_delay)?,
-            max_delay: millis("maxDelayMs", self.max_delay_ms, defaults.max_delay)?,
-            timeout: millis("timeoutMs", self.timeout_ms, defaults.timeout)?,
+            base_delay: millis("baseDelayMs", self.base_delay_ms)?.unwrap_or(defaults.base_delay),
+            max_delay: millis("maxDelayMs", self.max_delay_ms)?.unwrap_or(defaults.max_delay),
+            max_wait: timeouts.queue,
         };
         if retry.base_delay > retry.max_delay {
             return Err("baseDelayMs must not exceed maxDelayMs".into());
@@ -140,6 +182,7 @@ impl ClientOptions {
             server_url: server_url.trim_end_matches('/').to_owned(),
             limiter: LimiterConfig { lanes, ..LimiterConfig::default() },
             retry,
+            timeouts,
         })
     }
 }
@@ -171,6 +214,8 @@ mod tests {
         assert!(err.contains("unknown field `tokensPerMinit`"), "{err}");
         assert!(parse(json!({"serverURL": "api.mistral.ai"})).unwrap_err().contains("https://"));
         assert!(parse(json!({"baseDelayMs": 5000, "maxDelayMs": 100})).is_err());
+        let err = parse(json!({"timeoutMs": 2e22})).unwrap_err();
+        assert!(err.contains("timeoutMs must be at most"), "{err}");
     }
 
     #[test]
@@ -197,6 +242,11 @@ mod tests {
         assert_eq!(c.limiter.lanes[0].window, Duration::from_secs(2));
         assert_eq!(c.limiter.lanes.len(), 3);
         assert_eq!(c.server_url, "http://127.0.0.1:9");
-        assert_eq!(c.retry.timeout, Duration::from_millis(1500));
+        assert_eq!(c.timeouts.attempt, Duration::from_millis(1500));
+        assert_eq!(c.timeouts.queue, None, "queueing is unbounded unless asked");
+        let c = parse(json!({"queueTimeoutMs": 2000, "streamIdleTimeoutMs": 500})).unwrap();
+        assert_eq!(c.timeouts.queue, Some(Duration::from_secs(2)));
+        assert_eq!(c.retry.max_wait, Some(Duration::from_secs(2)), "a retry waits no longer than a queue");
+        assert_eq!(c.timeouts.stream_idle, Duration::from_millis(500));
     }
 }

@@ -59,7 +59,7 @@ pub(crate) struct Core {
     /// Nothing can be admitted or refused before this without an event (see
     /// [`Core::compute_wake`]); `None` when nothing waits.
     wake: Option<Instant>,
-    margin: Margin,
+    pub(crate) margin: Margin,
     counters: Counters,
 }
 
@@ -365,10 +365,6 @@ impl Core {
         }
         self.closed_until = self.closed_until.max(now + pause);
         self.pump(now);
-    }
-
-    pub(crate) fn observe_transit(&mut self, transit: Duration) {
-        self.margin.observe(transit);
     }
 
     pub(crate) fn drain_woken(&mut self) -> Vec<WaiterId> {

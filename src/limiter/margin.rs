@@ -1,38 +1,47 @@
 //! The arrival margin: how much longer than its window a lane holds each cost.
 //!
 //! The server counts requests when they *arrive*; the client can only space out when
-//! they *leave*. If transit time varies between `lo` and `hi`, two requests sent `d`
-//! apart can arrive as little as `d - (hi - lo)` apart. Holding every cost for
-//! `window + (hi - lo)` therefore keeps every *arrival* window within the limit.
+//! they are *admitted*. If the delay from admission to arrival varies by `s`, two
+//! requests admitted `d` apart can arrive as little as `d - s` apart. Holding every
+//! cost for `window + s` therefore keeps every *arrival* window within the limit.
 //!
-//! The spread is learned from transit times the edge observes (its own delay before
-//! sending, plus round trip minus the processing time the server reports, see
-//! [`crate::Limiter::observe_transit`]): the range of the last [`SAMPLES`]
-//! observations, kept between a floor and a ceiling.
+//! The delay has two parts, learned apart:
+//! - our own, from admission to sending (a busy event loop), measured exactly on
+//!   every attempt ([`Margin::observe_departure`]): its spread over the last
+//!   [`SAMPLES`] attempts;
+//! - the network's, one way. A round trip alone cannot tell it from the server's
+//!   time, which varies with the work; when the reply says how long the server
+//!   took (`x-envoy-upstream-service-time`), half the spread of the rest is taken
+//!   as the one-way spread ([`Margin::observe_round_trip`]). Without that header
+//!   no reply says anything about it, and the learned floor stands for it.
 //!
-//! Two cases need more than the observed range. At start-up the first requests
-//! often all leave late (a busy event loop, new connections), so their range is
-//! small while the delay itself is not. Until [`WARM_UP`] samples are in, the
-//! margin is therefore at least `initial`. And a 429 that the books did not predict
-//! proves the margin too small: [`Margin::widen`] doubles the floor, up to the
-//! ceiling, for the rest of the client's life.
+//! The floor is the margin's least value. It starts at the policy's floor, doubles
+//! after a 429 that the books did not predict ([`Margin::widen`], the evidence that
+//! arrivals bunched more than allowed for), and halves back towards the policy's
+//! floor after [`CALM`] replies in a row without one: it shrinks as well as widens.
+//!
+//! At start-up the first requests often leave late together (new connections), so
+//! until [`WARM_UP`] replies are in the margin is at least `initial`; every reply
+//! counts, with or without timing headers.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// How many recent transit times the margin is learned from.
+/// How many recent samples each spread is learned from.
 pub(crate) const SAMPLES: usize = 32;
-/// Samples needed before the observed range alone is trusted.
+/// Replies needed before the learned margin alone is trusted.
 pub(crate) const WARM_UP: usize = 8;
+/// Replies in a row without a surprise 429 after which the floor halves.
+pub(crate) const CALM: usize = 128;
 
 /// How the arrival margin is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MarginPolicy {
     /// Never undercut.
     pub floor: Duration,
-    /// The least margin until [`WARM_UP`] transit times have been observed.
+    /// The least margin until [`WARM_UP`] replies have been observed.
     pub initial: Duration,
-    /// Never exceeded, however wild the observed transit times.
+    /// Never exceeded, however wild the observations.
     pub ceiling: Duration,
 }
 
@@ -44,8 +53,8 @@ impl MarginPolicy {
 }
 
 impl Default for MarginPolicy {
-    /// 25 ms floor (typical jitter between a client and a CDN edge), 250 ms while
-    /// warming up, 500 ms ceiling.
+    /// 25 ms floor (typical one-way jitter between a client and a CDN edge), 250 ms
+    /// while warming up, 500 ms ceiling.
     fn default() -> Self {
         MarginPolicy {
             floor: Duration::from_millis(25),
@@ -55,43 +64,85 @@ impl Default for MarginPolicy {
     }
 }
 
+/// The last [`SAMPLES`] durations, for their spread.
+#[derive(Debug, Default)]
+struct Recent(VecDeque<Duration>);
+
+impl Recent {
+    fn push(&mut self, d: Duration) {
+        if self.0.len() == SAMPLES {
+            self.0.pop_front();
+        }
+        self.0.push_back(d);
+    }
+
+    fn spread(&self) -> Duration {
+        let lo = self.0.iter().min().copied().unwrap_or_default();
+        let hi = self.0.iter().max().copied().unwrap_or_default();
+        hi - lo
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Margin {
     policy: MarginPolicy,
-    /// The floor as learned: the configured one, doubled after each surprise 429.
+    /// The floor as learned (see the module docs).
     floor: Duration,
-    recent: VecDeque<Duration>,
-    observed: usize,
+    departures: Recent,
+    /// Round trips less the server's reported time.
+    network: Recent,
+    replies: usize,
+    calm: usize,
 }
 
 impl Margin {
     pub(crate) fn new(policy: MarginPolicy) -> Margin {
-        Margin { policy, floor: policy.floor, recent: VecDeque::with_capacity(SAMPLES), observed: 0 }
+        Margin {
+            policy,
+            floor: policy.floor,
+            departures: Recent::default(),
+            network: Recent::default(),
+            replies: 0,
+            calm: 0,
+        }
+    }
+
+    fn ceiling(&self) -> Duration {
+        self.policy.ceiling.max(self.policy.floor)
     }
 
     pub(crate) fn current(&self) -> Duration {
-        let lo = self.recent.iter().min().copied().unwrap_or_default();
-        let hi = self.recent.iter().max().copied().unwrap_or_default();
         let mut least = self.floor;
-        if self.observed < WARM_UP {
+        if self.replies < WARM_UP {
             least = least.max(self.policy.initial);
         }
-        let ceiling = self.policy.ceiling.max(self.policy.floor);
-        (hi - lo).max(least).min(ceiling)
+        let learned = self.departures.spread() + self.network.spread() / 2;
+        learned.max(least).min(self.ceiling())
     }
 
-    pub(crate) fn observe(&mut self, transit: Duration) {
-        if self.recent.len() == SAMPLES {
-            self.recent.pop_front();
+    /// An attempt left `delay` after the limiter admitted it.
+    pub(crate) fn observe_departure(&mut self, delay: Duration) {
+        self.departures.push(delay);
+    }
+
+    /// A reply's head came `rtt` after sending; the server says it took `upstream`.
+    pub(crate) fn observe_round_trip(&mut self, rtt: Duration, upstream: Option<Duration>) {
+        self.replies = self.replies.saturating_add(1);
+        if let Some(up) = upstream {
+            self.network.push(rtt.saturating_sub(up));
         }
-        self.recent.push_back(transit);
-        self.observed += 1;
+        self.calm += 1;
+        if self.calm >= CALM {
+            self.calm = 0;
+            self.floor = (self.floor / 2).max(self.policy.floor);
+        }
     }
 
     /// A 429 the books did not predict: the margin was too small. The learned floor
     /// doubles (the warm-up margin is temporary and does not count).
     pub(crate) fn widen(&mut self) {
-        self.floor = (self.floor * 2).min(self.policy.ceiling.max(self.policy.floor));
+        self.calm = 0;
+        self.floor = (self.floor * 2).min(self.ceiling());
     }
 }
 
@@ -107,49 +158,65 @@ mod tests {
         MarginPolicy { floor: ms(floor), initial: ms(initial), ceiling: ms(ceiling) }
     }
 
+    fn warm(m: &mut Margin) {
+        for _ in 0..WARM_UP {
+            m.observe_round_trip(ms(100), None);
+        }
+    }
+
     #[test]
-    fn margin_is_the_recent_spread_within_bounds() {
+    fn the_warm_up_ends_with_replies_that_carry_no_timing_header() {
+        let mut m = Margin::new(policy(25, 250, 500));
+        assert_eq!(m.current(), ms(250));
+        for _ in 0..WARM_UP - 1 {
+            m.observe_round_trip(ms(180), None);
+        }
+        assert_eq!(m.current(), ms(250));
+        m.observe_round_trip(ms(20), None);
+        assert_eq!(m.current(), ms(25), "round trips without the header say nothing of the one-way spread");
+    }
+
+    #[test]
+    fn our_own_delay_and_half_the_network_spread_make_the_margin() {
         let mut m = Margin::new(policy(10, 10, 200));
-        assert_eq!(m.current(), ms(10));
-        m.observe(ms(40));
-        m.observe(ms(120));
-        assert_eq!(m.current(), ms(80));
-        m.observe(ms(900));
-        assert_eq!(m.current(), ms(200));
+        warm(&mut m);
+        m.observe_departure(ms(2));
+        m.observe_departure(ms(32));
+        assert_eq!(m.current(), ms(30));
+        m.observe_round_trip(ms(140), Some(ms(100)));
+        m.observe_round_trip(ms(200), Some(ms(80)));
+        assert_eq!(m.current(), ms(30 + 40));
+        m.observe_departure(ms(900));
+        assert_eq!(m.current(), ms(200), "never past the ceiling");
     }
 
     #[test]
     fn old_outliers_are_forgotten() {
         let mut m = Margin::new(policy(5, 5, 1000));
-        m.observe(ms(700));
+        warm(&mut m);
+        m.observe_departure(ms(700));
         for _ in 0..SAMPLES {
-            m.observe(ms(50));
+            m.observe_departure(ms(50));
         }
         assert_eq!(m.current(), ms(5));
     }
 
     #[test]
-    fn the_warm_up_margin_holds_until_enough_samples() {
-        let mut m = Margin::new(policy(25, 250, 500));
-        assert_eq!(m.current(), ms(250));
-        for _ in 0..WARM_UP - 1 {
-            m.observe(ms(80)); // all late alike: no spread, but not to be trusted yet
-        }
-        assert_eq!(m.current(), ms(250));
-        m.observe(ms(80));
-        assert_eq!(m.current(), ms(25));
-    }
-
-    #[test]
-    fn a_surprise_429_doubles_the_floor_up_to_the_ceiling() {
+    fn a_surprise_429_doubles_the_floor_and_calm_halves_it_back() {
         let mut m = Margin::new(policy(25, 250, 150));
         m.widen();
-        for _ in 0..WARM_UP {
-            m.observe(ms(10));
-        }
+        warm(&mut m);
         assert_eq!(m.current(), ms(50), "the floor doubled, not the warm-up margin");
         m.widen();
         m.widen();
         assert_eq!(m.current(), ms(150));
+        for _ in 0..CALM {
+            m.observe_round_trip(ms(30), None);
+        }
+        assert_eq!(m.current(), ms(75));
+        for _ in 0..4 * CALM {
+            m.observe_round_trip(ms(30), None);
+        }
+        assert_eq!(m.current(), ms(25), "never below the policy's floor");
     }
 }

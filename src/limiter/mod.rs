@@ -304,10 +304,16 @@ impl Limiter {
         self.core.borrow_mut().observe_rate_limited(pause, now);
     }
 
-    /// One request's transit time: its round trip minus the processing time the server
-    /// reported. The arrival margin is learned from these.
-    pub fn observe_transit(&self, transit: Duration) {
-        self.core.borrow_mut().observe_transit(transit);
+    /// An attempt left `delay` after it was admitted (a busy event loop, say).
+    pub fn observe_departure(&self, delay: Duration) {
+        self.core.borrow_mut().margin.observe_departure(delay);
+    }
+
+    /// A reply's head came `rtt` after its request was sent; `upstream` is the
+    /// processing time the server reported, if it did. The arrival margin is
+    /// learned from these (see [`MarginPolicy`]).
+    pub fn observe_round_trip(&self, rtt: Duration, upstream: Option<Duration>) {
+        self.core.borrow_mut().margin.observe_round_trip(rtt, upstream);
     }
 
     /// A snapshot of every lane, the queue and the counters.

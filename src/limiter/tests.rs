@@ -245,7 +245,7 @@ fn time_never_runs_backwards_inside() {
 }
 
 #[test]
-fn the_margin_follows_transit_jitter() {
+fn the_margin_follows_departure_jitter() {
     let l = Limiter::new(LimiterConfig {
         lanes: vec![LaneSpec::requests_per_second(1)],
         margin: MarginPolicy {
@@ -254,8 +254,8 @@ fn the_margin_follows_transit_jitter() {
             ceiling: Duration::from_secs(1),
         },
     });
-    l.observe_transit(Duration::from_millis(40));
-    l.observe_transit(Duration::from_millis(240));
+    l.observe_departure(Duration::from_millis(40));
+    l.observe_departure(Duration::from_millis(240));
     assert_eq!(l.status(secs(0.0)).margin, Duration::from_millis(200));
     let _a = ready(l.reserve(Demand::tokens(1), secs(0.0)));
     let b = queued(l.reserve(Demand::tokens(1), secs(0.0)));

@@ -50,6 +50,17 @@ pub enum RateLimitKind {
     QuotaExhausted,
 }
 
+impl RateLimitKind {
+    /// Its stable name: `rate_limited`, `capacity_exceeded` or `quota_exhausted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateLimitKind::RateLimited => "rate_limited",
+            RateLimitKind::CapacityExceeded => "capacity_exceeded",
+            RateLimitKind::QuotaExhausted => "quota_exhausted",
+        }
+    }
+}
+
 /// Tells a 429 apart by its headers and body.
 pub fn classify_429(headers: &(impl Headers + ?Sized), body: &ApiError) -> RateLimitKind {
     let message = body.message.as_deref().unwrap_or("").to_ascii_lowercase();

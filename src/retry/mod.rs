@@ -9,7 +9,7 @@
 //!   only when the operation is idempotent: the server may have done the work;
 //! - a connection that never opened is retried: nothing reached the server;
 //! - every other status is final;
-//! - no more than `max_retries` retries, and never one that would end after `timeout`.
+//! - no more than `max_retries` retries, and none whose wait exceeds `max_wait`.
 //!
 //! The wait is what the server asked for (`retry-after-ms`, `Retry-After`) plus a
 //! small positive spread, else a jittered exponential backoff. A retry is not sent at
@@ -36,18 +36,18 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The largest backoff step (a server-given wait may be longer).
     pub max_delay: Duration,
-    /// The whole call's budget, first attempt to last.
-    pub timeout: Duration,
+    /// The longest wait a retry may ask for; `None` waits what the server says.
+    pub max_wait: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
-    /// 3 retries, 1 s doubling to 32 s, 60 s in all.
+    /// 3 retries, 1 s doubling to 32 s, any server-given wait.
     fn default() -> Self {
         RetryPolicy {
             max_retries: 3,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(32),
-            timeout: Duration::from_secs(60),
+            max_wait: None,
         }
     }
 }
@@ -76,8 +76,6 @@ pub enum Failure<'a, H: Headers + ?Sized> {
 pub struct Attempt {
     /// Retries already made (0 after the first attempt fails).
     pub retries: u32,
-    /// Time since the call began.
-    pub elapsed: Duration,
     /// Whether repeating the operation is harmless.
     pub idempotent: bool,
     /// The wall clock, to read a `Retry-After` date when the response has no `Date`.
@@ -114,7 +112,7 @@ pub enum GiveUp {
     NotIdempotent,
     /// `max_retries` retries were made.
     RetriesExhausted,
-    /// The next retry would end after the call's timeout.
+    /// The next retry would wait longer than the call may.
     OutOfTime {
         /// The wait that would have been needed.
         wait: Duration,
@@ -137,7 +135,7 @@ impl fmt::Display for GiveUp {
             GiveUp::RetriesExhausted => f.write_str("no retries left; raise maxRetries to try longer"),
             GiveUp::OutOfTime { wait } => write!(
                 f,
-                "the next retry would need a {} ms wait, past the call's timeout; raise timeoutMs to wait it out",
+                "the next retry would need a {} ms wait, longer than queueTimeoutMs allows; raise it to wait it out",
                 wait.as_millis()
             ),
         }
@@ -192,7 +190,7 @@ pub fn decide<H: Headers + ?Sized>(
         Some(wait) => spread_after(wait, rng),
         None => backoff(attempt.retries + 1, policy.base_delay, policy.max_delay, rng),
     };
-    if attempt.elapsed + after > policy.timeout {
+    if policy.max_wait.is_some_and(|most| after > most) {
         return Verdict::GiveUp(GiveUp::OutOfTime { wait: after });
     }
     Verdict::Retry { after, why }
@@ -205,7 +203,7 @@ mod tests {
     const NONE: [(&str, &str); 0] = [];
 
     fn attempt(retries: u32, idempotent: bool) -> Attempt {
-        Attempt { retries, elapsed: Duration::ZERO, idempotent, wall_clock: None }
+        Attempt { retries, idempotent, wall_clock: None }
     }
 
     fn status<'a>(
@@ -270,10 +268,10 @@ mod tests {
     #[test]
     fn budgets_end_the_retries() {
         assert_eq!(verdict(&Failure::Unreachable, attempt(3, true)), Verdict::GiveUp(GiveUp::RetriesExhausted));
-        let late = Attempt { elapsed: Duration::from_secs(59), ..attempt(0, true) };
+        let patient = RetryPolicy { max_wait: Some(Duration::from_secs(4)), ..RetryPolicy::default() };
         let body = ApiError::default();
         assert_eq!(
-            verdict(&status(503, &[("retry-after", "5")], &body), late),
+            decide(&patient, &status(503, &[("retry-after", "5")], &body), &attempt(0, true), &mut || 0.0),
             Verdict::GiveUp(GiveUp::OutOfTime { wait: Duration::from_secs(5) })
         );
     }

@@ -1,0 +1,456 @@
+//! One call, start to finish, as a pure state machine: reserve its estimate, send
+//! it, settle what it really cost, learn from the reply, and retry (back through the
+//! limiter), or give up. A stream is read through the same machine once its head
+//! has arrived; it is never retried after that.
+//!
+//! The machine does no I/O and reads no clock. Its driver (the wasm edge with
+//! `fetch` and timers, or the simulator on a virtual clock) feeds it an [`Input`]
+//! with the time, does the [`Action`] it answers, and feeds it what came of it:
+//!
+//! | action | the driver answers with |
+//! |---|---|
+//! | [`Action::Reserve`] | [`Input::Admitted`] or [`Input::Refused`] |
+//! | [`Action::Send`] | [`Input::Head`], [`Input::Lost`] or [`Input::TimedOut`] |
+//! | [`Action::ReadBody`] | [`Input::Body`], [`Input::Lost`] or [`Input::TimedOut`] |
+//! | [`Action::Sleep`] | [`Input::Woke`] |
+//! | [`Action::Open`], [`Action::Deliver`] | [`Input::Chunk`], [`Input::Eof`], [`Input::Lost`], [`Input::TimedOut`] or [`Input::Closed`] |
+//! | [`Action::Finish`] | nothing: the call is over |
+//!
+//! [`Input::Aborted`] may come instead of any answer. Every path settles or
+//! cancels the call's reservation exactly once.
+
+mod plan;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+pub use self::plan::Plan;
+use self::stream::Tally;
+use super::event::Event;
+use super::state::ClientState;
+use super::{CallError, ErrorKind, Usage};
+use crate::feedback::parse_headers;
+use crate::headers::Headers;
+use crate::limiter::{Arrival, Demand, Rejection, Ticket};
+use crate::retry::{self, ApiError, Attempt, Failure, Random, Verdict};
+use crate::sse::StreamEnd;
+use crate::time::Instant;
+
+/// What happened, fed to [`Call::step`].
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// The call begins.
+    Start,
+    /// The limiter admitted the attempt.
+    Admitted(Ticket),
+    /// The limiter refused it.
+    Refused(Rejection),
+    /// The response's head arrived.
+    Head {
+        /// Its status.
+        status: u16,
+        /// Its headers, names in any case.
+        headers: Vec<(String, String)>,
+    },
+    /// The whole body, as text.
+    Body(&'a str),
+    /// The next bytes of a stream.
+    Chunk(&'a [u8]),
+    /// The stream's body ended.
+    Eof,
+    /// No response, or the body broke off.
+    Lost(Lost),
+    /// The attempt (or a stream's silence) outlasted its timeout.
+    TimedOut,
+    /// The caller's signal fired.
+    Aborted,
+    /// The caller stopped reading a stream.
+    Closed,
+    /// A [`Action::Sleep`] is over.
+    Woke,
+}
+
+/// How a connection failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lost {
+    /// It never opened (refused, unresolvable): the server never saw the request.
+    Unreachable(String),
+    /// It broke after the request left: the server may have seen it.
+    Interrupted(String),
+}
+
+/// What the driver should do next.
+#[derive(Debug)]
+pub enum Action {
+    /// Wait for the limiter to admit this demand.
+    Reserve(Demand),
+    /// Send the request, with the attempt's timeout ([`Timeouts::attempt`](crate::client::options::Timeouts)).
+    Send,
+    /// Read the whole body.
+    ReadBody,
+    /// Wait until this instant.
+    Sleep(Instant),
+    /// The stream's head arrived: read its body (each read within the idle timeout).
+    Open,
+    /// Hand these events (JSON texts) to the caller, then read on.
+    Deliver(Vec<String>),
+    /// The call is over.
+    Finish(Result<Reply, CallError>),
+}
+
+/// How a call ended well.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// A JSON body.
+    Json(String),
+    /// No body (204).
+    Empty,
+    /// A stream ended well, with its last events.
+    Ended(Vec<String>),
+}
+
+/// The world as the driver sees it when it feeds an input.
+pub struct Now<'r> {
+    /// The monotonic time.
+    pub at: Instant,
+    /// The wall clock, to read `Retry-After` dates; `None` where there is none.
+    pub wall: Option<SystemTime>,
+    /// Jitter for backoff.
+    pub rng: &'r mut dyn Random,
+}
+
+impl std::fmt::Debug for Now<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Now").field("at", &self.at).field("wall", &self.wall).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    New,
+    Queued,
+    Sending,
+    Reading,
+    Sleeping,
+    Streaming,
+    Done,
+}
+
+/// One call's state. See the module docs.
+#[derive(Debug)]
+pub struct Call {
+    plan: Plan,
+    phase: Phase,
+    retries: u32,
+    /// A retry keeps the place in line of the first attempt.
+    arrival: Option<Arrival>,
+    ticket: Option<Ticket>,
+    /// What the current attempt reserved: its prompt, and in all.
+    reserved: (u64, u64),
+    sent_at: Instant,
+    head: Option<(u16, Vec<(String, String)>)>,
+    stream: Option<Tally>,
+}
+
+impl Call {
+    /// A call of `plan`, not yet started.
+    pub fn new(plan: Plan) -> Call {
+        Call {
+            plan,
+            phase: Phase::New,
+            retries: 0,
+            arrival: None,
+            ticket: None,
+            reserved: (0, 0),
+            sent_at: Instant::ZERO,
+            head: None,
+            stream: None,
+        }
+    }
+
+    /// What the call is.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Whether it is over.
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// Takes `input` at `now`; answers what to do next.
+    pub fn step(&mut self, input: Input<'_>, state: &mut ClientState, now: Now<'_>) -> Action {
+        let at = now.at;
+        match (self.phase, input) {
+            (Phase::Done, _) => Action::Finish(Err(CallError::new(ErrorKind::Config, "the call is already over"))),
+            (_, Input::Aborted) => {
+                self.release(state, at);
+                self.fail(state, CallError::new(ErrorKind::Abort, "the call was aborted by its signal"))
+            }
+            (Phase::New | Phase::Sleeping, Input::Start | Input::Woke) => self.reserve(state, at),
+            (Phase::Queued, Input::Admitted(ticket)) => {
+                // Our own delay between admission and sending bunches arrivals.
+                state.limiter().observe_departure(at - ticket.admitted_at());
+                self.arrival = Some(ticket.arrival());
+                self.ticket = Some(ticket);
+                self.sent_at = at;
+                self.phase = Phase::Sending;
+                state.stats_mut().requests += 1;
+                state.emit(Event::Sent { attempt: self.retries + 1 });
+                Action::Send
+            }
+            (Phase::Queued, Input::Refused(r)) => {
+                let mut e = match r {
+                    Rejection::TooLarge { .. } => CallError::new(ErrorKind::Config, r.to_string()),
+                    Rejection::Deadline { predicted_wait } => {
+                        let mut e = CallError::new(ErrorKind::QueueTimeout, r.to_string());
+                        e.predicted_wait = predicted_wait;
+                        e
+                    }
+                };
+                e.message = e.message.replace("allow a longer timeout", "raise queueTimeoutMs");
+                self.fail(state, e)
+            }
+            (Phase::Sending, Input::Head { status, headers }) => self.head(state, now, status, headers),
+            (Phase::Sending, Input::Lost(Lost::Unreachable(m))) => {
+                // It never left: everything goes back.
+                if let Some(t) = self.ticket.take() {
+                    t.cancel();
+                }
+                self.retry_or(state, now, Failure::Unreachable, ErrorKind::Connection, m)
+            }
+            (Phase::Sending | Phase::Reading, Input::Lost(Lost::Interrupted(m) | Lost::Unreachable(m))) => {
+                self.release(state, at);
+                self.retry_or(state, now, Failure::Interrupted, ErrorKind::Connection, m)
+            }
+            (Phase::Sending | Phase::Reading, Input::TimedOut) => {
+                self.release(state, at);
+                let ms = self.plan.timeouts.attempt.as_millis();
+                let m = format!("an attempt took longer than its timeout of {ms} ms; raise timeoutMs");
+                self.retry_or(state, now, Failure::Interrupted, ErrorKind::Timeout, m)
+            }
+            (Phase::Reading, Input::Body(text)) => self.body(state, now, text),
+            (Phase::Streaming, Input::Chunk(bytes)) => {
+                let tally = self.stream.as_mut().expect("a streaming call has a tally");
+                match tally.feed(bytes) {
+                    Err(e) => self.end_stream(state, at, Err(e)),
+                    Ok(events) if tally.is_done() => self.end_stream(state, at, Ok(events)),
+                    Ok(events) => Action::Deliver(events),
+                }
+            }
+            (Phase::Streaming, Input::Eof) => {
+                let events = self.stream.as_mut().expect("a streaming call has a tally").finish();
+                self.end_stream(state, at, events)
+            }
+            (Phase::Streaming, Input::Lost(Lost::Interrupted(m) | Lost::Unreachable(m))) => {
+                self.end_stream(state, at, Err(CallError::new(ErrorKind::Connection, m)))
+            }
+            (Phase::Streaming, Input::TimedOut) => {
+                let ms = self.plan.timeouts.stream_idle.as_millis();
+                let m = format!("the stream sent nothing for {ms} ms; raise streamIdleTimeoutMs");
+                self.end_stream(state, at, Err(CallError::new(ErrorKind::Timeout, m)))
+            }
+            (Phase::Streaming, Input::Closed) => {
+                self.end_stream(state, at, Err(CallError::new(ErrorKind::Abort, "the stream was closed by its reader")))
+            }
+            (phase, input) => {
+                let m = format!("internal: {input:?} does not fit a call that is {phase:?}");
+                self.release(state, at);
+                self.fail(state, CallError::new(ErrorKind::Config, m))
+            }
+        }
+    }
+
+    fn reserve(&mut self, state: &mut ClientState, at: Instant) -> Action {
+        self.reserved = state.reservation(&self.plan);
+        self.phase = Phase::Queued;
+        state.emit(Event::Queued { estimate: self.reserved.1, attempt: self.retries + 1 });
+        Action::Reserve(Demand {
+            tokens: self.reserved.1,
+            model: self.plan.model.clone(),
+            priority: self.plan.priority,
+            deadline: self.plan.timeouts.queue.map(|q| at + q),
+            arrival: self.arrival,
+        })
+    }
+
+    fn head(&mut self, state: &mut ClientState, now: Now<'_>, status: u16, headers: Vec<(String, String)>) -> Action {
+        let at = now.at;
+        let rtt = at - self.sent_at;
+        state.limiter().observe_round_trip(rtt, upstream_time(&headers));
+        if !(200..300).contains(&status) {
+            self.head = Some((status, headers));
+            self.phase = Phase::Reading;
+            return Action::ReadBody;
+        }
+        if status == 204 {
+            self.settle(state, 0, 0, at);
+            self.phase = Phase::Done;
+            return Action::Finish(Ok(Reply::Empty));
+        }
+        if self.plan.stream {
+            let end = self.plan.kind.stream_end().unwrap_or(StreamEnd::Eof);
+            self.stream = Some(Tally::new(end));
+            self.phase = Phase::Streaming;
+            return Action::Open;
+        }
+        self.head = Some((status, headers));
+        self.phase = Phase::Reading;
+        Action::ReadBody
+    }
+
+    fn body(&mut self, state: &mut ClientState, now: Now<'_>, text: &str) -> Action {
+        let at = now.at;
+        let (status, headers) = self.head.take().expect("a body follows a head");
+        let report = parse_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if (200..300).contains(&status) {
+            let json: Value = match serde_json::from_str(text) {
+                Ok(v) => v,
+                Err(e) => {
+                    let (_, all) = self.reserved;
+                    self.settle(state, all, 0, at);
+                    let mut err =
+                        CallError::new(ErrorKind::Server, format!("the server's reply is not valid JSON ({e})"));
+                    err.status = Some(status);
+                    err.correlation_id = headers.header("mistral-correlation-id").map(str::to_owned);
+                    return self.fail(state, err);
+                }
+            };
+            let (early, late) = match Usage::from_json(&json) {
+                Some(u) => {
+                    state.record_usage(&self.plan, u, json.get("conversation_id").and_then(Value::as_str));
+                    (u.prompt, u.completion)
+                }
+                // No usage: the charged cost if the server said it, else the estimate.
+                None if self.plan.kind.generates() => (report.query_cost.unwrap_or(self.reserved.1), 0),
+                None => (0, 0),
+            };
+            self.settle(state, early, late, at);
+            state.observe(&report, self.plan.model.as_deref(), at);
+            self.phase = Phase::Done;
+            return Action::Finish(Ok(Reply::Json(text.to_owned())));
+        }
+        // Refused: a 4xx did no work; a 5xx may have read the prompt.
+        let spent = if status >= 500 { self.reserved.0 } else { 0 };
+        self.settle(state, spent, 0, at);
+        state.observe(&report, self.plan.model.as_deref(), at);
+        let api = ApiError::parse(text);
+        let failure = Failure::Status { status, headers: headers.as_slice(), body: &api };
+        let verdict = self.decide(&failure, now.wall, now.rng);
+        if status == 429 {
+            state.stats_mut().rate_limited += 1;
+            if let Verdict::Retry { after, .. } = verdict {
+                state.limiter().observe_rate_limited(after, at);
+            }
+            state.emit(Event::RateLimited { kind: retry::classify_429(headers.as_slice(), &api) });
+        }
+        match verdict {
+            Verdict::Retry { after, .. } => self.sleep(state, at, after, Some(status)),
+            Verdict::GiveUp(why) => {
+                let err = CallError::from_status(status, &headers, text, why, now.wall);
+                self.fail(state, err)
+            }
+        }
+    }
+
+    fn decide<H: Headers + ?Sized>(
+        &self,
+        failure: &Failure<'_, H>,
+        wall: Option<SystemTime>,
+        rng: &mut dyn Random,
+    ) -> Verdict {
+        let attempt = Attempt { retries: self.retries, idempotent: self.plan.kind.idempotent(), wall_clock: wall };
+        retry::decide(&self.plan.retry, failure, &attempt, rng)
+    }
+
+    /// A connection failure: retry when the policy says so, else fail with `kind`.
+    fn retry_or(
+        &mut self,
+        state: &mut ClientState,
+        now: Now<'_>,
+        failure: Failure<'_, [(String, String)]>,
+        kind: ErrorKind,
+        message: String,
+    ) -> Action {
+        match self.decide(&failure, now.wall, now.rng) {
+            Verdict::Retry { after, .. } => self.sleep(state, now.at, after, None),
+            Verdict::GiveUp(why) => self.fail(state, CallError::new(kind, format!("{message}; {why}"))),
+        }
+    }
+
+    fn sleep(&mut self, state: &mut ClientState, at: Instant, after: Duration, status: Option<u16>) -> Action {
+        self.retries += 1;
+        state.stats_mut().retries += 1;
+        state.emit(Event::Retry { after, status });
+        self.phase = Phase::Sleeping;
+        Action::Sleep(at + after)
+    }
+
+    /// A stream is over, well or not: settle with its usage, or with the prompt and
+    /// what was streamed.
+    fn end_stream(&mut self, state: &mut ClientState, at: Instant, result: Result<Vec<String>, CallError>) -> Action {
+        self.settle_stream(state, at);
+        match result {
+            Ok(events) => {
+                self.phase = Phase::Done;
+                Action::Finish(Ok(Reply::Ended(events)))
+            }
+            Err(e) => self.fail(state, e),
+        }
+    }
+
+    /// Whatever the attempt holds, given up as spent so far: nothing while queued
+    /// or sleeping (the driver drops the wait), the prompt once sent (it may have
+    /// arrived), the whole reservation once the reply was being read, and for a
+    /// stream what it reported or streamed.
+    fn release(&mut self, state: &mut ClientState, at: Instant) {
+        match self.phase {
+            Phase::Sending => self.settle(state, self.reserved.0, 0, at),
+            Phase::Reading => self.settle(state, self.reserved.1, 0, at),
+            Phase::Streaming => self.settle_stream(state, at),
+            _ => {}
+        }
+        self.head = None;
+    }
+
+    /// Settles a stream with its usage if it reported one, else with the prompt and
+    /// what was streamed.
+    fn settle_stream(&mut self, state: &mut ClientState, at: Instant) {
+        let Some(tally) = self.stream.take() else { return };
+        match tally.usage {
+            Some(u) => {
+                state.record_usage(&self.plan, u, tally.conversation.as_deref());
+                self.settle(state, u.prompt, u.completion, at);
+            }
+            None => {
+                state.stats_mut().tokens_out += tally.streamed;
+                self.settle(state, self.reserved.0, tally.streamed, at);
+            }
+        }
+    }
+
+    fn settle(&mut self, state: &mut ClientState, early: u64, late: u64, at: Instant) {
+        if let Some(t) = self.ticket.take() {
+            state.settle(t, early, late, at);
+        }
+    }
+
+    fn fail(&mut self, state: &mut ClientState, error: CallError) -> Action {
+        self.phase = Phase::Done;
+        state.emit(Event::Error { kind: error.kind });
+        Action::Finish(Err(error))
+    }
+}
+
+/// The processing time the server reports (milliseconds), to tell the network's
+/// part of a round trip from the server's. Absurd values are ignored.
+fn upstream_time(headers: &[(String, String)]) -> Option<Duration> {
+    ["x-envoy-upstream-service-time", "x-kong-upstream-latency"].iter().find_map(|name| {
+        let ms = headers.header(name)?.trim().parse::<f64>().ok()?;
+        (ms.is_finite() && (0.0..=3_600_000.0).contains(&ms)).then(|| Duration::from_secs_f64(ms / 1000.0))
+    })
+}

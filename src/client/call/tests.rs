@@ -1,0 +1,365 @@
+//! Every transition of the call machine on a virtual clock: each success, retry,
+//! give-up and abort path, and what each leaves in the books.
+
+use std::time::Duration;
+
+use super::*;
+use crate::client::calibration::Counting;
+use crate::client::{Kind, Timeouts};
+use crate::limiter::{LaneSpec, Limiter, LimiterConfig, MarginPolicy, Priority, Reservation};
+use crate::retry::RetryPolicy;
+
+fn at(ms: u64) -> Instant {
+    Instant::from_micros(ms * 1000)
+}
+
+fn state() -> ClientState {
+    let lanes = vec![LaneSpec::requests_per_second(2), LaneSpec::tokens_per_minute(10_000)];
+    ClientState::new(Limiter::new(LimiterConfig { lanes, margin: MarginPolicy::fixed(Duration::from_millis(10)) }))
+}
+
+fn plan(kind: Kind, stream: bool) -> Plan {
+    let retry = RetryPolicy { base_delay: Duration::from_millis(100), ..RetryPolicy::default() };
+    Plan {
+        model: Some("m".into()),
+        prompt: 100,
+        output: 50,
+        stream,
+        ..Plan::free(kind, Priority::Interactive, retry, Timeouts::default())
+    }
+}
+
+/// Feeds `input` at `ms`, with a fixed jitter.
+fn step(call: &mut Call, state: &mut ClientState, ms: u64, input: Input<'_>) -> Action {
+    call.step(input, state, Now { at: at(ms), wall: None, rng: &mut || 0.5 })
+}
+
+/// Starts `call` and admits it at once; the action after admission.
+fn admit(call: &mut Call, state: &mut ClientState, ms: u64) -> Action {
+    let input = match step(call, state, ms, Input::Start) {
+        Action::Reserve(d) => match state.limiter().reserve(d, at(ms)) {
+            Ok(Reservation::Ready(t)) => Input::Admitted(t),
+            other => panic!("not admitted at once: {other:?}"),
+        },
+        other => panic!("a call starts by reserving, not {other:?}"),
+    };
+    step(call, state, ms, input)
+}
+
+fn head(status: u16, headers: &[(&str, &str)]) -> Input<'static> {
+    Input::Head { status, headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+}
+
+const REPLY: &str = r#"{"id":"x","usage":{"prompt_tokens":120,"completion_tokens":30,"total_tokens":150}}"#;
+
+fn settled_nothing_held(state: &ClientState, ms: u64) {
+    let s = state.limiter().status(at(ms));
+    assert_eq!((s.in_flight, s.queued), (0, 0), "a reservation was left open");
+}
+
+#[test]
+fn a_plain_call_reserves_sends_settles_and_learns() {
+    let mut s = state();
+    let mut call = Call::new(plan(Kind::ChatComplete, false));
+    assert!(matches!(admit(&mut call, &mut s, 0), Action::Send));
+    assert!(matches!(
+        step(&mut call, &mut s, 40, head(200, &[("x-ratelimit-limit-req-second", "1")])),
+        Action::ReadBody
+    ));
+    match step(&mut call, &mut s, 50, Input::Body(REPLY)) {
+        Action::Finish(Ok(Reply::Json(text))) => assert_eq!(text, REPLY),
+        other => panic!("{other:?}"),
+    }
+    assert!(call.is_done());
+    settled_nothing_held(&s, 50);
+    let lane = &s.limiter().status(at(50)).lanes[0];
+    assert_eq!(lane.limit, 1, "the header's limit was learned");
+    let tokens = &s.limiter().status(at(50)).lanes[1];
+    assert_eq!(tokens.used, 150, "settled at the real usage, not the estimate");
+    let names: Vec<_> = s.drain_events().iter().map(Event::name).collect();
+    assert_eq!(names, ["queued", "sent", "calibrated", "settled"]);
+    assert_eq!(s.stats().tokens_in, 120);
+}
+
+#[test]
+fn prompts_counted_higher_by_the_server_raise_the_next_reservation() {
+    let mut s = state();
+    let mut call = Call::new(plan(Kind::ChatComplete, false));
+    admit(&mut call, &mut s, 0);
+    step(&mut call, &mut s, 10, head(200, &[]));
+    step(&mut call, &mut s, 20, Input::Body(REPLY));
+    let mut next = Call::new(plan(Kind::ChatComplete, false));
+    match step(&mut next, &mut s, 30, Input::Start) {
+        Action::Reserve(d) => assert_eq!(d.tokens, 120 + 50, "the prompt is reserved at the server's ratio"),
+        other => panic!("{other:?}"),
+    }
+    let mut heuristic_low = Call::new(Plan { counting: Counting::Tokenizer, ..plan(Kind::ChatComplete, false) });
+    match step(&mut heuristic_low, &mut s, 30, Input::Start) {
+        Action::Reserve(d) => assert_eq!(d.tokens, 150, "learned per way of counting"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_429_settles_free_closes_admission_and_retries_in_the_same_place() {
+    let mut s = state();
+    let mut call = Call::new(plan(Kind::ConversationStart, false));
+    admit(&mut call, &mut s, 0);
+    step(&mut call, &mut s, 10, head(429, &[("retry-after", "1")]));
+    let wake = match step(&mut call, &mut s, 10, Input::Body(r#"{"type":"rate_limited","code":"1300"}"#)) {
+        Action::Sleep(t) => t,
+        other => panic!("a plain 429 is retried even for a write: {other:?}"),
+    };
+    assert!(wake >= at(1010), "waited what the server said: {wake:?}");
+    assert_eq!(s.stats().rate_limited, 1);
+    assert!(s.limiter().status(at(10)).closed_for > Duration::ZERO, "admission closed for everyone");
+    settled_nothing_held(&s, 10);
+    match step(&mut call, &mut s, 1100, Input::Woke) {
+        Action::Reserve(d) => assert!(d.arrival.is_some(), "the retry keeps its place in line"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_5xx_is_retried_for_reads_and_final_for_writes() {
+    let mut s = state();
+    let mut write = Call::new(plan(Kind::ConversationAppend, false));
+    admit(&mut write, &mut s, 0);
+    step(&mut write, &mut s, 10, head(503, &[("mistral-correlation-id", "c-1")]));
+    match step(&mut write, &mut s, 10, Input::Body("upstream failed")) {
+        Action::Finish(Err(e)) => {
+            assert_eq!((e.kind, e.status), (ErrorKind::Server, Some(503)));
+            assert_eq!(e.correlation_id.as_deref(), Some("c-1"));
+            assert!(e.message.contains("processed"), "{}", e.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    let tokens = &s.limiter().status(at(10)).lanes[1];
+    assert_eq!(tokens.used, 100, "a 5xx may have read the prompt: it stays booked");
+    let mut read = Call::new(plan(Kind::ChatComplete, false));
+    admit(&mut read, &mut s, 20);
+    step(&mut read, &mut s, 30, head(502, &[]));
+    assert!(matches!(step(&mut read, &mut s, 30, Input::Body("")), Action::Sleep(_)));
+}
+
+#[test]
+fn client_errors_are_final_and_typed() {
+    let mut s = state();
+    let mut call = Call::new(plan(Kind::ChatComplete, false));
+    admit(&mut call, &mut s, 0);
+    step(&mut call, &mut s, 10, head(422, &[]));
+    match step(&mut call, &mut s, 10, Input::Body(r#"{"detail":[{"loc":["body"],"msg":"bad","type":"x"}]}"#)) {
+        Action::Finish(Err(e)) => {
+            assert_eq!(e.kind, ErrorKind::Validation);
+            assert!(e.detail.unwrap().contains("loc"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.limiter().status(at(10)).lanes[1].used, 0, "a 4xx did no work: all refunded");
+}
+
+#[test]
+fn an_unreachable_server_refunds_everything_and_retries_even_writes() {
+    let mut s = state();
+    let mut call = Call::new(plan(Kind::ConversationStart, false));
+    admit(&mut call, &mut s, 0);
+    let action = step(&mut call, &mut s, 5, Input::Lost(Lost::Unreachable("ECONNREFUSED".into())));
+    assert!(matches!(action, Action::Sleep(_)));
+    assert_eq!(s.limiter().status(at(5)).lanes[1].used, 0);
+    settled_nothing_held(&s, 5);
+}
+
+#[test]
+fn a_broken_connection_or_a_slow_attempt_repeats_only_harmless_calls() {
+    let mut s = state();
+    let mut write = Call::new(plan(Kind::ConversationStart, false));
+    admit(&mut write, &mut s, 0);
+    match step(&mut write, &mut s, 60_000, Input::TimedOut) {
+        Action::Finish(Err(e)) => {
+            assert_eq!(e.kind, ErrorKind::Timeout);
+            assert!(e.message.contains("timeoutMs"), "{}", e.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut read = Call::new(plan(Kind::ChatComplete, false));
+    admit(&mut read, &mut s, 70_000);
+    step(&mut read, &mut s, 70_010, head(200, &[]));
+    assert!(matches!(step(&mut read, &mut s, 70_020, Input::Lost(Lost::Interrupted("cut".into()))), Action::Sleep(_)));
+    settled_nothing_held(&s, 70_020);
+}
+
+#[test]
+fn retries_end_when_the_policy_says() {
+    let mut s = state();
+    let mut p = plan(Kind::ChatComplete, false);
+    p.retry.max_retries = 1;
+    let mut call = Call::new(p);
+    admit(&mut call, &mut s, 0);
+    step(&mut call, &mut s, 10, head(500, &[]));
+    let Action::Sleep(t) = step(&mut call, &mut s, 10, Input::Body("")) else { panic!("first 500 is retried") };
+    let ms = t.as_micros() / 1000 + 1;
+    let Action::Reserve(d) = step(&mut call, &mut s, ms, Input::Woke) else { panic!() };
+    let Ok(Reservation::Ready(ticket)) = s.limiter().reserve(d, at(ms)) else { panic!() };
+    step(&mut call, &mut s, ms, Input::Admitted(ticket));
+    step(&mut call, &mut s, ms + 10, head(500, &[]));
+    match step(&mut call, &mut s, ms + 10, Input::Body("")) {
+        Action::Finish(Err(e)) => assert!(e.message.contains("maxRetries"), "{}", e.message),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.stats().retries, 1);
+}
+
+#[test]
+fn a_wait_past_the_queue_timeout_is_refused_at_once_with_its_prediction() {
+    let mut s = state();
+    let mut p = plan(Kind::ChatComplete, false);
+    p.timeouts.queue = Some(Duration::from_millis(200));
+    for _ in 0..2 {
+        let mut c = Call::new(p.clone());
+        admit(&mut c, &mut s, 0);
+    }
+    let mut late = Call::new(p);
+    let Action::Reserve(d) = step(&mut late, &mut s, 0, Input::Start) else { panic!() };
+    let refusal = s.limiter().reserve(d, at(0)).expect_err("the lane is full for a second");
+    match step(&mut late, &mut s, 0, Input::Refused(refusal)) {
+        Action::Finish(Err(e)) => {
+            assert_eq!(e.kind, ErrorKind::QueueTimeout);
+            assert!(e.predicted_wait.unwrap() >= Duration::from_secs(1));
+            assert!(e.message.contains("queueTimeoutMs"), "{}", e.message);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_abort_in_each_phase_releases_what_that_phase_holds() {
+    // Queued or sleeping: nothing held (the driver drops the wait).
+    let mut s = state();
+    let mut queued = Call::new(plan(Kind::ChatComplete, false));
+    step(&mut queued, &mut s, 0, Input::Start);
+    assert!(matches!(
+        step(&mut queued, &mut s, 1, Input::Aborted),
+        Action::Finish(Err(CallError { kind: ErrorKind::Abort, .. }))
+    ));
+    // Sending: the prompt stays booked, it may have arrived.
+    let mut sending = Call::new(plan(Kind::ChatComplete, false));
+    admit(&mut sending, &mut s, 0);
+    step(&mut sending, &mut s, 5, Input::Aborted);
+    assert_eq!(s.limiter().status(at(5)).lanes[1].used, 100);
+    // Reading: the whole reservation, the server did the work.
+    let mut reading = Call::new(plan(Kind::ChatComplete, false));
+    admit(&mut reading, &mut s, 10);
+    step(&mut reading, &mut s, 20, head(200, &[]));
+    step(&mut reading, &mut s, 25, Input::Aborted);
+    assert_eq!(s.limiter().status(at(25)).lanes[1].used, 100 + 150);
+    settled_nothing_held(&s, 25);
+    // Done: nothing more happens.
+    assert!(matches!(
+        step(&mut reading, &mut s, 30, Input::Aborted),
+        Action::Finish(Err(CallError { kind: ErrorKind::Config, .. }))
+    ));
+    settled_nothing_held(&s, 30);
+}
+
+const CHUNK: &str = "data: {\"choices\":[{\"delta\":{\"content\":\"abcdefgh\"}}]}\n\n";
+const LAST: &str = "data: {\"choices\":[{\"delta\":{}}],\"usage\":{\"prompt_tokens\":90,\"completion_tokens\":9,\"total_tokens\":99}}\n\ndata: [DONE]\n\n";
+
+#[test]
+fn a_stream_delivers_its_events_and_settles_with_its_usage() {
+    let mut s = state();
+    let mut call = Call::new(plan(Kind::ChatComplete, true));
+    admit(&mut call, &mut s, 0);
+    assert!(matches!(step(&mut call, &mut s, 30, head(200, &[])), Action::Open));
+    match step(&mut call, &mut s, 40, Input::Chunk(CHUNK.as_bytes())) {
+        Action::Deliver(events) => assert_eq!(events.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.limiter().status(at(40)).in_flight, 1, "held while streaming");
+    match step(&mut call, &mut s, 50, Input::Chunk(LAST.as_bytes())) {
+        Action::Finish(Ok(Reply::Ended(events))) => assert_eq!(events.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    settled_nothing_held(&s, 50);
+    assert_eq!(s.limiter().status(at(50)).lanes[1].used, 99);
+}
+
+#[test]
+fn a_stream_cut_short_settles_with_what_was_streamed() {
+    let mut s = state();
+    let mut call = Call::new(plan(Kind::ChatComplete, true));
+    admit(&mut call, &mut s, 0);
+    step(&mut call, &mut s, 30, head(200, &[]));
+    step(&mut call, &mut s, 40, Input::Chunk(CHUNK.as_bytes()));
+    match step(&mut call, &mut s, 50, Input::Eof) {
+        Action::Finish(Err(e)) => {
+            assert_eq!(e.kind, ErrorKind::Connection);
+            assert!(e.message.contains("ended early"), "{}", e.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.limiter().status(at(50)).lanes[1].used, 100 + 2, "the prompt and two streamed tokens");
+    settled_nothing_held(&s, 50);
+}
+
+#[test]
+fn a_stream_ends_in_a_typed_error_on_silence_on_garbage_and_when_closed() {
+    for (input, kind) in [
+        (Input::TimedOut, ErrorKind::Timeout),
+        (Input::Chunk(b"data: {not json\n\n"), ErrorKind::Server),
+        (Input::Closed, ErrorKind::Abort),
+        (Input::Aborted, ErrorKind::Abort),
+    ] {
+        let mut s = state();
+        let mut call = Call::new(plan(Kind::ConversationStart, true));
+        admit(&mut call, &mut s, 0);
+        step(&mut call, &mut s, 30, head(200, &[]));
+        match step(&mut call, &mut s, 40, input) {
+            Action::Finish(Err(e)) => assert_eq!(e.kind, kind),
+            other => panic!("{other:?}"),
+        }
+        settled_nothing_held(&s, 40);
+    }
+}
+
+#[test]
+fn a_conversation_stream_ends_well_at_eof_and_remembers_its_size() {
+    let mut s = state();
+    let mut call = Call::new(plan(Kind::ConversationStart, true));
+    admit(&mut call, &mut s, 0);
+    step(&mut call, &mut s, 30, head(200, &[]));
+    let body = "data: {\"type\":\"conversation.response.started\",\"conversation_id\":\"conv_1\"}\n\n\
+                data: {\"type\":\"conversation.response.done\",\"usage\":{\"prompt_tokens\":80,\"completion_tokens\":20,\"total_tokens\":100}}\n\n";
+    assert!(matches!(step(&mut call, &mut s, 40, Input::Chunk(body.as_bytes())), Action::Deliver(_)));
+    assert!(matches!(step(&mut call, &mut s, 50, Input::Eof), Action::Finish(Ok(Reply::Ended(_)))));
+    let append = s.estimate(
+        Plan::free(Kind::ConversationAppend, Priority::Interactive, RetryPolicy::default(), Timeouts::default()),
+        Some("conv_1"),
+        "{}",
+        &serde_json::json!({"model": "m", "inputs": "more"}),
+        &crate::client::Heuristic,
+    );
+    assert_eq!(append.history, 100, "the next turn's prompt starts from the last turn's total");
+}
+
+#[test]
+fn a_204_settles_free() {
+    let mut s = state();
+    let mut call = Call::new(Plan::free(
+        Kind::ConversationDelete,
+        Priority::Interactive,
+        RetryPolicy::default(),
+        Timeouts::default(),
+    ));
+    admit(&mut call, &mut s, 0);
+    assert!(matches!(step(&mut call, &mut s, 10, head(204, &[])), Action::Finish(Ok(Reply::Empty))));
+    settled_nothing_held(&s, 10);
+}
+
+#[test]
+fn absurd_timing_headers_are_ignored() {
+    let h = |v: &str| vec![("x-envoy-upstream-service-time".to_string(), v.to_string())];
+    assert_eq!(upstream_time(&h("12")), Some(Duration::from_millis(12)));
+    for bad in ["1e30", "-5", "NaN", "inf", "soon"] {
+        assert_eq!(upstream_time(&h(bad)), None, "{bad}");
+    }
+}

@@ -1,0 +1,74 @@
+//! How a call failed, with everything its JS error will carry. Never the API key,
+//! a request header or the URL.
+
+use std::time::{Duration, SystemTime};
+
+use super::error_kind::ErrorKind;
+use crate::headers::Headers;
+use crate::retry::{self, ApiError, GiveUp, RateLimitKind};
+
+/// A failed call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallError {
+    /// Which typed error.
+    pub kind: ErrorKind,
+    /// What happened and what to change.
+    pub message: String,
+    /// The HTTP status, when the server answered.
+    pub status: Option<u16>,
+    /// Mistral's fields of the error body.
+    pub api: Option<ApiError>,
+    /// `mistral-correlation-id`, to quote to Mistral's support.
+    pub correlation_id: Option<String>,
+    /// The wait a 429 asked for.
+    pub retry_after: Option<Duration>,
+    /// Which kind of 429.
+    pub rate_limit: Option<RateLimitKind>,
+    /// The 422 `detail` list, as JSON text.
+    pub detail: Option<String>,
+    /// For a queue timeout refused up front: how long the wait would have been.
+    pub predicted_wait: Option<Duration>,
+}
+
+impl CallError {
+    /// An error of `kind` saying `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> CallError {
+        CallError {
+            kind,
+            message: message.into(),
+            status: None,
+            api: None,
+            correlation_id: None,
+            retry_after: None,
+            rate_limit: None,
+            detail: None,
+            predicted_wait: None,
+        }
+    }
+
+    /// The typed error for a status the policy will not retry.
+    pub fn from_status(
+        status: u16,
+        headers: &[(String, String)],
+        text: &str,
+        why: GiveUp,
+        wall_clock: Option<SystemTime>,
+    ) -> CallError {
+        let api = ApiError::parse(text);
+        let said = api.message.clone().unwrap_or_else(|| format!("HTTP {status}"));
+        let mut err = CallError::new(ErrorKind::for_status(status), format!("{said} ({why})"));
+        err.status = Some(status);
+        err.correlation_id = headers.header("mistral-correlation-id").map(str::to_owned);
+        if status == 429 {
+            err.rate_limit = Some(retry::classify_429(headers, &api));
+            err.retry_after = retry::retry_after(headers, wall_clock);
+        }
+        if status == 422 {
+            err.detail = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v.get("detail").map(serde_json::Value::to_string));
+        }
+        err.api = Some(api);
+        err
+    }
+}

@@ -1,0 +1,113 @@
+//! What a client tells its listeners, one list for the core, the JS layer and the
+//! declarations (a test holds `index.d.ts` to it).
+
+use std::time::Duration;
+
+use super::error_kind::ErrorKind;
+use crate::retry::RateLimitKind;
+
+/// One thing that happened to a call or to the client's books.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// An attempt asks the limiter for `estimate` tokens.
+    Queued {
+        /// Tokens reserved (prompt, calibrated, plus the output allowance).
+        estimate: u64,
+        /// 1 for the first attempt.
+        attempt: u32,
+    },
+    /// An attempt was admitted and is being sent.
+    Sent {
+        /// 1 for the first attempt.
+        attempt: u32,
+    },
+    /// A reservation ended with the real cost.
+    Settled {
+        /// Tokens booked in the end.
+        tokens: u64,
+        /// Given back: the estimate was high.
+        refunded: u64,
+        /// Booked beyond the estimate.
+        debt: u64,
+    },
+    /// The server answered 429.
+    RateLimited {
+        /// Which of the three kinds.
+        kind: RateLimitKind,
+    },
+    /// The call will try again after `after`.
+    Retry {
+        /// The wait before the retry queues again.
+        after: Duration,
+        /// The status that caused it, if there was a response.
+        status: Option<u16>,
+    },
+    /// The call failed.
+    Error {
+        /// Its kind.
+        kind: ErrorKind,
+    },
+    /// The server counted a model's prompts higher than estimated: later estimates
+    /// for it are multiplied by `ratio`.
+    Calibrated {
+        /// The model.
+        model: String,
+        /// The multiplier now applied.
+        ratio: f64,
+    },
+}
+
+/// A field's value as JS will see it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Field {
+    /// A number.
+    Number(f64),
+    /// A string.
+    Text(&'static str),
+    /// An owned string.
+    Owned(String),
+}
+
+impl Event {
+    /// Every event's `type`, in declaration order.
+    pub const NAMES: &'static [&'static str] =
+        &["queued", "sent", "settled", "rate-limited", "retry", "error", "calibrated"];
+
+    /// Its `type` in JS.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Queued { .. } => "queued",
+            Event::Sent { .. } => "sent",
+            Event::Settled { .. } => "settled",
+            Event::RateLimited { .. } => "rate-limited",
+            Event::Retry { .. } => "retry",
+            Event::Error { .. } => "error",
+            Event::Calibrated { .. } => "calibrated",
+        }
+    }
+
+    /// Its fields besides `type`, named as in JS. Counts become numbers, not
+    /// BigInts.
+    pub fn fields(&self) -> Vec<(&'static str, Field)> {
+        let n = |v: u64| Field::Number(v as f64);
+        match self {
+            Event::Queued { estimate, attempt } => vec![("estimate", n(*estimate)), ("attempt", n((*attempt).into()))],
+            Event::Sent { attempt } => vec![("attempt", n((*attempt).into()))],
+            Event::Settled { tokens, refunded, debt } => {
+                vec![("tokens", n(*tokens)), ("refunded", n(*refunded)), ("debt", n(*debt))]
+            }
+            Event::RateLimited { kind } => vec![("kind", Field::Text(kind.as_str()))],
+            Event::Retry { after, status } => {
+                let mut f = vec![("afterMs", Field::Number(after.as_secs_f64() * 1000.0))];
+                if let Some(s) = status {
+                    f.push(("status", n((*s).into())));
+                }
+                f
+            }
+            Event::Error { kind } => vec![("name", Field::Text(kind.name()))],
+            Event::Calibrated { model, ratio } => {
+                vec![("model", Field::Owned(model.clone())), ("ratio", Field::Number(*ratio))]
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! What every call of one client shares: the limiter, what replies taught (output
+//! lengths, conversation sizes, estimate ratios), the counters, and the events not
+//! yet handed to listeners. Pure: the edge and the simulator each hold one.
+
+use serde_json::Value;
+
+use super::calibration::Calibration;
+use super::call::Plan;
+use super::estimate::{request_tokens, Estimator};
+use super::event::Event;
+use super::{ConversationContext, Kind, OutputHistory, Stats, Usage};
+use crate::feedback::ServerReport;
+use crate::limiter::{Limiter, Ticket};
+use crate::time::Instant;
+
+/// One client's shared books.
+#[derive(Debug)]
+pub struct ClientState {
+    limiter: Limiter,
+    history: OutputHistory,
+    context: ConversationContext,
+    calibration: Calibration,
+    stats: Stats,
+    last_report: ServerReport,
+    events: Vec<Event>,
+}
+
+impl ClientState {
+    /// Books around `limiter`.
+    pub fn new(limiter: Limiter) -> ClientState {
+        ClientState {
+            limiter,
+            history: OutputHistory::default(),
+            context: ConversationContext::default(),
+            calibration: Calibration::default(),
+            stats: Stats::default(),
+            last_report: ServerReport::default(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The limiter (a handle; clones share it).
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The last rate-limit report a reply carried.
+    pub fn last_report(&self) -> &ServerReport {
+        &self.last_report
+    }
+
+    /// The events since the last call, oldest first.
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    pub(crate) fn emit(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    pub(crate) fn stats_mut(&mut self) -> &mut Stats {
+        &mut self.stats
+    }
+
+    /// `base` with what it will reserve: its body `body` (sent as `text`) counted by
+    /// `estimator`. `conversation` is the id an append or restart continues.
+    pub fn estimate(
+        &self,
+        base: Plan,
+        conversation: Option<&str>,
+        text: &str,
+        body: &Value,
+        estimator: &dyn Estimator,
+    ) -> Plan {
+        let kind = base.kind;
+        if !kind.generates() {
+            return base;
+        }
+        let est = request_tokens(estimator, &self.history, text, body);
+        // The server's prompt for a turn includes the stored history.
+        let history = match kind {
+            Kind::ConversationAppend | Kind::ConversationRestart => {
+                conversation.map_or(0, |id| self.context.history(id))
+            }
+            _ => 0,
+        };
+        Plan {
+            model: body.get("model").and_then(Value::as_str).map(str::to_owned),
+            prompt: est.prompt,
+            history,
+            output: est.output,
+            counting: estimator.counting(),
+            ..base
+        }
+    }
+
+    /// What an attempt of `plan` reserves now: its prompt (calibrated, plus history)
+    /// and that plus the output allowance.
+    pub(crate) fn reservation(&self, plan: &Plan) -> (u64, u64) {
+        let prompt = self.calibration.reserve(plan.model.as_deref(), plan.counting, plan.prompt) + plan.history;
+        (prompt, prompt + plan.output)
+    }
+
+    /// Ends `ticket`: `early` tokens spent on arrival, `late` ones produced since.
+    pub(crate) fn settle(&mut self, ticket: Ticket, early: u64, late: u64, now: Instant) {
+        let s = ticket.settle_usage(early, late, now);
+        self.emit(Event::Settled { tokens: early + late, refunded: s.refunded, debt: s.debt });
+    }
+
+    /// Learns from a reply's rate-limit headers.
+    pub(crate) fn observe(&mut self, report: &ServerReport, model: Option<&str>, now: Instant) {
+        if report.is_empty() {
+            return;
+        }
+        self.limiter.observe_server(report, model, now);
+        self.last_report = report.clone();
+    }
+
+    /// Learns from a reply's usage: counters, the model's reply length, the
+    /// conversation's size, and how the prompt compared with its estimate.
+    pub(crate) fn record_usage(&mut self, plan: &Plan, usage: Usage, conversation: Option<&str>) {
+        self.stats.tokens_in += usage.prompt;
+        self.stats.tokens_out += usage.completion;
+        if let Some(m) = &plan.model {
+            self.history.record(m, usage.completion);
+            let reported = usage.prompt.saturating_sub(plan.history);
+            if let Some(ratio) = self.calibration.learn(m, plan.counting, plan.prompt, reported) {
+                self.emit(Event::Calibrated { model: m.clone(), ratio });
+            }
+        }
+        if let Some(id) = conversation {
+            self.context.record(id, usage.total());
+        }
+    }
+}

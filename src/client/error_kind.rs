@@ -31,6 +31,22 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: &'static [ErrorKind] = &[
+        ErrorKind::BadRequest,
+        ErrorKind::Authentication,
+        ErrorKind::PermissionDenied,
+        ErrorKind::NotFound,
+        ErrorKind::Validation,
+        ErrorKind::RateLimit,
+        ErrorKind::Server,
+        ErrorKind::Connection,
+        ErrorKind::Timeout,
+        ErrorKind::Abort,
+        ErrorKind::QueueTimeout,
+        ErrorKind::Config,
+    ];
+
     /// The kind for an HTTP error status.
     pub fn for_status(status: u16) -> ErrorKind {
         match status {

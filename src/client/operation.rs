@@ -28,6 +28,39 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every operation, in declaration order.
+    pub const ALL: &'static [Kind] = &[
+        Kind::ChatComplete,
+        Kind::ConversationStart,
+        Kind::ConversationAppend,
+        Kind::ConversationRestart,
+        Kind::ConversationGet,
+        Kind::ConversationHistory,
+        Kind::ConversationMessages,
+        Kind::ConversationList,
+        Kind::ConversationDelete,
+    ];
+
+    /// The name the JS layer passes, e.g. `"conversations.append"`.
+    pub fn js_name(self) -> &'static str {
+        match self {
+            Kind::ChatComplete => "chat.complete",
+            Kind::ConversationStart => "conversations.start",
+            Kind::ConversationAppend => "conversations.append",
+            Kind::ConversationRestart => "conversations.restart",
+            Kind::ConversationGet => "conversations.get",
+            Kind::ConversationHistory => "conversations.getHistory",
+            Kind::ConversationMessages => "conversations.getMessages",
+            Kind::ConversationList => "conversations.list",
+            Kind::ConversationDelete => "conversations.delete",
+        }
+    }
+
+    /// The operation JS names `name`.
+    pub fn from_js_name(name: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.js_name() == name)
+    }
+
     /// The HTTP method.
     pub fn method(self) -> &'static str {
         match self {
@@ -93,6 +126,14 @@ mod tests {
         }
         assert!(Kind::ChatComplete.idempotent());
         assert!(Kind::ConversationDelete.idempotent() && !Kind::ConversationDelete.generates());
+    }
+
+    #[test]
+    fn js_names_round_trip() {
+        for &k in Kind::ALL {
+            assert_eq!(Kind::from_js_name(k.js_name()), Some(k));
+        }
+        assert_eq!(Kind::from_js_name("chat.completes"), None);
     }
 
     #[test]

@@ -58,7 +58,20 @@ impl Driver {
     /// Call after anything that may change the limiter's mind.
     pub fn serve(&self) {
         let now = js::now();
-        for id in self.limiter.drain_woken() {
+        // Polling a waiter can admit others (a refusal frees the head): drain until
+        // nothing new is woken.
+        loop {
+            let woken = self.limiter.drain_woken();
+            if woken.is_empty() {
+                break;
+            }
+            self.hand_out(woken, now);
+        }
+        self.arm(now);
+    }
+
+    fn hand_out(&self, woken: Vec<WaiterId>, now: Instant) {
+        for id in woken {
             let Some(slot) = self.slots.borrow_mut().remove(&id) else { continue };
             let mut s = slot.borrow_mut();
             let Some(waiter) = s.waiter.take() else { continue };
@@ -76,7 +89,6 @@ impl Driver {
                 w.wake();
             }
         }
-        self.arm(now);
     }
 
     fn arm(&self, now: Instant) {

@@ -3,60 +3,27 @@
 use wasm_bindgen::prelude::*;
 
 use super::js;
-use crate::client::ErrorKind;
-use crate::retry::{ApiError, RateLimitKind};
+use crate::client::CallError;
 
-/// Everything the JS error will carry. Never the API key or request headers.
-#[derive(Debug)]
-pub struct CallError {
-    pub kind: ErrorKind,
-    pub message: String,
-    pub status: Option<u16>,
-    pub api: Option<ApiError>,
-    pub correlation_id: Option<String>,
-    pub retry_after_ms: Option<f64>,
-    pub rate_limit: Option<RateLimitKind>,
-    /// The 422 `detail` list, as JSON text.
-    pub detail: Option<String>,
-}
-
-impl CallError {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> CallError {
-        CallError {
-            kind,
-            message: message.into(),
-            status: None,
-            api: None,
-            correlation_id: None,
-            retry_after_ms: None,
-            rate_limit: None,
-            detail: None,
-        }
-    }
-
-    /// Builds the JS error with `factory(name, message, fields)`, which the JS layer
-    /// supplies so that the classes live in one place.
-    pub fn to_js(&self, factory: &js_sys::Function) -> JsValue {
-        let api = self.api.as_ref();
-        let rate_limit = self.rate_limit.map(|k| match k {
-            RateLimitKind::RateLimited => "rate_limited",
-            RateLimitKind::CapacityExceeded => "capacity_exceeded",
-            RateLimitKind::QuotaExhausted => "quota_exhausted",
-        });
-        let opt = |s: Option<&str>| s.map_or(JsValue::UNDEFINED, JsValue::from_str);
-        let detail = self.detail.as_deref().and_then(|d| js_sys::JSON::parse(d).ok()).unwrap_or(JsValue::UNDEFINED);
-        let fields = js::object(&[
-            ("code", JsValue::from_str(self.kind.code())),
-            ("status", self.status.map_or(JsValue::UNDEFINED, JsValue::from)),
-            ("type", opt(api.and_then(|a| a.kind.as_deref()))),
-            ("mistralCode", opt(api.and_then(|a| a.code.as_deref()))),
-            ("correlationId", opt(self.correlation_id.as_deref())),
-            ("retryAfterMs", self.retry_after_ms.map_or(JsValue::UNDEFINED, JsValue::from)),
-            ("rateLimitKind", opt(rate_limit)),
-            ("detail", detail),
-        ]);
-        factory
-            .call3(&JsValue::NULL, &JsValue::from_str(self.kind.name()), &JsValue::from_str(&self.message), &fields)
-            .unwrap_or_else(|e| e)
-    }
+/// Builds the JS error for `e` with `factory(name, message, fields)`, which the JS
+/// layer supplies so that the classes live in one place.
+pub fn to_js(e: &CallError, factory: &js_sys::Function) -> JsValue {
+    let api = e.api.as_ref();
+    let opt = |s: Option<&str>| s.map_or(JsValue::UNDEFINED, JsValue::from_str);
+    let ms = |d: Option<std::time::Duration>| d.map_or(JsValue::UNDEFINED, |d| (d.as_secs_f64() * 1000.0).into());
+    let detail = e.detail.as_deref().and_then(|d| js_sys::JSON::parse(d).ok()).unwrap_or(JsValue::UNDEFINED);
+    let fields = js::object(&[
+        ("code", JsValue::from_str(e.kind.code())),
+        ("status", e.status.map_or(JsValue::UNDEFINED, JsValue::from)),
+        ("type", opt(api.and_then(|a| a.kind.as_deref()))),
+        ("mistralCode", opt(api.and_then(|a| a.code.as_deref()))),
+        ("correlationId", opt(e.correlation_id.as_deref())),
+        ("retryAfterMs", ms(e.retry_after)),
+        ("rateLimitKind", opt(e.rate_limit.map(|k| k.as_str()))),
+        ("predictedWaitMs", ms(e.predicted_wait)),
+        ("detail", detail),
+    ]);
+    factory
+        .call3(&JsValue::NULL, &JsValue::from_str(e.kind.name()), &JsValue::from_str(&e.message), &fields)
+        .unwrap_or_else(|e| e)
 }

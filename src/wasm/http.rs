@@ -10,7 +10,7 @@ use super::js;
 /// What to send.
 pub struct HttpRequest<'a> {
     pub method: &'static str,
-    pub url: String,
+    pub url: &'a str,
     pub api_key: Option<&'a str>,
     pub body: Option<&'a str>,
     pub stream: bool,
@@ -59,7 +59,7 @@ fn build(req: &HttpRequest<'_>, signal: &AbortSignal) -> Result<Request, JsValue
     }
     init.set_headers(&headers);
     init.set_signal(Some(signal));
-    Request::new_with_str_and_init(&req.url, &init)
+    Request::new_with_str_and_init(req.url, &init)
 }
 
 /// Reads the whole body as text.

@@ -11,6 +11,7 @@ mod client;
 mod driver;
 mod error;
 mod http;
+mod inner;
 mod js;
 mod scope;
 mod stream;

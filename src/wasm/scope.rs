@@ -1,125 +1,174 @@
-//! One call's lifetime: an `AbortController` that the caller's signal and the call's
-//! timeout both trip, and that every wait and fetch of the call listens to.
+//! One call's lifetime as JS sees it: the caller's signal, and the timer of the
+//! attempt in progress. Each attempt gets its own `AbortController`, which the
+//! caller's signal and the attempt's timer both trip, so a timed-out attempt can be
+//! followed by a fresh one while an abort stops everything.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures_channel::oneshot;
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{AbortController, AbortSignal};
+
+use crate::client::Input;
 
 /// Why a call stopped early.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
     /// The caller's signal fired.
     Aborted,
-    /// The call's budget ran out.
+    /// The attempt (or a stream's silence) outlasted its timeout.
     TimedOut,
 }
 
+impl Stop {
+    /// What the call machine is told.
+    pub fn input(self) -> Input<'static> {
+        match self {
+            Stop::Aborted => Input::Aborted,
+            Stop::TimedOut => Input::TimedOut,
+        }
+    }
+}
+
+struct Flags {
+    aborted: Cell<bool>,
+    timed_out: Cell<bool>,
+    controller: RefCell<AbortController>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl Flags {
+    fn trip(&self, why: Stop) {
+        match why {
+            Stop::Aborted => self.aborted.set(true),
+            Stop::TimedOut => self.timed_out.set(true),
+        }
+        self.controller.borrow().abort();
+        if let Some(w) = self.waker.borrow_mut().take() {
+            w.wake();
+        }
+    }
+
+    fn stop(&self) -> Option<Stop> {
+        if self.aborted.get() {
+            Some(Stop::Aborted)
+        } else if self.timed_out.get() {
+            Some(Stop::TimedOut)
+        } else {
+            None
+        }
+    }
+}
+
 pub struct Scope {
-    controller: AbortController,
-    stop: Rc<Cell<Option<Stop>>>,
-    stopped: Option<oneshot::Receiver<()>>,
+    flags: Rc<Flags>,
     user: Option<(AbortSignal, Closure<dyn FnMut()>)>,
     timer: Option<Timeout>,
-    _on_abort: Closure<dyn FnMut()>,
 }
 
 impl Scope {
-    /// A scope that stops when `user` fires or after `timeout`.
-    pub fn new(user: Option<AbortSignal>, timeout: Duration) -> Result<Scope, JsValue> {
-        let controller = AbortController::new()?;
-        let stop = Rc::new(Cell::new(None));
-        let trip = {
-            let (controller, stop) = (controller.clone(), stop.clone());
-            move |why: Stop| {
-                if stop.get().is_none() {
-                    stop.set(Some(why));
-                    controller.abort();
-                }
-            }
-        };
-        let timer = {
-            let trip = trip.clone();
-            let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
-            Timeout::new(ms, move || trip(Stop::TimedOut))
-        };
+    /// A scope that stops when `user` fires.
+    pub fn new(user: Option<AbortSignal>) -> Result<Scope, JsValue> {
+        let flags = Rc::new(Flags {
+            aborted: Cell::new(false),
+            timed_out: Cell::new(false),
+            controller: RefCell::new(AbortController::new()?),
+            waker: RefCell::new(None),
+        });
         let user = match user {
             Some(signal) if signal.aborted() => {
-                trip(Stop::Aborted);
+                flags.trip(Stop::Aborted);
                 None
             }
             Some(signal) => {
-                let trip = trip.clone();
-                let listener = Closure::<dyn FnMut()>::new(move || trip(Stop::Aborted));
+                let f = flags.clone();
+                let listener = Closure::<dyn FnMut()>::new(move || f.trip(Stop::Aborted));
                 signal.add_event_listener_with_callback("abort", listener.as_ref().unchecked_ref())?;
                 Some((signal, listener))
             }
             None => None,
         };
-        // A oneshot that completes when our own signal fires, whatever tripped it.
-        let (tx, rx) = oneshot::channel();
-        let mut tx = Some(tx);
-        let on_abort = Closure::<dyn FnMut()>::new(move || {
-            if let Some(tx) = tx.take() {
-                let _ = tx.send(());
-            }
-        });
-        let signal = controller.signal();
-        if signal.aborted() {
-            on_abort.as_ref().unchecked_ref::<js_sys::Function>().call0(&JsValue::NULL)?;
-        } else {
-            signal.add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref())?;
-        }
-        Ok(Scope { controller, stop, stopped: Some(rx), user, timer: Some(timer), _on_abort: on_abort })
+        Ok(Scope { flags, user, timer: None })
     }
 
-    /// The signal to hand to `fetch`.
-    pub fn signal(&self) -> AbortSignal {
-        self.controller.signal()
+    /// A new attempt, with `timeout` to finish in: the signal to hand to `fetch`.
+    pub fn begin_attempt(&mut self, timeout: Duration) -> Result<AbortSignal, JsValue> {
+        if !self.flags.aborted.get() {
+            *self.flags.controller.borrow_mut() = AbortController::new()?;
+        }
+        self.arm(timeout);
+        Ok(self.flags.controller.borrow().signal())
+    }
+
+    /// (Re)starts the timer: the attempt, or the next read of a stream, must be done
+    /// within `timeout`.
+    pub fn arm(&mut self, timeout: Duration) {
+        self.flags.timed_out.set(false);
+        let flags = self.flags.clone();
+        // Options are checked to fit a JS timer (2^31 - 1 ms).
+        let ms = u32::try_from(timeout.as_millis()).unwrap_or(i32::MAX as u32).min(i32::MAX as u32);
+        self.timer = Some(Timeout::new(ms, move || flags.trip(Stop::TimedOut)));
+    }
+
+    /// No timer: the call waits on the limiter or sleeps, which the caller's signal
+    /// alone may cut short.
+    pub fn disarm(&mut self) {
+        self.timer = None;
     }
 
     /// Why the scope stopped, if it has.
     pub fn stop(&self) -> Option<Stop> {
-        self.stop.get()
+        self.flags.stop()
     }
 
-    /// Stops the scope now (a stream the caller closed early).
+    /// Stops the attempt now (a stream its reader closed).
     pub fn abort(&self) {
-        if self.stop.get().is_none() {
-            self.stop.set(Some(Stop::Aborted));
-            self.controller.abort();
-        }
+        self.flags.trip(Stop::Aborted);
     }
 
-    /// The call is over: clear its timeout now rather than when JS collects the
-    /// object that holds the scope (a pending timer keeps a runtime's loop alive).
+    /// The call is over: clear its timer and stop listening to the caller's signal
+    /// now, rather than when JS collects the object that holds the scope (a pending
+    /// timer keeps a runtime's loop alive; a listener keeps the scope alive).
     pub fn release(&mut self) {
         self.timer = None;
+        if let Some((signal, listener)) = self.user.take() {
+            let _ = signal.remove_event_listener_with_callback("abort", listener.as_ref().unchecked_ref());
+        }
     }
 
     /// Completes when the scope stops. Only one caller may wait at a time.
-    pub fn stopped(&mut self) -> impl std::future::Future<Output = ()> + '_ {
-        let rx = self.stopped.as_mut();
-        async move {
-            match rx {
-                Some(rx) => {
-                    let _ = rx.await;
-                }
-                None => std::future::pending().await,
-            }
-        }
+    pub fn stopped(&self) -> Stopped {
+        Stopped { flags: self.flags.clone() }
     }
 }
 
 impl Drop for Scope {
     fn drop(&mut self) {
-        if let Some((signal, listener)) = &self.user {
-            let _ = signal.remove_event_listener_with_callback("abort", listener.as_ref().unchecked_ref());
+        self.release();
+    }
+}
+
+/// See [`Scope::stopped`].
+pub struct Stopped {
+    flags: Rc<Flags>,
+}
+
+impl Future for Stopped {
+    type Output = Stop;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Stop> {
+        match self.flags.stop() {
+            Some(why) => Poll::Ready(why),
+            None => {
+                *self.flags.waker.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
         }
     }
 }

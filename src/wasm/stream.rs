@@ -1,47 +1,32 @@
-//! A streamed reply as JS iterates it: events decoded from the body as they come,
-//! the ticket settled once the stream ends (with the final usage, or with what was
-//! counted when the stream died without one), and failures as typed errors.
+//! A streamed reply as JS iterates it: the body's chunks fed to the call machine,
+//! which decodes them, counts what they cost, and settles the call when the stream
+//! ends, breaks, falls silent or is closed.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::ReadableStreamDefaultReader;
 
-use super::call::Plan;
-use super::client::Inner;
-use super::error::CallError;
-use super::http::{self, HttpResponse, NoResponse};
+use super::call::lost;
+use super::http::{self, HttpResponse};
+use super::inner::Inner;
 use super::js;
-use super::scope::{Scope, Stop};
-use crate::client::usage::streamed_tokens;
-use crate::client::{ErrorKind, Usage};
-use crate::limiter::Ticket;
-use crate::sse::{SseDecoder, SseEvent, StreamEnd};
-use crate::time::Instant;
+use super::scope::Scope;
+use crate::client::{Action, Call, CallError, ErrorKind, Input, Reply};
 
 struct State {
     inner: Rc<Inner>,
+    call: Call,
     reader: Option<ReadableStreamDefaultReader>,
-    decoder: SseDecoder,
-    pending: VecDeque<SseEvent>,
-    ticket: Option<Ticket>,
     scope: Scope,
-    /// How this kind of stream ends when it ends well.
-    end: StreamEnd,
-    prompt: u64,
-    model: Option<String>,
-    /// The conversation this stream continues, from its `started` event.
-    conversation: Option<String>,
-    timeout_ms: u128,
-    streamed: u64,
-    usage: Option<Usage>,
-    started: Instant,
-    first_event: bool,
+    /// Events decoded and not yet handed out, as JSON text.
+    pending: VecDeque<String>,
+    /// How the stream ended, once it has; an error is reported once, then `done`.
+    end: Option<Result<(), CallError>>,
     busy: bool,
 }
 
@@ -57,25 +42,16 @@ enum Step {
 }
 
 impl EventStream {
-    pub(crate) fn open(inner: &Rc<Inner>, plan: &Plan, res: HttpResponse, ticket: Ticket, scope: Scope) -> EventStream {
+    pub(crate) fn open(inner: &Rc<Inner>, call: Call, res: HttpResponse, scope: Scope) -> EventStream {
         let reader = res.raw.body().and_then(|b| b.get_reader().dyn_into::<ReadableStreamDefaultReader>().ok());
         EventStream {
             state: Rc::new(RefCell::new(State {
                 inner: inner.clone(),
+                call,
                 reader,
-                decoder: SseDecoder::default(),
-                pending: VecDeque::new(),
-                ticket: Some(ticket),
                 scope,
-                end: plan.kind.stream_end().unwrap_or(StreamEnd::Eof),
-                prompt: plan.prompt,
-                model: plan.model.clone(),
-                conversation: None,
-                timeout_ms: plan.policy.timeout.as_millis(),
-                streamed: 0,
-                usage: None,
-                started: js::now(),
-                first_event: true,
+                pending: VecDeque::new(),
+                end: None,
                 busy: false,
             })),
         }
@@ -91,159 +67,143 @@ impl EventStream {
             if std::mem::replace(&mut state.borrow_mut().busy, true) {
                 let s = state.borrow();
                 let err = CallError::new(ErrorKind::Config, "next() was called again before the last call settled");
-                return Err(err.to_js(&s.inner.make_error));
+                return Err(s.inner.error(&err));
             }
             let step = advance(&state).await;
             state.borrow_mut().busy = false;
             match step {
                 Ok(Step::Event(v)) => Ok(js::object(&[("done", false.into()), ("value", v)])),
                 Ok(Step::End) => Ok(js::object(&[("done", true.into())])),
-                Err(e) => Err(e.to_js(&state.borrow().inner.make_error)),
+                Err(e) => Err(state.borrow().inner.error(&e)),
             }
         })
     }
 
-    /// Stops the stream early: the fetch is aborted and the ticket settled with what
+    /// Stops the stream early: the fetch is aborted and the call settled with what
     /// was used so far.
     pub fn cancel(&self) -> js_sys::Promise {
         let state = self.state.clone();
         future_to_promise(async move {
             let reader = {
                 let mut s = state.borrow_mut();
-                s.scope.abort();
-                s.reader.take()
+                if !s.call.is_done() {
+                    let inner = s.inner.clone();
+                    inner.step(&mut s.call, Input::Closed);
+                    s.end.get_or_insert(Ok(()));
+                }
+                close(&mut s)
             };
             if let Some(r) = reader {
                 let _ = JsFuture::from(r.cancel()).await;
             }
-            settle(&mut state.borrow_mut());
             Ok(JsValue::UNDEFINED)
         })
     }
 }
 
-/// Settles the ticket once: the final usage, or the prompt and what was streamed.
-fn settle(s: &mut State) {
-    let Some(ticket) = s.ticket.take() else { return };
+/// The call is over: stop the fetch and the timers; the reader to cancel, if any.
+fn close(s: &mut State) -> Option<ReadableStreamDefaultReader> {
+    s.scope.abort();
     s.scope.release();
-    let (early, late) = match s.usage {
-        Some(u) => {
-            let mut stats = s.inner.stats.borrow_mut();
-            stats.tokens_in += u.prompt;
-            stats.tokens_out += u.completion;
-            drop(stats);
-            if let Some(m) = &s.model {
-                s.inner.history.borrow_mut().record(m, u.completion);
-            }
-            if let Some(id) = &s.conversation {
-                s.inner.context.borrow_mut().record(id, u.total());
-            }
-            (u.prompt, u.completion)
-        }
-        None => {
-            s.inner.stats.borrow_mut().tokens_out += s.streamed;
-            (s.prompt, s.streamed)
-        }
-    };
-    s.inner.settle(ticket, early, late);
+    s.reader.take()
 }
 
 /// Reads until an event is ready, the stream ends, or it fails.
 async fn advance(state: &Rc<RefCell<State>>) -> Result<Step, CallError> {
     loop {
-        let ready = state.borrow_mut().pending.pop_front();
-        if let Some(ev) = ready {
-            return event(&mut state.borrow_mut(), ev).map(Step::Event);
+        {
+            let mut s = state.borrow_mut();
+            if let Some(ev) = s.pending.pop_front() {
+                return js_sys::JSON::parse(&ev)
+                    .map(Step::Event)
+                    .map_err(|_| CallError::new(ErrorKind::Server, "an event's JSON did not parse in JS"));
+            }
+            match s.end.take() {
+                Some(Err(e)) => {
+                    s.end = Some(Ok(()));
+                    return Err(e);
+                }
+                Some(Ok(())) => {
+                    s.end = Some(Ok(()));
+                    return Ok(Step::End);
+                }
+                None => {}
+            }
         }
         let reader = {
-            let s = state.borrow();
-            match &s.reader {
-                Some(r) => r.clone(),
-                None => return Ok(Step::End),
+            let mut s = state.borrow_mut();
+            let idle = s.call.plan().timeouts.stream_idle;
+            s.scope.arm(idle);
+            s.reader.clone()
+        };
+        let read = match &reader {
+            Some(r) => {
+                let scope_stop = { state.borrow().scope.stopped() };
+                let read = JsFuture::from(r.read());
+                futures_util::pin_mut!(read, scope_stop);
+                match futures_util::future::select(read, scope_stop).await {
+                    futures_util::future::Either::Left((chunk, _)) => Some(chunk),
+                    futures_util::future::Either::Right((why, _)) => return stopped(state, why.input()),
+                }
+            }
+            // A 200 with no body: nothing will come.
+            None => None,
+        };
+        let bytes;
+        let input = match read {
+            None => Input::Eof,
+            Some(Err(e)) => {
+                let s = state.borrow();
+                lost(http::classify(&e), &s.scope)
+            }
+            Some(Ok(chunk)) if js::get(&chunk, "done").as_bool().unwrap_or(true) => Input::Eof,
+            Some(Ok(chunk)) => {
+                bytes = js_sys::Uint8Array::new(&js::get(&chunk, "value")).to_vec();
+                Input::Chunk(&bytes)
             }
         };
-        let chunk = JsFuture::from(reader.read()).await;
-        let mut s = state.borrow_mut();
-        let chunk = match chunk {
-            Ok(c) => c,
-            Err(e) => return Err(fail(&mut s, Some(&e))),
-        };
-        if js::get(&chunk, "done").as_bool().unwrap_or(true) {
-            let mut out = Vec::new();
-            let end = s.decoder.finish(&mut out);
-            s.pending.extend(out);
-            s.reader = None;
-            if end != s.end {
-                // A chat stream closed without [DONE], or any stream cut mid-event.
-                let mut e = fail(&mut s, None);
-                e.message = format!("the stream ended early ({end:?} where {:?} was due); {}", s.end, e.message);
-                return Err(e);
-            }
-            if s.pending.is_empty() {
-                settle(&mut s);
-                return Ok(Step::End);
-            }
-            continue;
-        }
-        let bytes = js_sys::Uint8Array::new(&js::get(&chunk, "value")).to_vec();
-        let mut out = Vec::new();
-        if let Err(e) = s.decoder.feed(&bytes, &mut out) {
-            s.scope.abort();
-            s.reader = None;
-            settle(&mut s);
-            return Err(CallError::new(ErrorKind::Server, format!("the event stream is malformed: {e}")));
-        }
-        s.pending.extend(out);
-        if s.decoder.is_done() && s.pending.is_empty() {
-            s.reader = None;
-            s.scope.abort();
-            settle(&mut s);
-            return Ok(Step::End);
-        }
+        feed(state, input);
     }
 }
 
-/// One decoded event: its usage and text are noted, and JS gets its JSON.
-fn event(s: &mut State, ev: SseEvent) -> Result<JsValue, CallError> {
-    if std::mem::replace(&mut s.first_event, false) {
-        let ms = (js::now() - s.started).as_secs_f64() * 1000.0;
-        s.inner.stats.borrow_mut().first_token(ms);
-    }
-    let parsed: Value = serde_json::from_str(&ev.data).map_err(|e| {
-        s.scope.abort();
-        s.reader = None;
-        settle(s);
-        CallError::new(ErrorKind::Server, format!("the server sent an event that is not JSON ({e})"))
-    })?;
-    s.streamed += streamed_tokens(&parsed);
-    if parsed.get("type").and_then(Value::as_str) == Some("conversation.response.started") {
-        s.conversation = parsed.get("conversation_id").and_then(Value::as_str).map(str::to_owned);
-    }
-    if let Some(u) = Usage::from_json(&parsed) {
-        s.usage = Some(u);
-    }
-    if s.reader.is_none() && s.pending.is_empty() {
-        settle(s);
-    }
-    js_sys::JSON::parse(&ev.data).map_err(|_| CallError::new(ErrorKind::Server, "the event's JSON did not parse in JS"))
-}
-
-/// The stream broke: settle with what was used, and say why.
-fn fail(s: &mut State, e: Option<&JsValue>) -> CallError {
-    s.reader = None;
-    settle(s);
-    match s.scope.stop() {
-        Some(Stop::Aborted) => CallError::new(ErrorKind::Abort, "the stream was aborted by its signal"),
-        Some(Stop::TimedOut) => CallError::new(
-            ErrorKind::Timeout,
-            format!("the stream outlasted its timeout of {} ms; raise timeoutMs", s.timeout_ms),
-        ),
-        None => {
-            let why = e.map(|e| match http::classify(e) {
-                NoResponse::Unreachable(m) | NoResponse::Interrupted(m) => m,
-                NoResponse::Stopped => "stopped".into(),
+/// Feeds the machine one input and files what it answers.
+fn feed(state: &Rc<RefCell<State>>, input: Input<'_>) {
+    let mut s = state.borrow_mut();
+    let inner = s.inner.clone();
+    match inner.step(&mut s.call, input) {
+        Action::Deliver(events) => s.pending.extend(events),
+        Action::Finish(result) => {
+            s.end = Some(match result {
+                Ok(Reply::Ended(events)) => {
+                    s.pending.extend(events);
+                    Ok(())
+                }
+                Ok(other) => Err(CallError::new(ErrorKind::Config, format!("internal: a stream ended in {other:?}"))),
+                Err(e) => Err(e),
             });
-            CallError::new(ErrorKind::Connection, why.unwrap_or_else(|| "the connection closed".into()))
+            if let Some(r) = close(&mut s) {
+                // The body is done with; its cancellation may reject, which says nothing.
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = JsFuture::from(r.cancel()).await;
+                });
+            }
         }
+        other => {
+            let e = CallError::new(ErrorKind::Config, format!("internal: a stream cannot {other:?}"));
+            s.end = Some(Err(e));
+        }
+    }
+}
+
+/// The scope stopped while reading: tell the machine, and report its error.
+fn stopped(state: &Rc<RefCell<State>>, input: Input<'_>) -> Result<Step, CallError> {
+    feed(state, input);
+    let mut s = state.borrow_mut();
+    match s.end.take() {
+        Some(Err(e)) => {
+            s.end = Some(Ok(()));
+            Err(e)
+        }
+        _ => Ok(Step::End),
     }
 }

@@ -151,6 +151,7 @@ pub struct Call {
     ticket: Option<Ticket>,
     /// What the current attempt reserved: its prompt, and in all.
     reserved: (u64, u64),
+    started: Instant,
     sent_at: Instant,
     head: Option<(u16, Vec<(String, String)>)>,
     stream: Option<Tally>,
@@ -166,6 +167,7 @@ impl Call {
             arrival: None,
             ticket: None,
             reserved: (0, 0),
+            started: Instant::ZERO,
             sent_at: Instant::ZERO,
             head: None,
             stream: None,
@@ -191,7 +193,11 @@ impl Call {
                 self.release(state, at);
                 self.fail(state, CallError::new(ErrorKind::Abort, "the call was aborted by its signal"))
             }
-            (Phase::New | Phase::Sleeping, Input::Start | Input::Woke) => self.reserve(state, at),
+            (Phase::New, Input::Start) => {
+                self.started = at;
+                self.reserve(state, at)
+            }
+            (Phase::Sleeping, Input::Woke) => self.reserve(state, at),
             (Phase::Queued, Input::Admitted(ticket)) => {
                 // Our own delay between admission and sending bunches arrivals.
                 state.limiter().observe_departure(at - ticket.admitted_at());
@@ -236,15 +242,20 @@ impl Call {
             (Phase::Reading, Input::Body(text)) => self.body(state, now, text),
             (Phase::Streaming, Input::Chunk(bytes)) => {
                 let tally = self.stream.as_mut().expect("a streaming call has a tally");
-                match tally.feed(bytes) {
-                    Err(e) => self.end_stream(state, at, Err(e)),
+                let before = tally.events;
+                let fed = tally.feed(bytes);
+                if before == 0 && tally.events > 0 {
+                    state.stats_mut().first_token((at - self.started).as_secs_f64() * 1000.0);
+                }
+                match fed {
+                    Err((kind, m)) => self.end_stream(state, at, Err(CallError::new(kind, m))),
                     Ok(events) if tally.is_done() => self.end_stream(state, at, Ok(events)),
                     Ok(events) => Action::Deliver(events),
                 }
             }
             (Phase::Streaming, Input::Eof) => {
                 let events = self.stream.as_mut().expect("a streaming call has a tally").finish();
-                self.end_stream(state, at, events)
+                self.end_stream(state, at, events.map_err(|(kind, m)| CallError::new(kind, m)))
             }
             (Phase::Streaming, Input::Lost(Lost::Interrupted(m) | Lost::Unreachable(m))) => {
                 self.end_stream(state, at, Err(CallError::new(ErrorKind::Connection, m)))

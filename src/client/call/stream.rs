@@ -5,7 +5,10 @@
 use serde_json::Value;
 
 use crate::client::usage::streamed_tokens;
-use crate::client::{CallError, ErrorKind, Usage};
+use crate::client::{ErrorKind, Usage};
+
+/// Why a stream is broken: the error's kind and message.
+pub(crate) type Broken = (ErrorKind, String);
 use crate::sse::{SseDecoder, StreamEnd};
 
 /// What a stream has said so far.
@@ -28,11 +31,11 @@ impl Tally {
     }
 
     /// Decodes `chunk`; the events' JSON texts, or why the stream is broken.
-    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<Vec<String>, CallError> {
+    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<Vec<String>, Broken> {
         let mut out = Vec::new();
         self.decoder
             .feed(chunk, &mut out)
-            .map_err(|e| CallError::new(ErrorKind::Server, format!("the event stream is malformed: {e}")))?;
+            .map_err(|e| (ErrorKind::Server, format!("the event stream is malformed: {e}")))?;
         out.into_iter().map(|ev| self.note(ev.data)).collect()
     }
 
@@ -42,22 +45,19 @@ impl Tally {
     }
 
     /// The body ended: the last events, or why the ending is wrong.
-    pub(crate) fn finish(&mut self) -> Result<Vec<String>, CallError> {
+    pub(crate) fn finish(&mut self) -> Result<Vec<String>, Broken> {
         let mut out = Vec::new();
         let end = self.decoder.finish(&mut out);
         if end != self.end && !self.decoder.is_done() {
-            return Err(CallError::new(
-                ErrorKind::Connection,
-                format!("the stream ended early ({end:?} where {:?} was due); the connection closed", self.end),
-            ));
+            let why = format!("the stream ended early ({end:?} where {:?} was due); the connection closed", self.end);
+            return Err((ErrorKind::Connection, why));
         }
         out.into_iter().map(|ev| self.note(ev.data)).collect()
     }
 
-    fn note(&mut self, data: String) -> Result<String, CallError> {
-        let parsed: Value = serde_json::from_str(&data).map_err(|e| {
-            CallError::new(ErrorKind::Server, format!("the server sent an event that is not JSON ({e})"))
-        })?;
+    fn note(&mut self, data: String) -> Result<String, Broken> {
+        let parsed: Value = serde_json::from_str(&data)
+            .map_err(|e| (ErrorKind::Server, format!("the server sent an event that is not JSON ({e})")))?;
         self.events += 1;
         self.streamed += streamed_tokens(&parsed);
         if parsed.get("type").and_then(Value::as_str) == Some("conversation.response.started") {

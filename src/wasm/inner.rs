@@ -1,0 +1,159 @@
+//! What every call of one client shares at the edge: the pure books
+//! ([`ClientState`]), the driver that runs the limiter on the event loop, how
+//! prompts are counted, and the JS functions that build errors and hear events.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use wasm_bindgen::prelude::*;
+
+use super::driver::Driver;
+use super::error;
+use super::js;
+use crate::client::event::Field;
+use crate::client::{Action, Call, CallError, ClientConfig, ClientState, Estimator, Event, Heuristic, Input, Now};
+use crate::limiter::Limiter;
+
+pub struct Inner {
+    config: ClientConfig,
+    driver: Rc<Driver>,
+    state: RefCell<ClientState>,
+    /// Counts prompts: the heuristic until an exact tokenizer is loaded.
+    estimator: RefCell<Rc<dyn Estimator>>,
+    make_error: js_sys::Function,
+    listener: Option<js_sys::Function>,
+}
+
+impl Inner {
+    pub fn new(config: ClientConfig, make_error: js_sys::Function, listener: Option<js_sys::Function>) -> Inner {
+        let limiter = Limiter::new(config.limiter.clone());
+        Inner {
+            driver: Driver::new(limiter.clone()),
+            state: RefCell::new(ClientState::new(limiter)),
+            estimator: RefCell::new(Rc::new(Heuristic)),
+            config,
+            make_error,
+            listener,
+        }
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    pub fn driver(&self) -> &Driver {
+        &self.driver
+    }
+
+    pub fn state(&self) -> std::cell::Ref<'_, ClientState> {
+        self.state.borrow()
+    }
+
+    pub fn estimator(&self) -> Rc<dyn Estimator> {
+        self.estimator.borrow().clone()
+    }
+
+    pub fn use_estimator(&self, estimator: Rc<dyn Estimator>) {
+        *self.estimator.borrow_mut() = estimator;
+    }
+
+    /// Feeds `call` one input now, then tells listeners what happened and lets the
+    /// limiter hand out whatever the step freed.
+    pub fn step(&self, call: &mut Call, input: Input<'_>) -> Action {
+        let action = {
+            let mut state = self.state.borrow_mut();
+            let now = Now { at: js::now(), wall: Some(js::wall_clock()), rng: &mut js::math_random };
+            call.step(input, &mut state, now)
+        };
+        // Listeners run with nothing borrowed: they may call back into the client.
+        let events = self.state.borrow_mut().drain_events();
+        for event in &events {
+            self.emit(event);
+        }
+        self.driver.serve();
+        action
+    }
+
+    /// The JS error for `e`.
+    pub fn error(&self, e: &CallError) -> JsValue {
+        error::to_js(e, &self.make_error)
+    }
+
+    pub fn config_error(&self, message: impl Into<String>) -> JsValue {
+        self.error(&CallError::new(crate::client::ErrorKind::Config, message))
+    }
+
+    /// Sends an event to the listener, if there is one. A listener that throws is
+    /// the caller's problem, not the call's.
+    fn emit(&self, event: &Event) {
+        let Some(f) = &self.listener else { return };
+        let mut pairs = vec![("type", JsValue::from_str(event.name()))];
+        pairs.extend(event.fields().into_iter().map(|(k, v)| {
+            let v = match v {
+                Field::Number(n) => JsValue::from(n),
+                Field::Text(t) => JsValue::from_str(t),
+                Field::Owned(t) => JsValue::from_str(&t),
+            };
+            (k, v)
+        }));
+        let _ = f.call1(&JsValue::NULL, &js::object(&pairs));
+    }
+
+    /// Lanes, queue, the server's last word, and counters.
+    pub fn status(&self) -> JsValue {
+        let state = self.state.borrow();
+        let s = state.limiter().status(js::now());
+        let ms = |d: Duration| if d == Duration::MAX { f64::INFINITY } else { d.as_secs_f64() * 1000.0 };
+        let n = |v: u64| JsValue::from(v as f64);
+        let lanes = js_sys::Array::new();
+        for l in &s.lanes {
+            lanes.push(&js::object(&[
+                ("name", l.name.as_str().into()),
+                ("model", l.model.as_deref().map_or(JsValue::NULL, JsValue::from_str)),
+                ("unit", l.unit.as_str().into()),
+                ("windowMs", ms(l.window).into()),
+                ("limit", n(l.limit)),
+                ("configured", n(l.configured)),
+                ("used", n(l.used)),
+                ("percent", l.percent().into()),
+                ("available", n(l.available)),
+                ("nextAvailableMs", ms(l.next_available).into()),
+            ]));
+        }
+        let server = js_sys::Array::new();
+        for l in &state.last_report().limits {
+            server.push(&js::object(&[
+                ("unit", l.unit.as_str().into()),
+                ("windowMs", ms(l.window).into()),
+                ("limit", l.limit.map_or(JsValue::NULL, n)),
+                ("remaining", l.remaining.map_or(JsValue::NULL, n)),
+            ]));
+        }
+        let st = state.stats();
+        let c = &s.counters;
+        let p = |v: Option<f64>| v.map_or(JsValue::NULL, JsValue::from);
+        js::object(&[
+            ("lanes", lanes.into()),
+            ("inFlight", (s.in_flight as f64).into()),
+            ("queued", (s.queued as f64).into()),
+            ("closedForMs", ms(s.closed_for).into()),
+            ("marginMs", ms(s.margin).into()),
+            ("server", server.into()),
+            (
+                "counters",
+                js::object(&[
+                    ("requests", n(st.requests)),
+                    ("retries", n(st.retries)),
+                    ("rateLimited", n(st.rate_limited)),
+                    ("tokensIn", n(st.tokens_in)),
+                    ("tokensOut", n(st.tokens_out)),
+                    ("refunded", n(c.refunded_tokens)),
+                    ("debt", n(c.debt_tokens)),
+                    ("ttftP50Ms", p(st.ttft_percentile(50.0))),
+                    ("ttftP95Ms", p(st.ttft_percentile(95.0))),
+                ]),
+            ),
+        ])
+    }
+}

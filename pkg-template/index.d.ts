@@ -19,8 +19,14 @@ export interface ClientOptions {
   baseDelayMs?: number;
   /** Default 32000. */
   maxDelayMs?: number;
-  /** A call's whole budget, queue and retries included. Default 60000. */
+  /** Each HTTP attempt, from sending to the end of its body (a stream: to its
+   * head). Time waiting for budget does not count. Default 60000. */
   timeoutMs?: number;
+  /** The longest a stream may go without sending anything. Default 30000. */
+  streamIdleTimeoutMs?: number;
+  /** The longest a call may wait for budget (and a retry for the server). A call
+   * predicted to wait longer fails at once with a QueueTimeoutError. Default: no bound. */
+  queueTimeoutMs?: number;
   /** A key in a browser page is readable by anyone: point serverURL at a proxy instead. */
   dangerouslyAllowBrowser?: boolean;
   onEvent?: (event: ClientEvent) => void;
@@ -34,6 +40,8 @@ export interface CallOptions {
   /** Aborts the call wherever it is: queued, in flight, or mid-stream. */
   signal?: AbortSignal;
   timeoutMs?: number;
+  streamIdleTimeoutMs?: number;
+  queueTimeoutMs?: number;
   /** Interactive calls go before batch ones. Default "interactive". */
   priority?: "interactive" | "batch";
   maxRetries?: number;
@@ -357,7 +365,9 @@ export type ClientEvent =
   | { type: "retry"; afterMs: number; status?: number }
   | { type: "rate-limited"; kind: RateLimitKind }
   | { type: "settled"; tokens: number; refunded: number; debt: number }
-  | { type: "error"; name: ErrorName };
+  | { type: "error"; name: ErrorName }
+  /** The server counted a model's prompts higher than estimated: its estimates are multiplied by `ratio` from now on. */
+  | { type: "calibrated"; model: string; ratio: number };
 
 // ===== Errors =====
 
@@ -396,5 +406,8 @@ export declare class ServerError extends MistralRatelimitError {}
 export declare class ConnectionError extends MistralRatelimitError {}
 export declare class TimeoutError extends MistralRatelimitError {}
 export declare class AbortError extends MistralRatelimitError {}
-export declare class QueueTimeoutError extends MistralRatelimitError {}
+export declare class QueueTimeoutError extends MistralRatelimitError {
+  /** When the wait was predicted up front: how long it would have been. */
+  predictedWaitMs?: number;
+}
 export declare class ConfigError extends MistralRatelimitError {}

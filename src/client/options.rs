@@ -57,6 +57,10 @@ pub const OPTION_KEYS: &[&str] = &[
     "dangerouslyAllowBrowser",
 ];
 
+/// Every key a call's options take.
+pub const CALL_OPTION_KEYS: &[&str] =
+    &["signal", "timeoutMs", "streamIdleTimeoutMs", "queueTimeoutMs", "priority", "maxRetries"];
+
 /// The JS type each option takes (`typeof`).
 pub fn option_type(key: &str) -> &'static str {
     match key {

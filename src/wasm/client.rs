@@ -14,7 +14,7 @@ use super::inner::Inner;
 use super::js;
 use super::scope::Scope;
 use super::stream::EventStream;
-use crate::client::options::{check_keys, millis, option_type};
+use crate::client::options::{check_keys, millis, option_type, CALL_OPTION_KEYS};
 use crate::client::{Call, CallError, ClientOptions, ErrorKind, Estimator, Heuristic, Kind, Plan, Timeouts};
 use crate::limiter::Priority;
 use crate::retry::RetryPolicy;
@@ -50,9 +50,6 @@ struct CallOptions {
     timeouts: Timeouts,
 }
 
-const CALL_OPTIONS: &[&str] =
-    &["signal", "timeoutMs", "streamIdleTimeoutMs", "queueTimeoutMs", "priority", "maxRetries"];
-
 fn number(options: &JsValue, key: &str) -> Result<Option<f64>, String> {
     match js::get(options, key) {
         v if v.is_undefined() => Ok(None),
@@ -67,8 +64,8 @@ fn call_options(options: &JsValue, retry: RetryPolicy, timeouts: Timeouts) -> Re
     }
     for key in js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>()).iter() {
         let key = key.as_string().unwrap_or_default();
-        if !CALL_OPTIONS.contains(&key.as_str()) {
-            return Err(format!("unknown call option '{key}': use {}", CALL_OPTIONS.join(", ")));
+        if !CALL_OPTION_KEYS.contains(&key.as_str()) {
+            return Err(format!("unknown call option '{key}': use {}", CALL_OPTION_KEYS.join(", ")));
         }
     }
     o.signal = match js::get(options, "signal") {

@@ -4,6 +4,7 @@ import {
   countChatTokens,
   countTokens,
   MistralRatelimitClient,
+  QueueTimeoutError,
   RateLimitError,
   ValidationError,
   type ChatCompletionResponse,
@@ -17,13 +18,14 @@ const client = new MistralRatelimitClient({
   tokensPerMinute: 500_000,
   onEvent: (e: ClientEvent) => {
     if (e.type === "settled") console.log(e.refunded, e.debt);
+    if (e.type === "calibrated") console.log(e.model, e.ratio.toFixed(2));
   },
 });
 
 export async function uses(signal: AbortSignal): Promise<void> {
   const r: ChatCompletionResponse = await client.chat.complete(
     { model: "mistral-small-latest", messages: [{ role: "user", content: "hi" }], max_tokens: 10 },
-    { signal, priority: "batch", timeoutMs: 5_000 },
+    { signal, priority: "batch", timeoutMs: 5_000, queueTimeoutMs: 30_000, streamIdleTimeoutMs: 10_000 },
   );
   const text: string | null | object = r.choices[0].message.content;
   console.log(text, r.usage.total_tokens);
@@ -47,6 +49,7 @@ export async function uses(signal: AbortSignal): Promise<void> {
   } catch (e) {
     if (e instanceof RateLimitError) console.log(e.retryAfterMs, e.rateLimitKind, e.status, e.correlationId);
     if (e instanceof ValidationError) console.log(e.detail?.[0].loc);
+    if (e instanceof QueueTimeoutError) console.log(e.predictedWaitMs ?? "waited in line");
   }
   const status = client.status();
   const wait: number = status.lanes[0].nextAvailableMs;
@@ -73,6 +76,8 @@ export async function misuse(): Promise<void> {
   await client.beta.conversations.append({ inputs: "x" });
   // @ts-expect-error: restart needs from_entry_id
   await client.beta.conversations.restart("conv_1", { inputs: "x" });
+  // @ts-expect-error: a timeout is a number of milliseconds
+  await client.chat.complete({ model: "m", messages: [] }, { queueTimeoutMs: "1m" });
   // @ts-expect-error: no such tokenizer
   new MistralRatelimitClient({ tokenizer: "cl100k" });
   // @ts-expect-error: countTokens takes text

@@ -1,0 +1,98 @@
+//! The JS layer and its declarations name what the core names: one list each of
+//! operations, events, error kinds and options, here held to `pkg-template/`.
+
+use std::collections::BTreeSet;
+
+use mistral_ratelimit::client::options::{CALL_OPTION_KEYS, OPTION_KEYS};
+use mistral_ratelimit::client::{ErrorKind, Event, Kind};
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).expect(path)
+}
+
+/// The quoted strings that follow each occurrence of `before` in `text`.
+fn quoted_after(text: &str, before: &str) -> BTreeSet<String> {
+    text.match_indices(before)
+        .filter_map(|(i, _)| {
+            let rest = &text[i + before.len()..];
+            let rest = rest.strip_prefix('"')?;
+            Some(rest[..rest.find('"')?].to_owned())
+        })
+        .collect()
+}
+
+/// The text of the block that starts at `header` and ends at the first line that
+/// is `end` (trimmed).
+fn block<'a>(text: &'a str, header: &str, end: &str) -> &'a str {
+    let start = text.find(header).unwrap_or_else(|| panic!("no {header}"));
+    let body = &text[start..];
+    let stop = body.lines().skip(1).position(|l| l.trim() == end).expect("block end");
+    let len: usize = body.lines().take(stop + 1).map(|l| l.len() + 1).sum();
+    &body[..len]
+}
+
+/// The property names declared in an interface body (`name?:` or `name:`).
+fn keys(interface: &str) -> BTreeSet<String> {
+    interface
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let l = l.trim();
+            let name = l.split([':', '?']).next()?;
+            (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric())).then(|| name.to_owned())
+        })
+        .collect()
+}
+
+fn set<'a>(items: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    items.into_iter().map(str::to_owned).collect()
+}
+
+#[test]
+fn the_js_layer_calls_every_operation_and_no_other() {
+    let js = read("pkg-template/client.js");
+    let mut called = quoted_after(&js, "call(");
+    called.extend(quoted_after(&js, "stream("));
+    assert_eq!(called, set(Kind::ALL.iter().map(|k| k.js_name())));
+}
+
+#[test]
+fn the_declared_events_are_the_events() {
+    let dts = read("pkg-template/index.d.ts");
+    let union = block(&dts, "export type ClientEvent =", "");
+    assert_eq!(quoted_after(union, "type: "), set(Event::NAMES.iter().copied()));
+}
+
+#[test]
+fn every_error_kind_has_a_class_in_js_and_in_the_declarations() {
+    let names = set(ErrorKind::ALL.iter().map(|k| k.name()));
+    let js = read("pkg-template/client.js");
+    let dts = read("pkg-template/index.d.ts");
+    let classes = |text: &str, prefix: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter(|l| l.contains("extends MistralRatelimitError"))
+            .filter_map(|l| l.strip_prefix(prefix))
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(classes(&js, "export class "), names);
+    assert_eq!(classes(&dts, "export declare class "), names);
+    let union = block(&dts, "export type ErrorName =", "");
+    assert_eq!(union.matches('"').count() / 2, names.len());
+    for name in &names {
+        assert!(union.contains(&format!("\"{name}\"")), "ErrorName lacks {name}");
+        assert!(js.contains(&format!("{name},")) || js.contains(&format!("{name} }}")), "classes lacks {name}");
+    }
+}
+
+#[test]
+fn the_declared_options_are_the_options() {
+    let dts = read("pkg-template/index.d.ts");
+    let client = keys(block(&dts, "export interface ClientOptions {", "}"));
+    // onEvent and tokenizer are the JS layer's own.
+    let mut core = set(OPTION_KEYS.iter().copied());
+    core.extend(set(["onEvent", "tokenizer"]));
+    assert_eq!(client, core);
+    let call = keys(block(&dts, "export interface CallOptions {", "}"));
+    assert_eq!(call, set(CALL_OPTION_KEYS.iter().copied()));
+}

@@ -20,9 +20,11 @@
 //! arrivals bunched more than allowed for), and halves back towards the policy's
 //! floor after [`CALM`] replies in a row without one: it shrinks as well as widens.
 //!
-//! At start-up the first requests often leave late together (new connections), so
-//! until [`WARM_UP`] replies are in the margin is at least `initial`; every reply
-//! counts, with or without timing headers.
+//! At start-up the first requests pay for new connections (TCP and TLS set-up) that
+//! later ones reuse, so the first arrive later after sending than the next. Until
+//! [`WARM_UP`] replies are in, the margin is therefore at least `initial`; every
+//! reply counts, with or without timing headers. Our own delay before sending is
+//! measured, not guessed, so `initial` need only cover the set-up.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -53,12 +55,13 @@ impl MarginPolicy {
 }
 
 impl Default for MarginPolicy {
-    /// 25 ms floor (typical one-way jitter between a client and a CDN edge), 250 ms
-    /// while warming up, 500 ms ceiling.
+    /// 10 ms floor (one-way jitter to a nearby edge is a few ms; a surprise 429
+    /// doubles it), 100 ms while warming up (a TLS set-up to a nearby edge), 500 ms
+    /// ceiling.
     fn default() -> Self {
         MarginPolicy {
-            floor: Duration::from_millis(25),
-            initial: Duration::from_millis(250),
+            floor: Duration::from_millis(10),
+            initial: Duration::from_millis(100),
             ceiling: Duration::from_millis(500),
         }
     }

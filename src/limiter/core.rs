@@ -112,6 +112,15 @@ impl Core {
             Fit::At(t) => t,
         }
         .max(self.closed_until);
+        // A newcomer is served after everyone of its class and above: their costs
+        // must pass first. (A retry keeps an earlier place; it is not bounded so.)
+        let predicted = match demand.arrival {
+            None if !self.queue.is_empty() => {
+                let ahead = self.queue.ahead_of(demand.priority);
+                self.lanes.bound_behind(now, ahead, demand.tokens).map_or(alone, |b| alone.max(b))
+            }
+            _ => alone,
+        };
         // Arrival numbers only grow, so an earlier attempt's sorts before later calls.
         let seq = match demand.arrival {
             Some(a) => a.0,
@@ -134,8 +143,8 @@ impl Core {
                 return Ok(Decision::Admitted(self.admit(now, load, key.seq)));
             }
         }
-        if demand.deadline.is_some_and(|d| alone > d) {
-            return Err(self.reject(Rejection::Deadline { predicted_wait: Some(alone - now) }));
+        if demand.deadline.is_some_and(|d| predicted > d) {
+            return Err(self.reject(Rejection::Deadline { predicted_wait: Some(predicted - now) }));
         }
         self.queue.push(
             key,
@@ -149,7 +158,7 @@ impl Core {
         } else {
             self.wake = self.compute_wake();
         }
-        Ok(Decision::Queued { key, predicted: alone })
+        Ok(Decision::Queued { key, predicted })
     }
 
     fn reject(&mut self, r: Rejection) -> Rejection {

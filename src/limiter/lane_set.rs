@@ -159,6 +159,28 @@ impl LaneSet {
         })
     }
 
+    /// A time before which a newcomer costing `tokens` cannot be admitted when
+    /// `ahead` (requests, tokens) are served first: on each workspace lane all of
+    /// them must fit, and no lane admits more than its capacity in a window.
+    pub(crate) fn bound_behind(&self, now: Instant, ahead: (u64, u64), tokens: u64) -> Option<Instant> {
+        self.workspace.iter().try_fold(now, |at, &i| {
+            let lane = &self.lanes[i];
+            let cap = lane.spec.capacity;
+            let need = match lane.spec.unit {
+                Unit::Requests => ahead.0 + 1,
+                Unit::Tokens => ahead.1 + tokens,
+            };
+            let t = if need <= cap {
+                lane.earliest_fit(now, need)?
+            } else {
+                // Admissions within one window are all held together: at most `cap`.
+                let windows = u32::try_from(need.div_ceil(cap.max(1)) - 1).unwrap_or(u32::MAX);
+                now + lane.spec.window.saturating_mul(windows)
+            };
+            Some(at.max(t))
+        })
+    }
+
     /// The next instant at which some held cost stops counting.
     pub(crate) fn next_expiry(&self) -> Option<Instant> {
         self.lanes.iter().filter_map(Lane::next_expiry).min()

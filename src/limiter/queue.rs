@@ -28,6 +28,8 @@ pub(crate) struct Queue {
     order: BTreeMap<Key, Waiting>,
     costs: BTreeMap<u64, usize>,
     deadlines: BTreeSet<(Instant, Key)>,
+    /// Per class: how many wait, and the tokens they ask for.
+    classes: BTreeMap<Priority, (u64, u64)>,
 }
 
 impl Queue {
@@ -41,6 +43,9 @@ impl Queue {
 
     pub(crate) fn push(&mut self, key: Key, w: Waiting) {
         *self.costs.entry(w.tokens).or_default() += 1;
+        let class = self.classes.entry(key.priority).or_default();
+        class.0 += 1;
+        class.1 += w.tokens;
         if let Some(d) = w.deadline {
             self.deadlines.insert((d, key));
         }
@@ -49,6 +54,10 @@ impl Queue {
 
     pub(crate) fn remove(&mut self, key: Key) -> Option<Waiting> {
         let w = self.order.remove(&key)?;
+        if let Some(class) = self.classes.get_mut(&key.priority) {
+            class.0 -= 1;
+            class.1 -= w.tokens;
+        }
         if let Some(n) = self.costs.get_mut(&w.tokens) {
             *n -= 1;
             if *n == 0 {
@@ -68,6 +77,12 @@ impl Queue {
     /// The first waiter after `key` in serving order.
     pub(crate) fn after(&self, key: Key) -> Option<(Key, &Waiting)> {
         self.order.range((Bound::Excluded(key), Bound::Unbounded)).next().map(|(k, w)| (*k, w))
+    }
+
+    /// The requests and tokens waiting in `priority`'s class or a more urgent one:
+    /// all that a newcomer of that class is served after.
+    pub(crate) fn ahead_of(&self, priority: Priority) -> (u64, u64) {
+        self.classes.range(..=priority).fold((0, 0), |(n, t), (_, c)| (n + c.0, t + c.1))
     }
 
     /// The fewest tokens any waiter asks for.

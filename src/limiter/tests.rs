@@ -296,3 +296,28 @@ fn a_retry_keeps_its_place_in_line() {
     let keys = l.core.borrow().queued_keys();
     assert_eq!(keys.iter().map(|k| WaiterId(k.seq)).collect::<Vec<_>>(), vec![retry.id(), later.id()]);
 }
+
+#[test]
+fn a_newcomer_behind_a_long_queue_is_refused_at_once_when_its_deadline_cannot_be_met() {
+    let l = limiter(vec![LaneSpec::requests_per_second(2), tokens(10_000)]);
+    let _first = ready(l.reserve(Demand::tokens(10), secs(0.0)));
+    let _second = ready(l.reserve(Demand::tokens(10), secs(0.0)));
+    let _line: Vec<Waiter> = (0..20).map(|_| queued(l.reserve(Demand::tokens(10), secs(0.0)))).collect();
+    // Alone it would fit after one window; behind 20 others it needs ten.
+    let late = l.reserve(Demand::tokens(10).deadline(secs(5.0)), secs(0.0)).unwrap_err();
+    match late {
+        Rejection::Deadline { predicted_wait: Some(w) } => assert!(w >= Duration::from_secs(10), "{w:?}"),
+        other => panic!("{other:?}"),
+    }
+    // Batch work waits behind interactive work too; interactive work does not wait behind batch.
+    let _batch: Vec<Waiter> =
+        (0..20).map(|_| queued(l.reserve(Demand::tokens(10).priority(Priority::Batch), secs(0.0)))).collect();
+    let urgent = queued(l.reserve(Demand::tokens(10).deadline(secs(12.0)), secs(0.0)));
+    assert!(urgent.predicted() < secs(12.0));
+    // On a token lane: three minutes of work ahead.
+    let t = limiter(vec![tokens(10_000)]);
+    let _big = ready(t.reserve(Demand::tokens(9_000), secs(0.0)));
+    let _ahead: Vec<Waiter> = (0..3).map(|_| queued(t.reserve(Demand::tokens(9_000), secs(0.0)))).collect();
+    let late = t.reserve(Demand::tokens(9_000).deadline(secs(100.0)), secs(0.0)).unwrap_err();
+    assert_eq!(late, Rejection::Deadline { predicted_wait: Some(Duration::from_secs(180)) });
+}

@@ -16,6 +16,8 @@ simulated server that enforces its own (possibly different) limits.
   --server-tpm N        the server's real token limit          [200000]
   --retry-after         the server sends Retry-After on 429s   [off]
   --latency-ms A-B      one-way network transit range          [20-120]
+  --count-factor F      the server counts prompts F times what the client
+                        estimates (the client learns the ratio)  [1]
   --tokens-per-second N output speed of the simulated model    [150]
   --batch-every N       every Nth request is batch priority; 0 = none  [4]
   --seed N              random seed                            [7]
@@ -34,6 +36,7 @@ pub struct Options {
     pub server_tpm: u64,
     pub retry_after: bool,
     pub latency: (Duration, Duration),
+    pub count_factor: f64,
     pub tokens_per_second: u64,
     pub batch_every: usize,
     pub seed: u64,
@@ -53,6 +56,7 @@ impl Default for Options {
             server_tpm: 200_000,
             retry_after: false,
             latency: (Duration::from_millis(20), Duration::from_millis(120)),
+            count_factor: 1.0,
             tokens_per_second: 150,
             batch_every: 4,
             seed: 7,
@@ -81,6 +85,7 @@ impl Options {
                     let (a, b) = range(&flag, &value()?)?;
                     o.latency = (Duration::from_millis(a), Duration::from_millis(b));
                 }
+                "--count-factor" => o.count_factor = number(&flag, &value()?)?,
                 "--tokens-per-second" => o.tokens_per_second = number(&flag, &value()?)?,
                 "--batch-every" => o.batch_every = number(&flag, &value()?)?,
                 "--seed" => o.seed = number(&flag, &value()?)?,
@@ -91,6 +96,9 @@ impl Options {
         }
         if o.server_rps == 0 || o.server_tpm == 0 || o.tokens_per_second == 0 {
             return Err("--server-rps, --server-tpm and --tokens-per-second must be positive".into());
+        }
+        if !(o.count_factor.is_finite() && o.count_factor > 0.0) {
+            return Err("--count-factor must be a positive number".into());
         }
         if !(o.rps.is_finite() && o.rps > 0.0) {
             return Err("--rps must be a positive number".into());

@@ -79,12 +79,26 @@ fn ideal(sim: &Sim) -> Duration {
     end - Instant::ZERO
 }
 
+fn makespan(sim: &Sim) -> Duration {
+    sim.requests.iter().filter_map(|r| r.done).max().unwrap_or_default() - Instant::ZERO
+}
+
+/// The oracle's makespan over ours: 1 when the limits were used to the full.
+pub fn budget_use(sim: &Sim) -> f64 {
+    let makespan = makespan(sim);
+    if makespan.is_zero() {
+        1.0
+    } else {
+        ideal(sim).as_secs_f64() / makespan.as_secs_f64()
+    }
+}
+
 pub fn summary(sim: &Sim) {
     let o = &sim.opts;
     let done = sim.requests.iter().filter(|r| r.done.is_some()).count();
     let failed: Vec<_> = sim.requests.iter().filter_map(|r| r.failed.as_deref()).collect();
-    let end = sim.requests.iter().filter_map(|r| r.done).max().unwrap_or_default();
-    let makespan = end - Instant::ZERO;
+    let end = Instant::ZERO + makespan(sim);
+    let makespan = makespan(sim);
     let ideal = ideal(sim);
     let (busiest_req, busiest_tok) = sim.server.busiest_windows();
     let status = sim.state.limiter().status(end);
@@ -98,7 +112,7 @@ pub fn summary(sim: &Sim) {
         "  makespan           {:.1} s   (an oracle that knows every cost: {:.1} s; budget use {:.0}%)",
         makespan.as_secs_f64(),
         ideal.as_secs_f64(),
-        if makespan.is_zero() { 100.0 } else { ideal.as_secs_f64() * 100.0 / makespan.as_secs_f64() }
+        budget_use(sim) * 100.0
     );
     println!("  429s               {}   (retries {})", sim.server.rejected, sim.retries());
     println!("  busiest 1 s        {busiest_req} requests   (server limit {})", o.server_rps);

@@ -93,13 +93,22 @@ impl Server {
 
     /// The most requests in any 1 s window and tokens in any 60 s window, as charged.
     pub fn busiest_windows(&self) -> (u64, u64) {
-        (busiest(&self.requests, SECOND), busiest(&self.tokens, MINUTE))
+        self.busiest_windows_from(Instant::ZERO)
+    }
+
+    /// The same, counting only what was charged from `start` on.
+    pub fn busiest_windows_from(&self, start: Instant) -> (u64, u64) {
+        let from = |log: &BTreeMap<Instant, u64>| log.range(start..).map(|(t, n)| (*t, *n)).collect();
+        (busiest(&from(&self.requests), SECOND), busiest(&from(&self.tokens), MINUTE))
     }
 }
 
 /// The largest sum over any window (t - w, t] of a time-sorted log.
 fn busiest(log: &BTreeMap<Instant, u64>, w: Duration) -> u64 {
     let events: Vec<(Instant, u64)> = log.iter().map(|(t, n)| (*t, *n)).collect();
+    if events.is_empty() {
+        return 0;
+    }
     let (mut best, mut sum, mut start) = (0, 0, 0);
     for &(t, n) in &events {
         sum += n;

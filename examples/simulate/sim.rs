@@ -17,6 +17,7 @@ use crate::options::Options;
 use crate::server::{Answer, Server};
 
 pub struct Request {
+    /// The prompt as the server counts it.
     pub prompt: u64,
     pub completion: u64,
     pub arrives: Instant,
@@ -66,7 +67,8 @@ impl Sim {
         let requests = (0..opts.requests)
             .map(|i| {
                 let (lo, hi) = opts.prompt_tokens;
-                let prompt = lo + (rng.unit() * (hi - lo + 1) as f64) as u64;
+                let estimate = lo + (rng.unit() * (hi - lo + 1) as f64) as u64;
+                let prompt = (estimate as f64 * opts.count_factor).ceil() as u64;
                 let completion = (opts.max_tokens as f64 * (0.2 + 0.8 * rng.unit())) as u64;
                 let arrives = if opts.arrival_rps > 0.0 {
                     Instant::ZERO + Duration::from_secs_f64(i as f64 / opts.arrival_rps)
@@ -78,9 +80,10 @@ impl Sim {
                 // The same call machine the wasm client runs, with a patient policy.
                 let retry = RetryPolicy { max_retries: 10, ..RetryPolicy::default() };
                 let plan = Plan {
-                    prompt,
+                    model: Some("mistral-small-latest".into()),
+                    prompt: estimate,
                     output: opts.max_tokens,
-                    counting: Counting::Tokenizer,
+                    counting: Counting::Heuristic,
                     ..Plan::free(Kind::ChatComplete, priority, retry, Timeouts::default())
                 };
                 Request { prompt, completion, arrives, done: None, failed: None, call: Some(Call::new(plan)) }

@@ -11,9 +11,10 @@
 //!   [`SAMPLES`] attempts;
 //! - the network's, one way. A round trip alone cannot tell it from the server's
 //!   time, which varies with the work; when the reply says how long the server
-//!   took (`x-envoy-upstream-service-time`), half the spread of the rest is taken
-//!   as the one-way spread ([`Margin::observe_round_trip`]). Without that header
-//!   no reply says anything about it, and the learned floor stands for it.
+//!   took (`x-envoy-upstream-service-time`), the spread of the rest bounds the
+//!   one-way spread ([`Margin::observe_round_trip`]): the way there may vary as
+//!   much as both ways together. Without that header no reply says anything about
+//!   it, and the learned floor stands for it.
 //!
 //! The floor is the margin's least value. It starts at the policy's floor, doubles
 //! after a 429 that the books did not predict ([`Margin::widen`], the evidence that
@@ -119,7 +120,7 @@ impl Margin {
         if self.replies < WARM_UP {
             least = least.max(self.policy.initial);
         }
-        let learned = self.departures.spread() + self.network.spread() / 2;
+        let learned = self.departures.spread() + self.network.spread();
         learned.max(least).min(self.ceiling())
     }
 
@@ -180,7 +181,7 @@ mod tests {
     }
 
     #[test]
-    fn our_own_delay_and_half_the_network_spread_make_the_margin() {
+    fn our_own_delay_and_the_network_spread_make_the_margin() {
         let mut m = Margin::new(policy(10, 10, 200));
         warm(&mut m);
         m.observe_departure(ms(2));
@@ -188,7 +189,7 @@ mod tests {
         assert_eq!(m.current(), ms(30));
         m.observe_round_trip(ms(140), Some(ms(100)));
         m.observe_round_trip(ms(200), Some(ms(80)));
-        assert_eq!(m.current(), ms(30 + 40));
+        assert_eq!(m.current(), ms(30 + 80));
         m.observe_departure(ms(900));
         assert_eq!(m.current(), ms(200), "never past the ceiling");
     }

@@ -198,6 +198,13 @@ impl Call {
                 self.reserve(state, at)
             }
             (Phase::Sleeping, Input::Woke) => self.reserve(state, at),
+            (Phase::Queued, Input::Admitted(ticket)) if state.reservation(&self.plan).1 > self.reserved.1 => {
+                // Replies taught while it waited that it costs more: ask again for
+                // what it will cost, keeping its place in line.
+                self.arrival = Some(ticket.arrival());
+                ticket.cancel();
+                self.reserve(state, at)
+            }
             (Phase::Queued, Input::Admitted(ticket)) => {
                 // Our own delay between admission and sending bunches arrivals.
                 state.limiter().observe_departure(at - ticket.admitted_at());

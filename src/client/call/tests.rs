@@ -363,3 +363,25 @@ fn absurd_timing_headers_are_ignored() {
         assert_eq!(upstream_time(&h(bad)), None, "{bad}");
     }
 }
+
+#[test]
+fn a_call_that_waited_while_estimates_rose_asks_again_for_what_it_will_cost() {
+    let mut s = state();
+    let mut waiting = Call::new(plan(Kind::ChatComplete, false));
+    let Action::Reserve(first) = step(&mut waiting, &mut s, 0, Input::Start) else { panic!() };
+    assert_eq!(first.tokens, 150);
+    // A reply says the server counts this model's prompts 20% higher.
+    let mut other = Call::new(plan(Kind::ChatComplete, false));
+    admit(&mut other, &mut s, 0);
+    step(&mut other, &mut s, 10, head(200, &[]));
+    step(&mut other, &mut s, 20, Input::Body(REPLY));
+    let Ok(Reservation::Ready(stale)) = s.limiter().reserve(first, at(30)) else { panic!() };
+    match step(&mut waiting, &mut s, 30, Input::Admitted(stale)) {
+        Action::Reserve(again) => {
+            assert_eq!(again.tokens, 120 + 50);
+            assert!(again.arrival.is_some(), "it keeps its place");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.limiter().status(at(30)).in_flight, 0, "the stale ticket went back");
+}

@@ -7,9 +7,10 @@ use crate::time::Instant;
 
 #[wasm_bindgen]
 extern "C" {
-    /// The global `fetch`.
-    #[wasm_bindgen(js_name = fetch)]
-    pub fn fetch_request(request: &web_sys::Request) -> js_sys::Promise;
+    /// The global `fetch`, given a URL and options: building a `Request` first
+    /// costs Node's fetch about 130 µs more per call.
+    #[wasm_bindgen(catch, js_name = fetch)]
+    pub fn fetch(url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
 
     type Performance;
     #[wasm_bindgen(thread_local_v2, js_name = performance)]

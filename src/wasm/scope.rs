@@ -39,7 +39,8 @@ impl Stop {
 struct Flags {
     aborted: Cell<bool>,
     timed_out: Cell<bool>,
-    controller: RefCell<AbortController>,
+    /// The attempt's controller; none before the first attempt.
+    controller: RefCell<Option<AbortController>>,
     waker: RefCell<Option<Waker>>,
 }
 
@@ -49,7 +50,9 @@ impl Flags {
             Stop::Aborted => self.aborted.set(true),
             Stop::TimedOut => self.timed_out.set(true),
         }
-        self.controller.borrow().abort();
+        if let Some(c) = self.controller.borrow().as_ref() {
+            c.abort();
+        }
         if let Some(w) = self.waker.borrow_mut().take() {
             w.wake();
         }
@@ -78,7 +81,7 @@ impl Scope {
         let flags = Rc::new(Flags {
             aborted: Cell::new(false),
             timed_out: Cell::new(false),
-            controller: RefCell::new(AbortController::new()?),
+            controller: RefCell::new(None),
             waker: RefCell::new(None),
         });
         let user = match user {
@@ -99,11 +102,14 @@ impl Scope {
 
     /// A new attempt, with `timeout` to finish in: the signal to hand to `fetch`.
     pub fn begin_attempt(&mut self, timeout: Duration) -> Result<AbortSignal, JsValue> {
-        if !self.flags.aborted.get() {
-            *self.flags.controller.borrow_mut() = AbortController::new()?;
+        let controller = AbortController::new()?;
+        if self.flags.aborted.get() {
+            controller.abort();
         }
+        let signal = controller.signal();
+        *self.flags.controller.borrow_mut() = Some(controller);
         self.arm(timeout);
-        Ok(self.flags.controller.borrow().signal())
+        Ok(signal)
     }
 
     /// (Re)starts the timer: the attempt, or the next read of a stream, must be done

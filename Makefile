@@ -4,10 +4,10 @@ SHELL := bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 PKG_DEV := target/pkg-dev
-DEMO_ARGS ?=
+SIM_ARGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: test lint test-native test-pkg test-types test-web test-sdk tekken-asset tekken-expectations demo bench mock pkg fuzz
+.PHONY: test lint test-native test-pkg test-types test-web test-sdk tekken-asset tekken-expectations demo simulate bench mock pkg fuzz
 
 ## Every suite: formatting and lints, native tests (unit, property, doc, bench
 ## smoke runs, the mock's HTTP tests), the built package in Node against the mock,
@@ -57,18 +57,24 @@ test-sdk:
 	scripts/setup.sh node
 	scripts/with-mock.sh --stream-tokens-per-second 5000 -- node --test tests/sdk-fidelity/
 
-## The limiter simulator on a virtual clock (no API key, no network).
-## Options: make demo DEMO_ARGS="--help"
-demo:
-	cargo run --quiet --release --example simulate -- $(DEMO_ARGS)
+## The simulator: the client's own call machine on a virtual clock, against a
+## server with limits of its own (no API key, no network).
+## Options: make simulate SIM_ARGS="--help"
+simulate:
+	cargo run --quiet --release --example simulate -- $(SIM_ARGS)
+
+## The demo is the simulator until the browser page in www/ takes the name.
+demo: simulate
 
 ## Criterion benchmarks (limiter operations, SSE decoding), the mock's throughput
-## under wrk, the client against the official SDK (overhead, size), and Tekken
-## counting in wasm beside js-tiktoken and gpt-tokenizer.
+## under wrk, the client against the official SDK (overhead, size), the budget
+## table (this client, the SDK and a p-queue pacer on three kinds of server), and
+## Tekken counting in wasm beside js-tiktoken and gpt-tokenizer.
 bench: pkg
 	cargo bench -p mistral-ratelimit --bench limiter --bench sse
 	scripts/bench-mock.sh 10
-	MISTRAL_PKG=pkg scripts/with-mock.sh -- node benches/client.mjs
+	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/client.mjs
+	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/budget.mjs
 	MISTRAL_PKG=pkg node benches/tokens.mjs
 
 ## The mock Mistral server on http://127.0.0.1:8787 (MOCK_ARGS for its options).

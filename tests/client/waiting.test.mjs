@@ -86,3 +86,22 @@ for (const stream of [false, true]) {
       assertSettled(assert, c);
     }));
 }
+
+test("a server that counts prompts 30% higher is learned: a calibrated event, and later calls reserve more", () =>
+  withMock(["--prompt-count-factor", "1.3"], async (mock) => {
+    const events = [];
+    const c = client(mock.url, { onEvent: (e) => events.push(e) });
+    const body = chatRequest(5, "lorem ipsum dolor sit amet ".repeat(40));
+    await c.chat.complete(body);
+    const calibrated = events.find((e) => e.type === "calibrated");
+    assert.ok(calibrated, "the first reply taught the ratio");
+    assert.equal(calibrated.model, "mistral-small-latest");
+    // The mock's own count runs close to the heuristic; 30% more shows as about 1.3.
+    assert.ok(calibrated.ratio > 1.2 && calibrated.ratio < 1.5, `ratio ${calibrated.ratio}`);
+    await c.chat.complete(body);
+    const queued = events.filter((e) => e.type === "queued").map((e) => e.estimate);
+    assert.ok(queued[1] > queued[0], `the second call reserves more: ${queued}`);
+    const settled = events.filter((e) => e.type === "settled");
+    assert.equal(settled.at(-1).debt, 0, "and runs into no debt");
+    assertSettled(assert, c);
+  }));

@@ -169,6 +169,10 @@ async fn advance(state: &Rc<RefCell<State>>) -> Result<Step, CallError> {
 /// Feeds the machine one input and files what it answers.
 fn feed(state: &Rc<RefCell<State>>, input: Input<'_>) {
     let mut s = state.borrow_mut();
+    if s.call.is_done() {
+        // Closed while this read was pending: the call already ended there.
+        return;
+    }
     let inner = s.inner.clone();
     match inner.step(&mut s.call, input) {
         Action::Deliver(events) => s.pending.extend(events),

@@ -91,6 +91,16 @@ impl Kind {
         self.path("{}").contains("{}")
     }
 
+    /// The path for a caller-supplied `id`, or why the id cannot be one: only what
+    /// Mistral issues goes into a path, so an id can never reach another resource
+    /// (`../agents/x`) or smuggle a query (`abc?x=1`).
+    pub fn path_for(self, id: &str) -> Result<String, String> {
+        if self.needs_id() {
+            check_id(id)?;
+        }
+        Ok(self.path(id))
+    }
+
     /// Whether repeating the call is harmless. Chat completions create nothing;
     /// reads and deletes are idempotent. Starting, appending to or restarting a
     /// conversation writes history, so a repeat could write it twice.
@@ -114,6 +124,32 @@ impl Kind {
     }
 }
 
+/// The longest id accepted; Mistral's are about 40 characters.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Whether `id` looks like an id Mistral issues: letters, digits, `-`, `_` and `.`,
+/// at most [`MAX_ID_LEN`] of them, and not `.` or `..`, which a URL resolves as a
+/// path step. What passes needs no percent-encoding.
+pub fn check_id(id: &str) -> Result<(), String> {
+    let shown: String = id.chars().take(40).collect::<String>().escape_debug().to_string();
+    if id.is_empty() {
+        return Err("an id is required".into());
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(format!("the id \"{shown}...\" is longer than {MAX_ID_LEN} characters; pass the id Mistral returned"));
+    }
+    if id == "." || id == ".." {
+        return Err(format!("\"{id}\" is not an id; pass the id Mistral returned"));
+    }
+    if let Some(bad) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+        return Err(format!(
+            "the id \"{shown}\" holds {:?}; ids are letters, digits, '-', '_' and '.', as Mistral issues them",
+            bad
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +162,17 @@ mod tests {
         }
         assert!(Kind::ChatComplete.idempotent());
         assert!(Kind::ConversationDelete.idempotent() && !Kind::ConversationDelete.generates());
+    }
+
+    #[test]
+    fn ids_that_could_reach_another_resource_are_refused() {
+        assert_eq!(Kind::ConversationGet.path_for("conv_01J-a.b").unwrap(), "/v1/conversations/conv_01J-a.b");
+        for bad in ["", ".", "..", "../../v1/agents/ag_1", "abc?x=1", "a/b", "a#b", "a%2Fb", "é", "a b", "a\\b"] {
+            let err = Kind::ConversationDelete.path_for(bad).unwrap_err();
+            assert!(err.contains("id"), "{bad}: {err}");
+        }
+        assert!(Kind::ConversationGet.path_for(&"a".repeat(MAX_ID_LEN + 1)).is_err());
+        assert_eq!(Kind::ConversationList.path_for("ignored/../x").unwrap(), "/v1/conversations");
     }
 
     #[test]

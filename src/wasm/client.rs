@@ -141,9 +141,7 @@ impl Client {
         let err = |m: String| inner.config_error(m);
         let kind = Kind::from_js_name(kind).ok_or_else(|| err(format!("unknown operation '{kind}'")))?;
         let id = id.unwrap_or_default();
-        if kind.needs_id() && id.is_empty() {
-            return Err(err("a conversation id is required".into()));
-        }
+        let path = kind.path_for(&id).map_err(err)?;
         let config = inner.config();
         let opts = call_options(options, config.retry, config.timeouts).map_err(err)?;
         let (text, json) = if body.is_undefined() || body.is_null() {
@@ -159,7 +157,7 @@ impl Client {
         let base = Plan { stream, ..Plan::free(kind, opts.priority, opts.retry, opts.timeouts) };
         let estimator = inner.estimator();
         let plan = inner.state().estimate(base, Some(&id), text.as_deref().unwrap_or("{}"), &json, estimator.as_ref());
-        let mut url = format!("{}{}", config.server_url, kind.path(&id));
+        let mut url = format!("{}{path}", config.server_url);
         if let Some(q) = query.filter(|q| !q.is_empty()) {
             url.push('?');
             url.push_str(&q);

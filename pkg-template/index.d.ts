@@ -330,7 +330,8 @@ export interface LaneStatus {
   unit: "requests" | "tokens";
   windowMs: number;
   limit: number;
-  configured: number;
+  /** What was configured; null for a window the server named. */
+  configured: number | null;
   used: number;
   percent: number;
   available: number;
@@ -344,8 +345,13 @@ export interface ClientStatus {
   queued: number;
   closedForMs: number;
   marginMs: number;
-  /** The last `x-ratelimit-*` report. */
-  server: Array<{ unit: "requests" | "tokens"; windowMs: number; limit: number | null; remaining: number | null }>;
+  server: {
+    /** The last `x-ratelimit-*` report. */
+    limits: Array<{ unit: "requests" | "tokens"; windowMs: number; limit: number | null; remaining: number | null }>;
+    /** Rate-limit headers ignored as absurd (a negative or huge value, a window under a
+     * second or over a month, more new windows than the client learns), since it was made. */
+    ignored: number;
+  };
   counters: {
     requests: number;
     retries: number;

@@ -61,7 +61,7 @@ pub use crate::feedback::{parse_headers, ServerReport};
 pub use crate::headers::Headers;
 pub use crate::limiter::{
     Arrival, Counters, Demand, LaneSpec, LaneStatus, Limiter, LimiterConfig, MarginPolicy, Priority, Rejection,
-    Reservation, Settlement, Status, Ticket, Unit, WaitState, Waiter, WaiterId, MONTH,
+    Reservation, Settlement, Status, Ticket, Unit, WaitState, Waiter, WaiterId, MAX_LEARNED, MONTH,
 };
 pub use crate::time::{Clock, Instant, ManualClock};
 #[cfg(target_arch = "wasm32")]

@@ -118,10 +118,10 @@ pub fn summary(sim: &Sim) {
     println!("  busiest 1 s        {busiest_req} requests   (server limit {})", o.server_rps);
     println!("  busiest 60 s       {busiest_tok} tokens   (server limit {})", o.server_tpm);
     for l in &status.lanes {
-        let learned = if l.limit == l.configured {
-            String::new()
-        } else {
-            format!(" (configured {}, learned from the server)", l.configured)
+        let learned = match l.configured {
+            Some(c) if c == l.limit => String::new(),
+            Some(c) => format!(" (configured {c}, learned from the server)"),
+            None => " (a window the server named)".to_owned(),
         };
         println!("  lane {:<13} limit {}{learned}", l.name, l.limit);
     }

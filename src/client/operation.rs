@@ -136,7 +136,9 @@ pub fn check_id(id: &str) -> Result<(), String> {
         return Err("an id is required".into());
     }
     if id.len() > MAX_ID_LEN {
-        return Err(format!("the id \"{shown}...\" is longer than {MAX_ID_LEN} characters; pass the id Mistral returned"));
+        return Err(format!(
+            "the id \"{shown}...\" is longer than {MAX_ID_LEN} characters; pass the id Mistral returned"
+        ));
     }
     if id == "." || id == ".." {
         return Err(format!("\"{id}\" is not an id; pass the id Mistral returned"));

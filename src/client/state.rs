@@ -22,6 +22,8 @@ pub struct ClientState {
     calibration: Calibration,
     stats: Stats,
     last_report: ServerReport,
+    /// Rate-limit headers ignored as absurd, since the client was made.
+    ignored: u64,
     events: Vec<Event>,
 }
 
@@ -35,6 +37,7 @@ impl ClientState {
             calibration: Calibration::default(),
             stats: Stats::default(),
             last_report: ServerReport::default(),
+            ignored: 0,
             events: Vec::new(),
         }
     }
@@ -52,6 +55,13 @@ impl ClientState {
     /// The last rate-limit report a reply carried.
     pub fn last_report(&self) -> &ServerReport {
         &self.last_report
+    }
+
+    /// How many rate-limit headers replies carried that made no sense and were
+    /// ignored (a zero, negative or huge limit, a window under a second or over a
+    /// month, more windows than the limiter learns).
+    pub fn ignored(&self) -> u64 {
+        self.ignored
     }
 
     /// The events since the last call, oldest first.
@@ -114,10 +124,11 @@ impl ClientState {
 
     /// Learns from a reply's rate-limit headers.
     pub(crate) fn observe(&mut self, report: &ServerReport, model: Option<&str>, now: Instant) {
+        self.ignored += u64::from(report.ignored);
         if report.is_empty() {
             return;
         }
-        self.limiter.observe_server(report, model, now);
+        self.ignored += u64::from(self.limiter.observe_server(report, model, now));
         self.last_report = report.clone();
     }
 

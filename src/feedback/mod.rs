@@ -36,6 +36,9 @@ pub struct ServerReport {
     pub limits: Vec<ServerLimit>,
     /// `x-ratelimit-tokens-query-cost`: the tokens the server charged for this request.
     pub query_cost: Option<u64>,
+    /// Rate-limit headers whose value or window made no sense (negative, not a
+    /// number, beyond `u64`, a window under a second or over a month): ignored.
+    pub ignored: u32,
 }
 
 impl ServerReport {
@@ -70,7 +73,8 @@ enum Field {
 }
 
 /// Reads the rate-limit headers among `headers` (name, value pairs; names in any
-/// case). Unknown headers and unparsable values are ignored.
+/// case). Other headers are skipped; rate-limit headers with values or windows that
+/// make no sense are ignored and counted in [`ServerReport::ignored`].
 pub fn parse_headers<'a, I>(headers: I) -> ServerReport
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
@@ -78,12 +82,22 @@ where
     let mut report = ServerReport::default();
     for (name, value) in headers {
         let name = name.to_ascii_lowercase();
-        let Ok(n) = value.trim().parse::<u64>() else { continue };
-        if name == "x-ratelimit-tokens-query-cost" || name == "ratelimitbysize-query-cost" {
-            report.query_cost = Some(n);
+        let is_cost = name == "x-ratelimit-tokens-query-cost" || name == "ratelimitbysize-query-cost";
+        if !is_cost && !(name.starts_with("x-ratelimit-") || name.starts_with("x-ratelimitbysize-")) {
             continue;
         }
-        let Some((field, unit, window)) = classify(&name) else { continue };
+        let n = value.trim().parse::<u64>().ok();
+        if is_cost {
+            match n {
+                Some(n) => report.query_cost = Some(n),
+                None => report.ignored += 1,
+            }
+            continue;
+        }
+        let (Some(n), Some((field, unit, window))) = (n, classify(&name)) else {
+            report.ignored += 1;
+            continue;
+        };
         let entry = report.entry(unit, window);
         match field {
             Field::Limit => entry.limit = Some(n),
@@ -167,12 +181,30 @@ mod tests {
             ("x-ratelimit-limit-req-fortnight", "3"),
             ("x-ratelimit-limit-widgets-minute", "3"),
         ]);
+        assert_eq!(r.ignored, 3);
         assert_eq!(r.query_cost, Some(12));
         assert_eq!(r.limits.len(), 1);
         assert_eq!(r.limits[0].unit, Unit::Tokens);
         assert_eq!(r.limits[0].limit, Some(500_000));
         assert_eq!(r.limits[0].remaining, None);
         assert!(parse_headers([("server", "cloudflare")]).is_empty());
+    }
+
+    #[test]
+    fn absurd_values_and_windows_are_counted_and_ignored() {
+        let r = parse_headers([
+            ("x-ratelimit-limit-req-second", "-5"),
+            ("x-ratelimit-limit-req-minute", "18446744073709551616000"),
+            ("x-ratelimit-remaining-tokens-minute", "NaN"),
+            ("x-ratelimit-limit-req-4294967295-month", "1"),
+            ("x-ratelimit-limit-tokens-0-second", "5"),
+            ("x-ratelimit-tokens-query-cost", "1e5"),
+            ("x-ratelimit-limit-tokens-minute", "100"),
+            ("x-request-id", "whatever"),
+        ]);
+        assert_eq!(r.ignored, 6);
+        assert_eq!(r.limits.len(), 1);
+        assert_eq!(r.query_cost, None);
     }
 
     #[test]

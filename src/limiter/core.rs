@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::lane::{LaneSpec, Unit};
+use super::lane::{LaneSpec, Unit, UNCONFIGURED};
 use super::lane_set::{Booked, Fit, LaneSet, Load};
 use super::margin::Margin;
 use super::queue::{Key, Queue, Waiting};
@@ -18,6 +18,9 @@ use super::status::{Counters, LaneStatus, Status};
 use super::{Arrival, Demand, LimiterConfig, Rejection, Settlement, WaiterId};
 use crate::feedback::ServerReport;
 use crate::time::Instant;
+
+/// Windows this long reset with the calendar on the server (a monthly quota).
+const LONG: Duration = Duration::from_secs(86_400);
 
 /// An admitted request's cost on each lane, until it is settled.
 #[derive(Debug)]
@@ -334,33 +337,66 @@ impl Core {
         self.counters.abandoned += 1;
     }
 
-    pub(crate) fn observe_server(&mut self, report: &ServerReport, model: Option<&str>, now: Instant) {
+    /// Applies a report; returns how many of its limits were ignored (a new window
+    /// when `MAX_LEARNED` lanes are learned already, a 0 for a window not known).
+    pub(crate) fn observe_server(&mut self, report: &ServerReport, model: Option<&str>, now: Instant) -> u32 {
         let now = self.advance(now);
+        let mut ignored = 0;
+        let in_flight: u64 = self.bookings.values().map(|b| b.tokens).sum();
         for limit in &report.limits {
             let lane = match self.lanes.find(model, limit.unit, limit.window) {
                 Some(i) => i,
                 None => match limit.limit {
-                    Some(l) => self.lanes.add(model, LaneSpec { unit: limit.unit, capacity: l, window: limit.window }),
+                    Some(l) if l > 0 => {
+                        let spec = LaneSpec { unit: limit.unit, capacity: l, window: limit.window };
+                        match self.lanes.learn(model, spec, now) {
+                            Some(i) => i,
+                            None => {
+                                ignored += 1;
+                                continue;
+                            }
+                        }
+                    }
+                    Some(_) => {
+                        ignored += 1;
+                        continue;
+                    }
                     None => continue,
                 },
             };
             let margin = self.margin.current();
             let lane = &mut self.lanes.lanes[lane];
-            if let Some(l) = limit.limit {
-                lane.learn_capacity(l);
+            if lane.confirmed.is_some() {
+                lane.confirmed = Some(now);
             }
-            if let Some(remaining) = limit.remaining {
-                // The server's count includes other clients of the workspace. Hold
-                // the difference from now, as if it had just been spent.
-                let server_used = lane.spec.capacity.saturating_sub(remaining);
-                let unseen = server_used.saturating_sub(lane.held());
-                if unseen > 0 {
-                    lane.book(now, unseen, lane.spec.window + margin);
-                    self.counters.tightened += unseen;
-                }
+            let hold = lane.spec.window + margin;
+            match limit.limit {
+                // Evidence, not command: a zero pauses the lane for a window; a later
+                // reply says what the limit is.
+                Some(0) => lane.pause(now, hold),
+                Some(l) => lane.learn_capacity(l),
+                None => {}
+            }
+            let Some(remaining) = limit.remaining else { continue };
+            if lane.spec.capacity == UNCONFIGURED {
+                continue;
+            }
+            // The server's count includes other clients of the workspace. Hold
+            // the difference from now, as if it had just been spent.
+            let server_used = lane.spec.capacity.saturating_sub(remaining);
+            let unseen = server_used.saturating_sub(lane.held());
+            if unseen > 0 {
+                lane.book(now, unseen, hold);
+                self.counters.tightened += unseen;
+            } else if lane.spec.window >= LONG && lane.spec.unit == Unit::Tokens {
+                // A month's quota resets with the calendar while a 31-day lane still
+                // holds last month: believe the server, beside what is in flight.
+                let believed = server_used.saturating_add(in_flight);
+                lane.release_oldest(lane.held().saturating_sub(believed));
             }
         }
         self.pump(now);
+        ignored
     }
 
     pub(crate) fn observe_rate_limited(&mut self, pause: Duration, now: Instant) {
@@ -415,6 +451,9 @@ impl Core {
             .chain(self.lanes.models.iter().map(|(m, ids)| (Some(m.to_string()), ids)));
         for (model, ids) in scopes {
             for &i in ids {
+                if !self.lanes.is_live(i, now) {
+                    continue;
+                }
                 let lane = &self.lanes.lanes[i];
                 let free = lane.free();
                 lanes.push(LaneStatus {
@@ -423,7 +462,7 @@ impl Core {
                     unit: lane.spec.unit,
                     window: lane.spec.window,
                     limit: lane.spec.capacity,
-                    configured: lane.configured,
+                    configured: (lane.configured != UNCONFIGURED).then_some(lane.configured),
                     used: lane.held(),
                     available: free,
                     next_available: if free > 0 {

@@ -89,6 +89,13 @@ impl LaneSpec {
     }
 }
 
+/// The `configured` of a lane the user did not configure.
+pub(crate) const UNCONFIGURED: u64 = u64::MAX;
+
+/// How long a learned lane lives without a reply naming it, at least (twice its
+/// window if that is longer).
+pub(crate) const LEARNED_LIFE: Duration = Duration::from_secs(600);
+
 /// Where one admission's cost sits in a lane's log, so it can be refunded later.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Slot {
@@ -106,7 +113,10 @@ struct Entry {
 pub(crate) struct Lane {
     pub(crate) spec: LaneSpec,
     /// What the user asked for; `spec.capacity` may be lowered below it by the server.
+    /// [`UNCONFIGURED`] for a lane learned from the server.
     pub(crate) configured: u64,
+    /// For a lane learned from the server: when a reply last named it.
+    pub(crate) confirmed: Option<Instant>,
     granularity: u64,
     log: VecDeque<Entry>,
     /// Sequence number of `log[0]`; entry `i` has sequence `first_seq + i`.
@@ -119,6 +129,7 @@ impl Lane {
         Lane {
             spec,
             configured: spec.capacity,
+            confirmed: None,
             granularity: (micros(spec.window) / 1024).max(1),
             log: VecDeque::new(),
             first_seq: 0,
@@ -234,6 +245,40 @@ impl Lane {
     /// Sets the capacity the server enforces, never above what the user configured.
     pub(crate) fn learn_capacity(&mut self, server_limit: u64) {
         self.spec.capacity = server_limit.min(self.configured);
+    }
+
+    /// A lane the server named, not the user.
+    pub(crate) fn learned(spec: LaneSpec, now: Instant) -> Lane {
+        Lane { configured: UNCONFIGURED, confirmed: Some(now), ..Lane::new(spec) }
+    }
+
+    /// Whether it is a learned lane that no reply has named for long: it no longer
+    /// binds, until a reply names it again.
+    pub(crate) fn is_idle(&self, now: Instant) -> bool {
+        self.confirmed.is_some_and(|t| now - t > (self.spec.window * 2).max(LEARNED_LIFE))
+    }
+
+    /// Admits nothing more until `hold` from `now` has passed: the server said the
+    /// limit is 0, which is a pause, not a permanent refusal.
+    pub(crate) fn pause(&mut self, now: Instant, hold: Duration) {
+        let room = self.spec.capacity.saturating_sub(self.held);
+        if room > 0 {
+            self.book(now, room, hold);
+        }
+    }
+
+    /// Lets go of `amount` of what is held, oldest first: the server says less was
+    /// spent than the books hold (a new calendar month).
+    pub(crate) fn release_oldest(&mut self, mut amount: u64) {
+        for e in self.log.iter_mut() {
+            if amount == 0 {
+                break;
+            }
+            let taken = amount.min(e.cost);
+            e.cost -= taken;
+            self.held -= taken;
+            amount -= taken;
+        }
     }
 
     /// Number of log entries (for tests of the memory bound).

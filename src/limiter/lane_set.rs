@@ -5,7 +5,11 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::lane::{Lane, LaneSpec, Slot, Unit};
+use super::lane::{Lane, LaneSpec, Slot, Unit, UNCONFIGURED};
+
+/// The most lanes replies may add: windows the user did not configure, for the
+/// workspace or a model. Further ones are ignored.
+pub const MAX_LEARNED: usize = 16;
 use super::Rejection;
 use crate::time::Instant;
 
@@ -40,8 +44,18 @@ pub(crate) struct LaneSet {
 
 impl LaneSet {
     pub(crate) fn add(&mut self, model: Option<&str>, spec: LaneSpec) -> usize {
+        self.push(model, Lane::new(spec))
+    }
+
+    /// Adds a lane a reply named, unless [`MAX_LEARNED`] are already learned.
+    pub(crate) fn learn(&mut self, model: Option<&str>, spec: LaneSpec, now: Instant) -> Option<usize> {
+        let learned = self.lanes.iter().filter(|l| l.confirmed.is_some()).count();
+        (learned < MAX_LEARNED).then(|| self.push(model, Lane::learned(spec, now)))
+    }
+
+    fn push(&mut self, model: Option<&str>, lane: Lane) -> usize {
         let id = self.lanes.len();
-        self.lanes.push(Lane::new(spec));
+        self.lanes.push(lane);
         match model {
             None => self.workspace.push(id),
             Some(m) => self.models.entry(Rc::from(m)).or_default().push(id),
@@ -53,6 +67,12 @@ impl LaneSet {
     pub(crate) fn scope<'a>(&'a self, model: Option<&str>) -> impl Iterator<Item = usize> + 'a {
         let own = model.and_then(|m| self.models.get(m)).map(Vec::as_slice).unwrap_or(&[]);
         self.workspace.iter().chain(own).copied()
+    }
+
+    /// Whether lane `i` is shown and binds: every configured lane, and learned ones
+    /// a reply has named lately.
+    pub(crate) fn is_live(&self, i: usize, now: Instant) -> bool {
+        !self.lanes[i].is_idle(now)
     }
 
     /// The lane of `unit` and `window` a report about `model` speaks of: the model's
@@ -68,6 +88,10 @@ impl LaneSet {
     pub(crate) fn expire(&mut self, now: Instant) {
         for lane in &mut self.lanes {
             lane.expire(now);
+            if lane.is_idle(now) {
+                // Binds no more until a reply names it again (see Lane::is_idle).
+                lane.spec.capacity = UNCONFIGURED;
+            }
         }
     }
 

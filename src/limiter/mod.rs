@@ -50,6 +50,7 @@ use std::time::Duration;
 
 use self::core::{Core, Decision, Outcome};
 pub use self::lane::{LaneSpec, Unit, MONTH};
+pub use self::lane_set::MAX_LEARNED;
 pub use self::margin::MarginPolicy;
 use self::queue::Key;
 pub use self::status::{Counters, LaneStatus, Status};
@@ -294,9 +295,12 @@ impl Limiter {
     }
 
     /// Applies what a response's headers said. Settle the request's ticket first, so
-    /// its real cost is already accounted.
-    pub fn observe_server(&self, report: &ServerReport, model: Option<&str>, now: Instant) {
-        self.core.borrow_mut().observe_server(report, model, now);
+    /// its real cost is already accounted. Returns how many of the report's limits
+    /// were ignored: a window beyond the [`MAX_LEARNED`] lanes replies may add, or a
+    /// limit of 0 for a window the limiter does not know. A limit of 0 for a lane it
+    /// knows pauses that lane for one window; it is never a permanent refusal.
+    pub fn observe_server(&self, report: &ServerReport, model: Option<&str>, now: Instant) -> u32 {
+        self.core.borrow_mut().observe_server(report, model, now)
     }
 
     /// A 429 arrived: admit nothing for `pause`.

@@ -42,8 +42,8 @@ pub struct LaneStatus {
     pub window: Duration,
     /// The capacity enforced now (the configured one, or lower if the server said so).
     pub limit: u64,
-    /// The capacity configured.
-    pub configured: u64,
+    /// The capacity configured; `None` for a lane the server named.
+    pub configured: Option<u64>,
     /// Held in the current window, in flight or settled.
     pub used: u64,
     /// What could be admitted now.

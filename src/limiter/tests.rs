@@ -215,7 +215,7 @@ fn the_server_teaches_lower_limits_new_windows_and_other_clients_use() {
     l.observe_server(&report, None, secs(0.0));
     let s = l.status(secs(0.0));
     let tok = s.lanes.iter().find(|x| x.name == "tokens/60s").unwrap();
-    assert_eq!((tok.limit, tok.configured, tok.used), (200_000, 500_000, 50_000));
+    assert_eq!((tok.limit, tok.configured, tok.used), (200_000, Some(500_000), 50_000));
     let req = s.lanes.iter().find(|x| x.name == "requests/60s").unwrap();
     assert_eq!((req.limit, req.used), (60, 1));
     assert_eq!(s.counters.tightened, 50_001);
@@ -320,4 +320,61 @@ fn a_newcomer_behind_a_long_queue_is_refused_at_once_when_its_deadline_cannot_be
     let _ahead: Vec<Waiter> = (0..3).map(|_| queued(t.reserve(Demand::tokens(9_000), secs(0.0)))).collect();
     let late = t.reserve(Demand::tokens(9_000).deadline(secs(100.0)), secs(0.0)).unwrap_err();
     assert_eq!(late, Rejection::Deadline { predicted_wait: Some(Duration::from_secs(180)) });
+}
+
+#[test]
+fn a_limit_of_zero_pauses_the_lane_for_a_window_and_never_disables_it() {
+    let l = limiter(vec![LaneSpec::requests_per_second(5), tokens(10_000)]);
+    let report = parse_headers([("x-ratelimit-limit-tokens-minute", "0"), ("x-ratelimit-limit-req-second", "0")]);
+    assert_eq!(l.observe_server(&report, Some("a"), secs(0.0)), 0);
+    // Paused: another model's call waits, it is not refused.
+    let w = queued(l.reserve(Demand::tokens(10).model("b"), secs(0.1)));
+    assert!(w.predicted() >= secs(60.0) && w.predicted() <= secs(61.0), "{:?}", w.predicted());
+    let s = l.status(secs(0.1));
+    assert_eq!((s.lanes[0].limit, s.lanes[1].limit), (5, 10_000), "the limits stand");
+    // After the window, calls flow again.
+    let WaitState::Ready(t) = w.poll(secs(61.0)) else { panic!("admitted once the pause passed") };
+    t.cancel();
+}
+
+#[test]
+fn windows_the_server_names_are_learned_within_bounds_and_forgotten_when_idle() {
+    let l = limiter(vec![LaneSpec::requests_per_second(5)]);
+    let named = parse_headers([("x-ratelimit-limit-req-10-second", "20")]);
+    assert_eq!(l.observe_server(&named, None, secs(0.0)), 0);
+    let s = l.status(secs(0.0));
+    assert_eq!(s.lanes.len(), 2);
+    assert_eq!((s.lanes[1].limit, s.lanes[1].configured), (20, None));
+    // Unconfirmed for ten minutes, it binds no more and is not shown.
+    let later = secs(601.0);
+    assert_eq!(l.status(later).lanes.len(), 1);
+    for n in 0..5 {
+        ready(l.reserve(Demand::tokens(1), later + Duration::from_secs(n * 2)));
+    }
+    // A reply naming it again brings it back.
+    l.observe_server(&named, None, secs(700.0));
+    assert_eq!(l.status(secs(700.0)).lanes.len(), 2);
+    // No more than MAX_LEARNED windows are ever added.
+    for n in 2..100 {
+        let h = format!("x-ratelimit-limit-tokens-{n}-minute");
+        l.observe_server(&parse_headers([(h.as_str(), "1000")]), Some("m"), secs(700.0));
+    }
+    assert_eq!(l.status(secs(700.0)).lanes.len(), 1 + MAX_LEARNED);
+}
+
+#[test]
+fn a_new_calendar_month_the_server_reports_frees_a_month_lane() {
+    let l = limiter(vec![LaneSpec::tokens_per_month(1_000_000)]);
+    ready(l.reserve(Demand::tokens(900_000), secs(0.0))).settle(900_000, secs(1.0));
+    // Days later the month turned: the server's quota is fresh, the 31-day lane
+    // still holds the 900,000 of last month.
+    let reset = secs(5.0 * 86_400.0);
+    let fresh = parse_headers([("x-ratelimit-remaining-tokens-month", "1000000")]);
+    l.observe_server(&fresh, None, reset);
+    assert_eq!(l.status(reset).lanes[0].used, 0);
+    ready(l.reserve(Demand::tokens(500_000), reset));
+    // And the server saying less is left still lowers it.
+    let spent = parse_headers([("x-ratelimit-remaining-tokens-month", "100000")]);
+    l.observe_server(&spent, None, reset);
+    assert_eq!(l.status(reset).lanes[0].used, 900_000);
 }

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use super::MONTH;
 
-/// The window a suffix names, or `None` when it is not a window name. A count may come
-/// before the unit, with or without a dash (`5-minute`, `5minute`), and the unit may
-/// be plural or abbreviated (`seconds`, `sec`, `s`, `min`, `m`, `h`, `d`).
+/// The window a suffix names, or `None` when it is not a window name or lies outside
+/// [`SHORTEST`] to [`LONGEST`]. A count may come before the unit, with or without a
+/// dash (`5-minute`, `5minute`), and the unit may be plural or abbreviated
+/// (`seconds`, `sec`, `s`, `min`, `m`, `h`, `d`).
 pub fn parse_window(suffix: &str) -> Option<Duration> {
     let suffix = suffix.trim().to_ascii_lowercase();
     let digits = suffix.bytes().take_while(u8::is_ascii_digit).count();
@@ -25,8 +26,13 @@ pub fn parse_window(suffix: &str) -> Option<Duration> {
         "month" | "months" => MONTH,
         _ => return None,
     };
-    one.checked_mul(u32::try_from(count).ok()?)
+    one.checked_mul(u32::try_from(count).ok()?).filter(|w| (SHORTEST..=LONGEST).contains(w))
 }
+
+/// The shortest window a server may name: Mistral's shortest is a second.
+pub const SHORTEST: Duration = Duration::from_secs(1);
+/// The longest: a month (a lane longer than that would never let a cost go).
+pub const LONGEST: Duration = MONTH;
 
 #[cfg(test)]
 mod tests {
@@ -53,5 +59,8 @@ mod tests {
         assert_eq!(parse_window("fortnight"), None);
         assert_eq!(parse_window(""), None);
         assert_eq!(parse_window("99999999999999999999-second"), None);
+        assert_eq!(parse_window("4294967295-month"), None, "past a month");
+        assert_eq!(parse_window("2-month"), None);
+        assert_eq!(parse_window("31-day"), Some(MONTH));
     }
 }

@@ -114,22 +114,23 @@ impl Inner {
                 ("unit", l.unit.as_str().into()),
                 ("windowMs", ms(l.window).into()),
                 ("limit", n(l.limit)),
-                ("configured", n(l.configured)),
+                ("configured", l.configured.map_or(JsValue::NULL, n)),
                 ("used", n(l.used)),
                 ("percent", l.percent().into()),
                 ("available", n(l.available)),
                 ("nextAvailableMs", ms(l.next_available).into()),
             ]));
         }
-        let server = js_sys::Array::new();
+        let limits = js_sys::Array::new();
         for l in &state.last_report().limits {
-            server.push(&js::object(&[
+            limits.push(&js::object(&[
                 ("unit", l.unit.as_str().into()),
                 ("windowMs", ms(l.window).into()),
                 ("limit", l.limit.map_or(JsValue::NULL, n)),
                 ("remaining", l.remaining.map_or(JsValue::NULL, n)),
             ]));
         }
+        let server = js::object(&[("limits", limits.into()), ("ignored", n(state.ignored()))]);
         let st = state.stats();
         let c = &s.counters;
         let p = |v: Option<f64>| v.map_or(JsValue::NULL, JsValue::from);
@@ -139,7 +140,7 @@ impl Inner {
             ("queued", (s.queued as f64).into()),
             ("closedForMs", ms(s.closed_for).into()),
             ("marginMs", ms(s.margin).into()),
-            ("server", server.into()),
+            ("server", server),
             (
                 "counters",
                 js::object(&[

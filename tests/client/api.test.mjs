@@ -23,7 +23,8 @@ test("chat.complete returns the wire format and settles its real usage", async (
   assert.equal(s.counters.tokensIn, prompt_tokens);
   assert.equal(s.counters.tokensOut, completion_tokens);
   assert.ok(s.counters.refunded > 0, "the estimate (prompt + max_tokens) was above the real cost");
-  assert.ok(s.server.length > 0, "the rate-limit headers were read");
+  assert.ok(s.server.limits.length > 0, "the rate-limit headers were read");
+  assert.equal(s.server.ignored, 0);
   assertSettled(assert, c);
 });
 

@@ -83,7 +83,7 @@ where
     for (name, value) in headers {
         let name = name.to_ascii_lowercase();
         let is_cost = name == "x-ratelimit-tokens-query-cost" || name == "ratelimitbysize-query-cost";
-        if !is_cost && !(name.starts_with("x-ratelimit-") || name.starts_with("x-ratelimitbysize-")) {
+        if !(is_cost || name.starts_with("x-ratelimit-") || name.starts_with("x-ratelimitbysize-")) {
             continue;
         }
         let n = value.trim().parse::<u64>().ok();

@@ -340,16 +340,17 @@ fn a_limit_of_zero_pauses_the_lane_for_a_window_and_never_disables_it() {
 #[test]
 fn windows_the_server_names_are_learned_within_bounds_and_forgotten_when_idle() {
     let l = limiter(vec![LaneSpec::requests_per_second(5)]);
-    let named = parse_headers([("x-ratelimit-limit-req-10-second", "20")]);
+    let named = parse_headers([("x-ratelimit-limit-req-10-second", "2")]);
     assert_eq!(l.observe_server(&named, None, secs(0.0)), 0);
     let s = l.status(secs(0.0));
     assert_eq!(s.lanes.len(), 2);
-    assert_eq!((s.lanes[1].limit, s.lanes[1].configured), (20, None));
+    assert_eq!((s.lanes[1].limit, s.lanes[1].configured), (2, None));
     // Unconfirmed for ten minutes, it binds no more and is not shown.
     let later = secs(601.0);
     assert_eq!(l.status(later).lanes.len(), 1);
     for n in 0..5 {
-        ready(l.reserve(Demand::tokens(1), later + Duration::from_secs(n * 2)));
+        // Five in ten seconds: a live 2-per-10-s lane would hold the third back.
+        ready(l.reserve(Demand::tokens(1), later + Duration::from_secs(n * 2))).cancel();
     }
     // A reply naming it again brings it back.
     l.observe_server(&named, None, secs(700.0));

@@ -350,7 +350,8 @@ fn windows_the_server_names_are_learned_within_bounds_and_forgotten_when_idle() 
     assert_eq!(l.status(later).lanes.len(), 1);
     for n in 0..5 {
         // Five in ten seconds: a live 2-per-10-s lane would hold the third back.
-        ready(l.reserve(Demand::tokens(1), later + Duration::from_secs(n * 2))).cancel();
+        let at = later + Duration::from_secs(n * 2);
+        ready(l.reserve(Demand::tokens(1), at)).settle(1, at);
     }
     // A reply naming it again brings it back.
     l.observe_server(&named, None, secs(700.0));
@@ -373,7 +374,7 @@ fn a_new_calendar_month_the_server_reports_frees_a_month_lane() {
     let fresh = parse_headers([("x-ratelimit-remaining-tokens-month", "1000000")]);
     l.observe_server(&fresh, None, reset);
     assert_eq!(l.status(reset).lanes[0].used, 0);
-    ready(l.reserve(Demand::tokens(500_000), reset));
+    let _in_flight = ready(l.reserve(Demand::tokens(500_000), reset));
     // And the server saying less is left still lowers it.
     let spent = parse_headers([("x-ratelimit-remaining-tokens-month", "100000")]);
     l.observe_server(&spent, None, reset);

@@ -80,8 +80,10 @@ function keyFromEnvironment() {
   }
 }
 
-// A page (not a worker, not a server runtime): a key there is visible to anyone.
-const inBrowserPage = typeof document !== "undefined" && typeof navigator !== "undefined";
+// A browser, page or worker (web, shared or service): a key there is visible to
+// anyone who opens the page. Browsers, and only browsers, say "Mozilla/"; Node,
+// Deno, Bun and Workers name themselves.
+const inBrowser = /^Mozilla\//.test(globalThis.navigator?.userAgent ?? "") && !globalThis.process?.versions?.node;
 
 /** A streamed reply: iterate it once with `for await`; `break` cancels it. */
 class EventStreamIterable {
@@ -109,6 +111,18 @@ class EventStreamIterable {
   }
 }
 
+// What reads, lists and deletes pass for a body.
+const bodiless = Symbol("bodiless");
+
+// A request body is an object: spreading a string or an array would send
+// {"0": ...} without a word.
+function request(body) {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw configError(`a request body must be an object, got ${body === null ? "null" : Array.isArray(body) ? "an array" : typeof body}`);
+  }
+  return body;
+}
+
 function query(params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params ?? {})) {
@@ -130,7 +144,7 @@ export class MistralRatelimitClient {
       throw configError(`tokenizer must be "heuristic" or "tekken", got ${JSON.stringify(tokenizer)}`);
     }
     const apiKey = rest.apiKey ?? keyFromEnvironment();
-    if (inBrowserPage && apiKey && !rest.dangerouslyAllowBrowser) {
+    if (inBrowser && apiKey && !rest.dangerouslyAllowBrowser) {
       throw configError(
         "an API key in a browser page is readable by anyone who opens it: point serverURL at a proxy that adds " +
           "the key, or pass dangerouslyAllowBrowser: true if you accept that",
@@ -149,33 +163,44 @@ export class MistralRatelimitClient {
         () => {},
       );
     };
+    // Every misuse is a rejected promise (or a stream that fails on its first
+    // step), never a throw at the call.
     const call = (kind, id, body, q, opts) => {
-      useTekken();
-      return this.#wasm.call(kind, id, body, q, opts);
+      try {
+        useTekken();
+        return this.#wasm.call(kind, id, body === bodiless ? undefined : { ...request(body), stream: false }, q, opts);
+      } catch (e) {
+        return Promise.reject(e);
+      }
     };
     const stream = (kind, id, body, opts) => {
-      useTekken();
-      return new EventStreamIterable(this.#wasm.stream(kind, id, { ...body, stream: true }, opts));
+      let opened;
+      try {
+        useTekken();
+        opened = this.#wasm.stream(kind, id, { ...request(body), stream: true }, opts);
+      } catch (e) {
+        opened = Promise.reject(e);
+      }
+      return new EventStreamIterable(opened);
     };
-    const noStream = (body) => ({ ...body, stream: false });
 
     this.chat = {
-      complete: (request, opts) => call("chat.complete", undefined, noStream(request), undefined, opts),
+      complete: (request, opts) => call("chat.complete", undefined, request, undefined, opts),
       stream: (request, opts) => stream("chat.complete", undefined, request, opts),
     };
     this.beta = {
       conversations: {
-        start: (request, opts) => call("conversations.start", undefined, noStream(request), undefined, opts),
+        start: (request, opts) => call("conversations.start", undefined, request, undefined, opts),
         startStream: (request, opts) => stream("conversations.start", undefined, request, opts),
-        append: (id, request, opts) => call("conversations.append", id, noStream(request), undefined, opts),
+        append: (id, request, opts) => call("conversations.append", id, request, undefined, opts),
         appendStream: (id, request, opts) => stream("conversations.append", id, request, opts),
-        restart: (id, request, opts) => call("conversations.restart", id, noStream(request), undefined, opts),
+        restart: (id, request, opts) => call("conversations.restart", id, request, undefined, opts),
         restartStream: (id, request, opts) => stream("conversations.restart", id, request, opts),
-        get: (id, opts) => call("conversations.get", id, undefined, undefined, opts),
-        getHistory: (id, opts) => call("conversations.getHistory", id, undefined, undefined, opts),
-        getMessages: (id, opts) => call("conversations.getMessages", id, undefined, undefined, opts),
-        list: (params, opts) => call("conversations.list", undefined, undefined, query(params), opts),
-        delete: (id, opts) => call("conversations.delete", id, undefined, undefined, opts),
+        get: (id, opts) => call("conversations.get", id, bodiless, undefined, opts),
+        getHistory: (id, opts) => call("conversations.getHistory", id, bodiless, undefined, opts),
+        getMessages: (id, opts) => call("conversations.getMessages", id, bodiless, undefined, opts),
+        list: (params, opts) => call("conversations.list", undefined, bodiless, query(params), opts),
+        delete: (id, opts) => call("conversations.delete", id, bodiless, undefined, opts),
       },
     };
   }

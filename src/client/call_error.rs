@@ -7,6 +7,17 @@ use super::error_kind::ErrorKind;
 use crate::headers::Headers;
 use crate::retry::{self, ApiError, GiveUp, RateLimitKind};
 
+/// The longest part of a server's error message an error repeats.
+pub const MOST_SAID: usize = 1000;
+
+/// `text` cut to [`MOST_SAID`] characters: a server's error page is no message.
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(MOST_SAID) {
+        Some((end, _)) => format!("{}... ({} bytes in all)", &text[..end], text.len()),
+        None => text.to_owned(),
+    }
+}
+
 /// A failed call.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CallError {
@@ -55,7 +66,7 @@ impl CallError {
         wall_clock: Option<SystemTime>,
     ) -> CallError {
         let api = ApiError::parse(text);
-        let said = api.message.clone().unwrap_or_else(|| format!("HTTP {status}"));
+        let said = api.message.as_deref().map_or_else(|| format!("HTTP {status}"), shortened);
         let mut err = CallError::new(ErrorKind::for_status(status), format!("{said} ({why})"));
         err.status = Some(status);
         err.correlation_id = headers.header("mistral-correlation-id").map(str::to_owned);

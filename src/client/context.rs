@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-/// Conversations remembered at most (the oldest is forgotten first).
+/// Conversations remembered at most (the one unused longest is forgotten first).
 pub const REMEMBERED_CONVERSATIONS: usize = 1024;
 
 /// The context size of recent conversations, by id.
@@ -19,12 +19,16 @@ impl ConversationContext {
     /// A turn of conversation `id` ended with `total` tokens used (its prompt, the
     /// whole history, plus its reply): the next turn's prompt starts from there.
     pub fn record(&mut self, id: &str, total: u64) {
-        if self.tokens.insert(id.to_owned(), total).is_none() {
-            self.order.push_back(id.to_owned());
-            if self.order.len() > REMEMBERED_CONVERSATIONS {
-                if let Some(old) = self.order.pop_front() {
-                    self.tokens.remove(&old);
-                }
+        if self.tokens.insert(id.to_owned(), total).is_some() {
+            // Used again: it moves to the back of the line to be forgotten.
+            if let Some(i) = self.order.iter().position(|o| o == id) {
+                self.order.remove(i);
+            }
+        }
+        self.order.push_back(id.to_owned());
+        if self.order.len() > REMEMBERED_CONVERSATIONS {
+            if let Some(old) = self.order.pop_front() {
+                self.tokens.remove(&old);
             }
         }
     }
@@ -47,6 +51,18 @@ mod tests {
         c.record("conv_1", 120);
         c.record("conv_1", 310);
         assert_eq!(c.history("conv_1"), 310);
+    }
+
+    #[test]
+    fn a_conversation_in_use_is_not_the_one_forgotten() {
+        let mut c = ConversationContext::default();
+        for i in 0..REMEMBERED_CONVERSATIONS {
+            c.record(&format!("conv_{i}"), 1);
+        }
+        c.record("conv_0", 7); // the oldest, used again
+        c.record("conv_new", 1);
+        assert_eq!(c.history("conv_0"), 7);
+        assert_eq!(c.history("conv_1"), 0, "the least recently used went instead");
     }
 
     #[test]

@@ -130,6 +130,24 @@ fn positive(name: &str, v: Option<f64>) -> Result<Option<f64>, String> {
     }
 }
 
+/// A positive number no smaller than `least` and no larger than `most`.
+fn within(name: &str, v: Option<f64>, least: f64, most: f64) -> Result<Option<f64>, String> {
+    match positive(name, v)? {
+        Some(x) if !(least..=most).contains(&x) => {
+            Err(format!("{name} must be between {least:e} and {most:e}, got {x}"))
+        }
+        other => Ok(other),
+    }
+}
+
+/// The slowest request rate: one a month (a longer window would never free).
+pub const LEAST_RATE: f64 = 1.0 / (31.0 * 86_400.0);
+/// The largest rate or token count an option may give: far above any plan, and
+/// exact in both `f64` and `u64`.
+pub const MOST: f64 = 1e15;
+/// The most retries a call may make.
+pub const MOST_RETRIES: u64 = 100;
+
 fn whole(name: &str, v: Option<f64>) -> Result<Option<u64>, String> {
     match v {
         Some(x) if !(x.is_finite() && x >= 0.0 && x.fract() == 0.0) => {
@@ -152,9 +170,9 @@ impl ClientOptions {
     /// 500,000 tokens per minute, no monthly cap, 3 retries from 1 s to 32 s, and
     /// the [`Timeouts`] defaults.
     pub fn resolve(self) -> Result<ClientConfig, String> {
-        let rps = positive("requestsPerSecond", self.requests_per_second)?.unwrap_or(1.0);
-        let tpm = positive("tokensPerMinute", self.tokens_per_minute)?.unwrap_or(500_000.0);
-        let month = positive("tokensPerMonth", self.tokens_per_month)?;
+        let rps = within("requestsPerSecond", self.requests_per_second, LEAST_RATE, MOST)?.unwrap_or(1.0);
+        let tpm = within("tokensPerMinute", self.tokens_per_minute, 1.0, MOST)?.unwrap_or(500_000.0);
+        let month = within("tokensPerMonth", self.tokens_per_month, 1.0, MOST)?;
         let mut lanes = vec![
             LaneSpec::request_rate(rps).expect("checked positive"),
             LaneSpec::tokens_per_minute(tpm.floor().max(1.0) as u64),
@@ -169,7 +187,13 @@ impl ClientOptions {
             queue: millis("queueTimeoutMs", self.queue_timeout_ms)?,
         };
         let retry = RetryPolicy {
-            max_retries: whole("maxRetries", self.max_retries)?.map_or(defaults.max_retries, |n| n.min(100) as u32),
+            max_retries: match whole("maxRetries", self.max_retries)? {
+                Some(n) if n > MOST_RETRIES => {
+                    return Err(format!("maxRetries must be at most {MOST_RETRIES}, got {n}"))
+                }
+                Some(n) => n as u32,
+                None => defaults.max_retries,
+            },
             base_delay: millis("baseDelayMs", self.base_delay_ms)?.unwrap_or(defaults.base_delay),
             max_delay: millis("maxDelayMs", self.max_delay_ms)?.unwrap_or(defaults.max_delay),
             max_wait: timeouts.queue,
@@ -178,8 +202,16 @@ impl ClientOptions {
             return Err("baseDelayMs must not exceed maxDelayMs".into());
         }
         let server_url = self.server_url.unwrap_or_else(|| DEFAULT_SERVER.into());
-        if !(server_url.starts_with("https://") || server_url.starts_with("http://")) {
-            return Err(format!("serverURL must start with https:// or http://, got '{server_url}'"));
+        let Some(rest) = server_url.strip_prefix("https://").or_else(|| server_url.strip_prefix("http://")) else {
+            // Echo it only when it cannot hold a credential.
+            let shown =
+                if server_url.contains('@') { "a URL with credentials".into() } else { format!("'{server_url}'") };
+            return Err(format!("serverURL must start with https:// or http://, got {shown}"));
+        };
+        // Credentials in the URL would go to every request and into error messages;
+        // the key goes in apiKey, a proxy's in its own headers.
+        if rest.split(['/', '?', '#']).next().is_some_and(|authority| authority.contains('@')) {
+            return Err("serverURL must not hold credentials (user:password@host); pass the key as apiKey".into());
         }
         Ok(ClientConfig {
             api_key: self.api_key.filter(|k| !k.is_empty()),
@@ -217,9 +249,29 @@ mod tests {
         let err = parse(json!({"tokensPerMinit": 5})).unwrap_err();
         assert!(err.contains("unknown field `tokensPerMinit`"), "{err}");
         assert!(parse(json!({"serverURL": "api.mistral.ai"})).unwrap_err().contains("https://"));
+        let err = parse(json!({"serverURL": "http://user:s3cret@host/proxy"})).unwrap_err();
+        assert!(err.contains("credentials") && !err.contains("s3cret"), "{err}");
+        let err = parse(json!({"serverURL": "ftp://user:s3cret@host"})).unwrap_err();
+        assert!(!err.contains("s3cret"), "{err}");
+        assert!(
+            parse(json!({"serverURL": "http://host/proxy?to=a@b"})).is_ok(),
+            "an @ past the host is not a credential"
+        );
         assert!(parse(json!({"baseDelayMs": 5000, "maxDelayMs": 100})).is_err());
         let err = parse(json!({"timeoutMs": 2e22})).unwrap_err();
         assert!(err.contains("timeoutMs must be at most"), "{err}");
+        for (key, bad) in [
+            ("requestsPerSecond", 1e-20),
+            ("requestsPerSecond", 1e300),
+            ("tokensPerMinute", 0.5),
+            ("tokensPerMonth", 1e19),
+            ("maxRetries", 1e6),
+            ("baseDelayMs", 1e30),
+        ] {
+            let err = parse(json!({ key: bad })).unwrap_err();
+            assert!(err.starts_with(key) && err.contains("must be"), "{key} {bad}: {err}");
+        }
+        assert!(parse(json!({"requestsPerSecond": LEAST_RATE, "tokensPerMinute": MOST})).is_ok());
     }
 
     #[test]

@@ -4,6 +4,10 @@ use serde_json::Value;
 
 use super::estimate::text_tokens;
 
+/// The most tokens one reply may report (about a trillion): beyond it a count is
+/// not believed, so absurd numbers cannot overflow the books.
+pub const MOST_TOKENS: u64 = 1 << 40;
+
 /// Token counts as the API reports them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -16,17 +20,22 @@ pub struct Usage {
 impl Usage {
     /// Input plus output.
     pub fn total(&self) -> u64 {
-        self.prompt + self.completion
+        self.prompt.saturating_add(self.completion)
     }
 
     /// The `usage` object of a response, a chat chunk or a `conversation.response.done`
     /// event, if it has one. `total_tokens` wins over the sum when larger (it includes
     /// connector tokens).
+    /// Counts beyond [`MOST_TOKENS`] are not usage but nonsense: the whole object is
+    /// then ignored, and the call settles as if it had none.
     pub fn from_json(v: &Value) -> Option<Usage> {
         let u = v.get("usage").filter(|u| u.is_object())?;
-        let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
-        let (prompt, completion) = (n("prompt_tokens"), n("completion_tokens"));
-        let extra = n("total_tokens").saturating_sub(prompt + completion);
+        let n = |k: &str| match u.get(k) {
+            None | Some(Value::Null) => Some(0),
+            Some(x) => x.as_u64().filter(|&n| n <= MOST_TOKENS),
+        };
+        let (prompt, completion, total) = (n("prompt_tokens")?, n("completion_tokens")?, n("total_tokens")?);
+        let extra = total.saturating_sub(prompt + completion);
         Some(Usage { prompt, completion: completion + extra })
     }
 }
@@ -64,6 +73,10 @@ mod tests {
         assert_eq!(Usage::from_json(&web).unwrap().total(), 7355);
         assert_eq!(Usage::from_json(&json!({"usage": null})), None);
         assert_eq!(Usage::from_json(&json!({})), None);
+        assert_eq!(Usage::from_json(&json!({"usage": {"prompt_tokens": 5}})), Some(Usage { prompt: 5, completion: 0 }));
+        for absurd in [json!(u64::MAX), json!(-3), json!(1.5e30), json!("12")] {
+            assert_eq!(Usage::from_json(&json!({"usage": {"prompt_tokens": absurd}})), None, "{absurd}");
+        }
     }
 
     #[test]

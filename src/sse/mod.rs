@@ -42,6 +42,11 @@ pub enum SseError {
         /// The cap, in bytes.
         limit: usize,
     },
+    /// An event's data, over all its `data:` lines, exceeded the cap.
+    EventTooLong {
+        /// The cap, in bytes.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for SseError {
@@ -49,6 +54,9 @@ impl fmt::Display for SseError {
         match self {
             SseError::LineTooLong { limit } => {
                 write!(f, "an event-stream line exceeded {limit} bytes; the stream is malformed, or raise the line cap")
+            }
+            SseError::EventTooLong { limit } => {
+                write!(f, "an event's data exceeded {limit} bytes over its lines; the stream is malformed")
             }
         }
     }
@@ -93,7 +101,7 @@ impl Default for SseDecoder {
 }
 
 impl SseDecoder {
-    /// A decoder that refuses lines longer than `max_line` bytes.
+    /// A decoder that refuses lines, and events, longer than `max_line` bytes.
     pub fn new(max_line: usize) -> SseDecoder {
         SseDecoder {
             max_line,
@@ -142,6 +150,10 @@ impl SseDecoder {
                 self.line(&line, out);
                 self.partial = line;
                 self.partial.clear();
+            }
+            // Many short data lines grow one event as surely as one long line.
+            if self.data.len() > self.max_line {
+                return Err(SseError::EventTooLong { limit: self.max_line });
             }
             let mut next = end + 1;
             if chunk[end] == b'\r' {

@@ -137,3 +137,16 @@ fn long_lines_are_refused_across_chunks() {
     d.feed(b"data: 0123456789\n\n", &mut out).unwrap();
     assert_eq!(out.last().unwrap().data, "0123456789");
 }
+
+#[test]
+fn many_short_data_lines_are_refused_as_one_long_event() {
+    let mut d = SseDecoder::new(64);
+    let mut out = Vec::new();
+    let lines = "data: x\n".repeat(40);
+    assert_eq!(d.feed(lines.as_bytes(), &mut out), Err(SseError::EventTooLong { limit: 64 }));
+    assert!(out.is_empty());
+    let mut ok = SseDecoder::new(64);
+    ok.feed("data: x\n".repeat(20).as_bytes(), &mut out).unwrap();
+    ok.feed(b"\n", &mut out).unwrap();
+    assert_eq!(out.len(), 1, "under the cap it is one event");
+}

@@ -89,7 +89,14 @@ pub async fn run(inner: &Rc<Inner>, call: &mut Call, wire: &Wire, scope: &mut Sc
             }
             Action::ReadBody => {
                 let res = response.take().expect("a body follows a head");
-                match or_stop(scope, http::text(&res.raw)).await {
+                let read = async {
+                    if (200..300).contains(&res.status) {
+                        http::text(&res.raw).await
+                    } else {
+                        http::text_capped(&res.raw, http::ERROR_BODY_CAP).await
+                    }
+                };
+                match or_stop(scope, read).await {
                     Ok(Ok(text)) => {
                         body = text;
                         Input::Body(&body)

@@ -14,7 +14,7 @@ use super::inner::Inner;
 use super::js;
 use super::scope::Scope;
 use super::stream::EventStream;
-use crate::client::options::{check_keys, millis, option_type, CALL_OPTION_KEYS};
+use crate::client::options::{check_keys, millis, option_type, CALL_OPTION_KEYS, MOST_RETRIES};
 use crate::client::{Call, CallError, ClientOptions, ErrorKind, Estimator, Heuristic, Kind, Plan, Timeouts};
 use crate::limiter::Priority;
 use crate::retry::RetryPolicy;
@@ -83,8 +83,8 @@ fn call_options(options: &JsValue, retry: RetryPolicy, timeouts: Timeouts) -> Re
         o.retry.max_wait = Some(t);
     }
     match number(options, "maxRetries")? {
-        Some(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 => o.retry.max_retries = n.min(100.0) as u32,
-        Some(_) => return Err("maxRetries must be a whole number of 0 or more".into()),
+        Some(n) if n.fract() == 0.0 && (0.0..=MOST_RETRIES as f64).contains(&n) => o.retry.max_retries = n as u32,
+        Some(n) => return Err(format!("maxRetries must be a whole number from 0 to {MOST_RETRIES}, got {n}")),
         None => {}
     }
     o.priority = match js::get(options, "priority").as_string().as_deref() {

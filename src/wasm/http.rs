@@ -76,6 +76,32 @@ pub async fn text(res: &Response) -> Result<String, NoResponse> {
     }
 }
 
+/// The most of an error body that is read: enough for any error Mistral sends; a
+/// server that sends 50 MB is not waited for.
+pub const ERROR_BODY_CAP: usize = 64 * 1024;
+
+/// Reads at most `cap` bytes of the body as text, then lets the rest go.
+pub async fn text_capped(res: &Response, cap: usize) -> Result<String, NoResponse> {
+    let Some(body) = res.body() else { return Ok(String::new()) };
+    let reader: web_sys::ReadableStreamDefaultReader =
+        body.get_reader().dyn_into().map_err(|e| NoResponse::Interrupted(describe(&e)))?;
+    let mut bytes = Vec::new();
+    while bytes.len() < cap {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| classify(&e))?;
+        if js::get(&chunk, "done").as_bool().unwrap_or(true) {
+            return Ok(String::from_utf8_lossy(&bytes).into_owned());
+        }
+        bytes.extend(js_sys::Uint8Array::new(&js::get(&chunk, "value")).to_vec());
+    }
+    bytes.truncate(cap);
+    // The rest is not wanted; a rejection of the cancel says nothing.
+    let cancel = reader.cancel();
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = JsFuture::from(cancel).await;
+    });
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 fn headers(h: &Headers) -> Vec<(String, String)> {
     let Ok(Some(entries)) = js_sys::try_iter(h) else { return Vec::new() };
     entries

@@ -385,3 +385,18 @@ fn a_call_that_waited_while_estimates_rose_asks_again_for_what_it_will_cost() {
     }
     assert_eq!(s.limiter().status(at(30)).in_flight, 0, "the stale ticket went back");
 }
+
+#[test]
+fn a_huge_error_page_makes_a_short_message() {
+    let mut s = state();
+    let mut call = Call::new(plan(Kind::ConversationStart, false));
+    admit(&mut call, &mut s, 0);
+    step(&mut call, &mut s, 10, head(500, &[]));
+    let page = "x".repeat(65_536);
+    match step(&mut call, &mut s, 10, Input::Body(&page)) {
+        Action::Finish(Err(e)) => {
+            assert!(e.message.len() < 1200 && e.message.contains("65536 bytes"), "{}", e.message.len())
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,0 +1,62 @@
+// Odd values from the caller are ConfigErrors that say what to change, and none
+// of them sends anything: ids that could reach another resource, bodies that are
+// not objects, credentials in serverURL, numbers out of range.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { assertSettled, chatRequest, client, pkg, startMock } from "./helpers.mjs";
+
+const configError = (says) => (e) => e instanceof pkg.ConfigError && e.message.includes(says);
+
+test("an id that could reach another resource is refused before anything is sent", async () => {
+  const mock = await startMock();
+  try {
+    const c = client(`${mock.url}/proxy/`);
+    for (const id of ["../../v1/agents/ag_1", "abc?x=1", "a/b", "..", "a#b", "%2e%2e", "x".repeat(129)]) {
+      await assert.rejects(c.beta.conversations.delete(id), configError("id"), id);
+      await assert.rejects(c.beta.conversations.get(id), configError("id"), id);
+    }
+    await assert.rejects(c.beta.conversations.append("../x", { inputs: "hi" }), configError("id"));
+    assert.equal((await mock.stats()).requests, 0, "nothing reached the server");
+    assertSettled(assert, c);
+  } finally {
+    mock.stop();
+  }
+});
+
+test("a body that is not an object is refused, as a rejected promise", async () => {
+  const c = client("http://127.0.0.1:9");
+  for (const body of ["hello", [1, 2], null, 42]) {
+    const pending = c.chat.complete(body);
+    assert.ok(pending instanceof Promise, "not a throw at the call");
+    await assert.rejects(pending, configError("must be an object"));
+  }
+  const stream = c.chat.stream("hello");
+  await assert.rejects((async () => {
+    for await (const _ of stream);
+  })(), configError("must be an object"));
+});
+
+test("credentials in serverURL and numbers out of range are refused, and the credentials never echoed", () => {
+  for (const [options, says] of [
+    [{ serverURL: "http://user:s3cret@127.0.0.1:9/" }, "credentials"],
+    [{ requestsPerSecond: 1e-20 }, "requestsPerSecond must be between"],
+    [{ tokensPerMinute: 1e300 }, "tokensPerMinute must be between"],
+    [{ timeoutMs: 2 ** 31 }, "timeoutMs must be at most"],
+    [{ baseDelayMs: 1e30 }, "baseDelayMs must be at most"],
+    [{ maxRetries: 1e6 }, "maxRetries must be at most"],
+  ]) {
+    assert.throws(() => new pkg.MistralRatelimitClient({ apiKey: "k", ...options }), (e) => configError(says)(e) && !e.message.includes("s3cret"), says);
+  }
+});
+
+test("call options out of range are refused", async () => {
+  const c = client("http://127.0.0.1:9");
+  for (const [opts, says] of [
+    [{ timeoutMs: 1e22 }, "timeoutMs must be at most"],
+    [{ queueTimeoutMs: -1 }, "queueTimeoutMs"],
+    [{ maxRetries: 1000 }, "maxRetries must be a whole number from 0 to 100"],
+  ]) {
+    await assert.rejects(c.chat.complete(chatRequest(), opts), configError(says));
+  }
+});

@@ -125,6 +125,10 @@ impl Client {
             serde_wasm_bindgen::from_value(options).map_err(|e| config_error(e.to_string()))?
         };
         let config = parsed.resolve().map_err(config_error)?;
+        // A URL fetch cannot parse would fail every call as a dropped connection.
+        if web_sys::Url::new(&config.server_url).is_err() {
+            return Err(config_error("serverURL is not a URL fetch can use; check its host and characters".into()));
+        }
         Ok(Client { inner: Rc::new(Inner::new(config, make_error, on_event)) })
     }
 

@@ -40,6 +40,7 @@ test("a body that is not an object is refused, as a rejected promise", async () 
 test("credentials in serverURL and numbers out of range are refused, and the credentials never echoed", () => {
   for (const [options, says] of [
     [{ serverURL: "http://user:s3cret@127.0.0.1:9/" }, "credentials"],
+    [{ serverURL: "http://exa mple.com" }, "not a URL fetch can use"],
     [{ requestsPerSecond: 1e-20 }, "requestsPerSecond must be between"],
     [{ tokensPerMinute: 1e300 }, "tokensPerMinute must be between"],
     [{ timeoutMs: 2 ** 31 }, "timeoutMs must be at most"],
@@ -58,5 +59,24 @@ test("call options out of range are refused", async () => {
     [{ maxRetries: 1000 }, "maxRetries must be a whole number from 0 to 100"],
   ]) {
     await assert.rejects(c.chat.complete(chatRequest(), opts), configError(says));
+  }
+});
+
+test("a caller's signal keeps no listener once its calls are over", async () => {
+  const { getEventListeners } = await import("node:events");
+  const mock = await startMock();
+  try {
+    const c = client(mock.url);
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 5; i++) {
+      await c.chat.complete(chatRequest(2), { signal });
+      for await (const _ of c.chat.stream(chatRequest(2), { signal }));
+    }
+    const it = c.chat.stream(chatRequest(8), { signal })[Symbol.asyncIterator]();
+    await it.next();
+    await it.return();
+    assert.equal(getEventListeners(signal, "abort").length, 0, "every call let go of the signal");
+  } finally {
+    mock.stop();
   }
 });

@@ -400,3 +400,16 @@ fn a_huge_error_page_makes_a_short_message() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_stream_with_no_body_settles() {
+    for (kind, ends_well) in [(Kind::ChatComplete, false), (Kind::ConversationStart, true)] {
+        let mut s = state();
+        let mut call = Call::new(plan(kind, true));
+        admit(&mut call, &mut s, 0);
+        assert!(matches!(step(&mut call, &mut s, 10, head(200, &[])), Action::Open));
+        let end = step(&mut call, &mut s, 11, Input::Eof);
+        assert_eq!(matches!(end, Action::Finish(Ok(Reply::Ended(_)))), ends_well, "{kind:?}: {end:?}");
+        settled_nothing_held(&s, 11);
+    }
+}

@@ -196,7 +196,7 @@ impl ClientOptions {
             },
             base_delay: millis("baseDelayMs", self.base_delay_ms)?.unwrap_or(defaults.base_delay),
             max_delay: millis("maxDelayMs", self.max_delay_ms)?.unwrap_or(defaults.max_delay),
-            max_wait: timeouts.queue,
+            max_wait: timeouts.queue.unwrap_or(defaults.max_wait),
         };
         if retry.base_delay > retry.max_delay {
             return Err("baseDelayMs must not exceed maxDelayMs".into());
@@ -302,7 +302,7 @@ mod tests {
         assert_eq!(c.timeouts.queue, None, "queueing is unbounded unless asked");
         let c = parse(json!({"queueTimeoutMs": 2000, "streamIdleTimeoutMs": 500})).unwrap();
         assert_eq!(c.timeouts.queue, Some(Duration::from_secs(2)));
-        assert_eq!(c.retry.max_wait, Some(Duration::from_secs(2)), "a retry waits no longer than a queue");
+        assert_eq!(c.retry.max_wait, Duration::from_secs(2), "a retry waits no longer than a queue");
         assert_eq!(c.timeouts.stream_idle, Duration::from_millis(500));
     }
 }

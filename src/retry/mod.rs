@@ -36,18 +36,22 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The largest backoff step (a server-given wait may be longer).
     pub max_delay: Duration,
-    /// The longest wait a retry may ask for; `None` waits what the server says.
-    pub max_wait: Option<Duration>,
+    /// The longest wait a retry may ask for; a server asking more ends the call.
+    pub max_wait: Duration,
 }
 
+/// The longest a retry waits by default: a server asking for longer (ten years,
+/// say) is answered with an error, not a call that never ends.
+pub const MOST_WAIT: Duration = Duration::from_secs(600);
+
 impl Default for RetryPolicy {
-    /// 3 retries, 1 s doubling to 32 s, any server-given wait.
+    /// 3 retries, 1 s doubling to 32 s, a server-given wait of up to [`MOST_WAIT`].
     fn default() -> Self {
         RetryPolicy {
             max_retries: 3,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(32),
-            max_wait: None,
+            max_wait: MOST_WAIT,
         }
     }
 }
@@ -135,7 +139,7 @@ impl fmt::Display for GiveUp {
             GiveUp::RetriesExhausted => f.write_str("no retries left; raise maxRetries to try longer"),
             GiveUp::OutOfTime { wait } => write!(
                 f,
-                "the next retry would need a {} ms wait, longer than queueTimeoutMs allows; raise it to wait it out",
+                "the next retry would need a {} ms wait, longer than the call may wait (10 minutes, or queueTimeoutMs); raise queueTimeoutMs to wait it out",
                 wait.as_millis()
             ),
         }
@@ -190,7 +194,7 @@ pub fn decide<H: Headers + ?Sized>(
         Some(wait) => spread_after(wait, rng),
         None => backoff(attempt.retries + 1, policy.base_delay, policy.max_delay, rng),
     };
-    if policy.max_wait.is_some_and(|most| after > most) {
+    if after > policy.max_wait {
         return Verdict::GiveUp(GiveUp::OutOfTime { wait: after });
     }
     Verdict::Retry { after, why }
@@ -266,9 +270,16 @@ mod tests {
     }
 
     #[test]
+    fn a_server_asking_for_ten_years_ends_the_call() {
+        let body = ApiError::default();
+        let v = verdict(&status(429, &[("retry-after", "315360000")], &body), attempt(0, true));
+        assert!(matches!(v, Verdict::GiveUp(GiveUp::OutOfTime { .. })), "{v:?}");
+    }
+
+    #[test]
     fn budgets_end_the_retries() {
         assert_eq!(verdict(&Failure::Unreachable, attempt(3, true)), Verdict::GiveUp(GiveUp::RetriesExhausted));
-        let patient = RetryPolicy { max_wait: Some(Duration::from_secs(4)), ..RetryPolicy::default() };
+        let patient = RetryPolicy { max_wait: Duration::from_secs(4), ..RetryPolicy::default() };
         let body = ApiError::default();
         assert_eq!(
             decide(&patient, &status(503, &[("retry-after", "5")], &body), &attempt(0, true), &mut || 0.0),

@@ -80,7 +80,7 @@ fn call_options(options: &JsValue, retry: RetryPolicy, timeouts: Timeouts) -> Re
     }
     if let Some(t) = millis("queueTimeoutMs", number(options, "queueTimeoutMs")?)? {
         o.timeouts.queue = Some(t);
-        o.retry.max_wait = Some(t);
+        o.retry.max_wait = t;
     }
     match number(options, "maxRetries")? {
         Some(n) if n.fract() == 0.0 && (0.0..=MOST_RETRIES as f64).contains(&n) => o.retry.max_retries = n as u32,

@@ -55,6 +55,17 @@ impl ServerReport {
             .any(|l| l.limit == Some(0) || (l.window >= Duration::from_secs(86_400) && l.remaining == Some(0)))
     }
 
+    /// Drops limits of 0, counting them as ignored: a reply that served the request
+    /// proves the limit is not 0.
+    pub fn drop_zero_limits(&mut self) {
+        for l in &mut self.limits {
+            if l.limit == Some(0) {
+                l.limit = None;
+                self.ignored += 1;
+            }
+        }
+    }
+
     fn entry(&mut self, unit: Unit, window: Duration) -> &mut ServerLimit {
         let i = match self.limits.iter().position(|l| l.unit == unit && l.window == window) {
             Some(i) => i,

@@ -15,22 +15,28 @@ use crate::headers::Headers;
 /// values are ignored.
 pub fn retry_after(headers: &(impl Headers + ?Sized), wall_clock: Option<SystemTime>) -> Option<Duration> {
     if let Some(ms) = headers.header("retry-after-ms").and_then(non_negative) {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(at_most_a_day(ms / 1000.0));
     }
     let value = headers.header("retry-after")?.trim();
     if let Some(secs) = non_negative(value) {
-        return Some(Duration::from_secs_f64(secs));
+        return Some(at_most_a_day(secs));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     let reference = headers.header("date").and_then(|d| httpdate::parse_http_date(d).ok()).or(wall_clock)?;
-    Some(at.duration_since(reference).unwrap_or(Duration::ZERO))
+    Some(at.duration_since(reference).unwrap_or(Duration::ZERO).min(DAY))
 }
 
-/// Values above a day are treated as a day: `Duration::from_secs_f64` panics on
-/// overflow, and no retry budget is that long.
+/// The longest wait a server is taken at its word for, in any of the three forms.
+const DAY: Duration = Duration::from_secs(86_400);
+
+fn at_most_a_day(secs: f64) -> Duration {
+    Duration::from_secs_f64(secs.min(DAY.as_secs_f64()))
+}
+
+/// A finite number of 0 or more (`Duration::from_secs_f64` panics on the others).
 fn non_negative(s: &str) -> Option<f64> {
     let v: f64 = s.trim().parse().ok()?;
-    (v.is_finite() && v >= 0.0).then_some(v.min(86_400_000.0))
+    (v.is_finite() && v >= 0.0).then_some(v)
 }
 
 #[cfg(test)]
@@ -53,7 +59,8 @@ mod tests {
         assert_eq!(retry_after(&[("retry-after", " 1.5 ")], None), Some(Duration::from_millis(1500)));
         assert_eq!(retry_after(&[("retry-after", "-2")], None), None);
         assert_eq!(retry_after(&[("retry-after", "NaN")], None), None);
-        assert_eq!(retry_after(&[("retry-after", "1e300")], None), Some(Duration::from_secs(86_400_000)));
+        assert_eq!(retry_after(&[("retry-after", "1e300")], None), Some(DAY));
+        assert_eq!(retry_after(&[("retry-after-ms", "1e300")], None), Some(DAY));
     }
 
     #[test]
@@ -67,5 +74,7 @@ mod tests {
         assert_eq!(retry_after(&h, Some(at(784_111_790))), Some(Duration::ZERO));
         assert_eq!(retry_after(&h, None), None, "no reference clock, no answer");
         assert_eq!(retry_after(&[("retry-after", "soon")], Some(at(0))), None);
+        let ten_years = [("Retry-After", "Sat, 06 Nov 2004 08:49:37 GMT")];
+        assert_eq!(retry_after(&ten_years, Some(at(784_111_777))), Some(DAY), "a date is held to a day too");
     }
 }

@@ -36,9 +36,12 @@ use super::{CallError, ErrorKind, Usage};
 use crate::feedback::parse_headers;
 use crate::headers::Headers;
 use crate::limiter::{Arrival, Demand, Rejection, Ticket};
-use crate::retry::{self, ApiError, Attempt, Failure, Random, Verdict};
+use crate::retry::{self, ApiError, Attempt, Failure, GiveUp, Random, Verdict};
 use crate::sse::StreamEnd;
 use crate::time::Instant;
+
+/// The longest a 429 the call gives up on closes admission for every call.
+const MOST_CLOSED: Duration = Duration::from_secs(60);
 
 /// What happened, fed to [`Call::step`].
 #[derive(Debug)]
@@ -305,10 +308,26 @@ impl Call {
             self.phase = Phase::Reading;
             return Action::ReadBody;
         }
-        if status == 204 {
+        if status == 204 && !self.plan.kind.generates() {
             self.settle(state, 0, 0, at);
             self.phase = Phase::Done;
             return Action::Finish(Ok(Reply::Empty));
+        }
+        let content_type = headers.header("content-type").unwrap_or("").to_ascii_lowercase();
+        let wrong = if status == 204 {
+            Some("no content where a reply was due")
+        } else if self.plan.stream && !content_type.is_empty() && !content_type.contains("text/event-stream") {
+            Some("something other than an event stream to a stream request")
+        } else {
+            None
+        };
+        if let Some(what) = wrong {
+            // It may have done the work: keep the whole reservation.
+            self.settle(state, self.reserved.1, 0, at);
+            let mut e = CallError::new(ErrorKind::Server, format!("the server answered {what} (HTTP {status})"));
+            e.status = Some(status);
+            e.correlation_id = headers.header("mistral-correlation-id").map(str::to_owned);
+            return self.fail(state, e);
         }
         if self.plan.stream {
             let end = self.plan.kind.stream_end().unwrap_or(StreamEnd::Eof);
@@ -326,13 +345,13 @@ impl Call {
         let (status, headers) = self.head.take().expect("a body follows a head");
         let report = parse_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if (200..300).contains(&status) {
-            let json: Value = match serde_json::from_str(text) {
+            let parsed = serde_json::from_str::<Value>(text).map_err(|e| format!("not valid JSON ({e})"));
+            let json = match parsed.and_then(|v| if v.is_object() { Ok(v) } else { Err("not a JSON object".into()) }) {
                 Ok(v) => v,
-                Err(e) => {
+                Err(why) => {
                     let (_, all) = self.reserved;
                     self.settle(state, all, 0, at);
-                    let mut err =
-                        CallError::new(ErrorKind::Server, format!("the server's reply is not valid JSON ({e})"));
+                    let mut err = CallError::new(ErrorKind::Server, format!("the server's reply is {why}"));
                     err.status = Some(status);
                     err.correlation_id = headers.header("mistral-correlation-id").map(str::to_owned);
                     return self.fail(state, err);
@@ -348,6 +367,9 @@ impl Call {
                 None => (0, 0),
             };
             self.settle(state, early, late, at);
+            // A reply that served us says the limit is not 0, whatever a header says.
+            let mut report = report;
+            report.drop_zero_limits();
             state.observe(&report, self.plan.model.as_deref(), at);
             self.phase = Phase::Done;
             return Action::Finish(Ok(Reply::Json(text.to_owned())));
@@ -361,8 +383,13 @@ impl Call {
         let verdict = self.decide(&failure, now.wall, now.rng);
         if status == 429 {
             state.stats_mut().rate_limited += 1;
-            if let Verdict::Retry { after, .. } = verdict {
-                state.limiter().observe_rate_limited(after, at);
+            match verdict {
+                Verdict::Retry { after, .. } => state.limiter().observe_rate_limited(after, at),
+                // Asked to wait longer than this call may: the others wait a while too.
+                Verdict::GiveUp(GiveUp::OutOfTime { wait }) => {
+                    state.limiter().observe_rate_limited(wait.min(MOST_CLOSED), at);
+                }
+                Verdict::GiveUp(_) => {}
             }
             state.emit(Event::RateLimited { kind: retry::classify_429(headers.as_slice(), &api) });
         }

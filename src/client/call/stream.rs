@@ -58,6 +58,9 @@ impl Tally {
     fn note(&mut self, data: String) -> Result<String, Broken> {
         let parsed: Value = serde_json::from_str(&data)
             .map_err(|e| (ErrorKind::Server, format!("the server sent an event that is not JSON ({e})")))?;
+        if !parsed.is_object() {
+            return Err((ErrorKind::Server, "the server sent an event that is not a JSON object".into()));
+        }
         self.events += 1;
         self.streamed += streamed_tokens(&parsed);
         if parsed.get("type").and_then(Value::as_str) == Some("conversation.response.started") {

@@ -413,3 +413,42 @@ fn a_stream_with_no_body_settles() {
         settled_nothing_held(&s, 11);
     }
 }
+
+#[test]
+fn a_reply_that_is_not_what_was_asked_for_is_a_server_error() {
+    // A 200 whose body is not an object, a 204 to a call that generates, JSON or
+    // HTML where an event stream was asked for.
+    type Case<'a> = (bool, u16, &'a [(&'a str, &'a str)], Option<&'a str>);
+    let cases: [Case<'_>; 4] = [
+        (false, 200, &[], Some("[1,2,3]")),
+        (false, 200, &[], Some("null")),
+        (false, 204, &[], None),
+        (true, 200, &[("content-type", "application/json")], None),
+    ];
+    for (stream, status, headers, body) in cases {
+        let mut s = state();
+        let mut call = Call::new(plan(Kind::ChatComplete, stream));
+        admit(&mut call, &mut s, 0);
+        let mut action = step(&mut call, &mut s, 10, head(status, headers));
+        if let (Action::ReadBody, Some(text)) = (&action, body) {
+            action = step(&mut call, &mut s, 11, Input::Body(text));
+        }
+        match action {
+            Action::Finish(Err(e)) => assert_eq!((e.kind, e.status), (ErrorKind::Server, Some(status)), "{e:?}"),
+            other => panic!("{status} {body:?}: {other:?}"),
+        }
+        settled_nothing_held(&s, 11);
+    }
+}
+
+#[test]
+fn a_zero_limit_on_a_reply_that_served_the_call_is_not_believed() {
+    let mut s = state();
+    let mut call = Call::new(plan(Kind::ChatComplete, false));
+    admit(&mut call, &mut s, 0);
+    step(&mut call, &mut s, 10, head(200, &[("x-ratelimit-limit-tokens-minute", "0")]));
+    step(&mut call, &mut s, 11, Input::Body(REPLY));
+    assert_eq!(s.ignored(), 1);
+    let mut next = Call::new(plan(Kind::ChatComplete, false));
+    assert!(matches!(admit(&mut next, &mut s, 20), Action::Send), "the next call goes at once");
+}

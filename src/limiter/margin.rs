@@ -56,12 +56,12 @@ impl MarginPolicy {
 }
 
 impl Default for MarginPolicy {
-    /// 10 ms floor (one-way jitter to a nearby edge is a few ms; a surprise 429
-    /// doubles it), 100 ms while warming up (a TLS set-up to a nearby edge), 500 ms
-    /// ceiling.
+    /// 15 ms floor (one-way jitter to a nearby edge is a few ms, a busy server's
+    /// own scheduling adds some; a surprise 429 doubles it), 100 ms while warming up
+    /// (a TLS set-up to a nearby edge), 500 ms ceiling.
     fn default() -> Self {
         MarginPolicy {
-            floor: Duration::from_millis(10),
+            floor: Duration::from_millis(15),
             initial: Duration::from_millis(100),
             ceiling: Duration::from_millis(500),
         }

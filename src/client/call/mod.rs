@@ -346,17 +346,28 @@ impl Call {
         let report = parse_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if (200..300).contains(&status) {
             let parsed = serde_json::from_str::<Value>(text).map_err(|e| format!("not valid JSON ({e})"));
-            let json = match parsed.and_then(|v| if v.is_object() { Ok(v) } else { Err("not a JSON object".into()) }) {
-                Ok(v) => v,
-                Err(why) => {
-                    let (_, all) = self.reserved;
-                    self.settle(state, all, 0, at);
-                    let mut err = CallError::new(ErrorKind::Server, format!("the server's reply is {why}"));
-                    err.status = Some(status);
-                    err.correlation_id = headers.header("mistral-correlation-id").map(str::to_owned);
-                    return self.fail(state, err);
-                }
-            };
+            // A reply that generated is an object (usage and all); a list may be an array.
+            let generated = self.plan.kind.generates();
+            let json =
+                match parsed.and_then(
+                    |v| {
+                        if v.is_object() || !generated {
+                            Ok(v)
+                        } else {
+                            Err("not a JSON object".into())
+                        }
+                    },
+                ) {
+                    Ok(v) => v,
+                    Err(why) => {
+                        let (_, all) = self.reserved;
+                        self.settle(state, all, 0, at);
+                        let mut err = CallError::new(ErrorKind::Server, format!("the server's reply is {why}"));
+                        err.status = Some(status);
+                        err.correlation_id = headers.header("mistral-correlation-id").map(str::to_owned);
+                        return self.fail(state, err);
+                    }
+                };
             let (early, late) = match Usage::from_json(&json) {
                 Some(u) => {
                     state.record_usage(&self.plan, u, json.get("conversation_id").and_then(Value::as_str));

@@ -44,13 +44,15 @@ fn a_server_that_counts_more_than_estimated_is_learned_after_the_first_replies()
 
 #[test]
 fn a_request_bound_workload_uses_the_whole_budget_with_no_429() {
-    for latency in ["10-10", "20-30"] {
+    // One-way network jitter must be paid for in margin (here up to 20 ms a
+    // window, the round trip's spread); without it the limits are used to 97%.
+    for (latency, least) in [("10-10", 0.97), ("20-30", 0.96)] {
         let s = run(&format!(
             "--requests 60 --rps 5 --server-rps 5 --tpm 10000000 --server-tpm 10000000 --prompt-tokens 10-50 \
              --max-tokens 20 --batch-every 0 --latency-ms {latency}"
         ));
         assert_eq!(s.server.rejected, 0, "{latency}");
         let use_ = report::budget_use(&s);
-        assert!(use_ >= 0.97, "{latency}: budget use {use_:.3}");
+        assert!(use_ >= least, "{latency}: budget use {use_:.3}");
     }
 }

@@ -16,6 +16,10 @@ use std::time::Duration;
 pub use crate::units::parse_window;
 use crate::units::Unit;
 
+/// The largest number a rate-limit header is believed for (10^15: far beyond any
+/// plan), so that what the books add up from headers cannot overflow.
+pub const MOST: u64 = 1_000_000_000_000_000;
+
 /// One limit the server reported, for one unit and window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerLimit {
@@ -97,7 +101,7 @@ where
         if !(is_cost || name.starts_with("x-ratelimit-") || name.starts_with("x-ratelimitbysize-")) {
             continue;
         }
-        let n = value.trim().parse::<u64>().ok();
+        let n = value.trim().parse::<u64>().ok().filter(|&n| n <= MOST);
         if is_cost {
             match n {
                 Some(n) => report.query_cost = Some(n),
@@ -206,6 +210,7 @@ mod tests {
         let r = parse_headers([
             ("x-ratelimit-limit-req-second", "-5"),
             ("x-ratelimit-limit-req-minute", "18446744073709551616000"),
+            ("x-ratelimit-limit-req-10-second", "18446744073709551615"),
             ("x-ratelimit-remaining-tokens-minute", "NaN"),
             ("x-ratelimit-limit-req-4294967295-month", "1"),
             ("x-ratelimit-limit-tokens-0-second", "5"),
@@ -213,7 +218,7 @@ mod tests {
             ("x-ratelimit-limit-tokens-minute", "100"),
             ("x-request-id", "whatever"),
         ]);
-        assert_eq!(r.ignored, 6);
+        assert_eq!(r.ignored, 7);
         assert_eq!(r.limits.len(), 1);
         assert_eq!(r.query_cost, None);
     }

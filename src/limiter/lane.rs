@@ -171,7 +171,7 @@ impl Lane {
         if cost > self.spec.capacity {
             return None;
         }
-        let mut excess = (self.held + cost).saturating_sub(self.spec.capacity);
+        let mut excess = self.held.saturating_add(cost).saturating_sub(self.spec.capacity);
         if excess == 0 {
             return Some(now);
         }
@@ -262,7 +262,8 @@ impl Lane {
     /// limit is 0, which is a pause, not a permanent refusal.
     pub(crate) fn pause(&mut self, now: Instant, hold: Duration) {
         let room = self.spec.capacity.saturating_sub(self.held);
-        if room > 0 {
+        // A lane that no longer binds has nothing to pause.
+        if room > 0 && self.spec.capacity != UNCONFIGURED {
             self.book(now, room, hold);
         }
     }

@@ -380,3 +380,15 @@ fn a_new_calendar_month_the_server_reports_frees_a_month_lane() {
     l.observe_server(&spent, None, reset);
     assert_eq!(l.status(reset).lanes[0].used, 900_000);
 }
+
+#[test]
+fn a_zero_for_a_lane_gone_idle_pauses_nothing_and_overflows_nothing() {
+    // Found by the headers fuzz target: the pause booked u64::MAX on a lane that no
+    // longer binds, and the next fit overflowed.
+    let l = limiter(vec![LaneSpec::requests_per_second(5)]);
+    l.observe_server(&parse_headers([("x-ratelimit-limit-req-10-second", "2")]), None, secs(0.0));
+    l.observe_server(&parse_headers([("x-ratelimit-limit-req-10-second", "0")]), None, secs(700.0));
+    ready(l.reserve(Demand::tokens(1), secs(700.0))).settle(1, secs(700.0));
+    let huge = parse_headers([("x-ratelimit-limit-req-10-second", "18446744073709551615")]);
+    assert_eq!(huge.ignored, 1);
+}

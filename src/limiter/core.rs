@@ -366,7 +366,8 @@ impl Core {
             };
             let margin = self.margin.current();
             let lane = &mut self.lanes.lanes[lane];
-            if lane.confirmed.is_some() {
+            // A learned lane lives on while replies name it with a limit.
+            if lane.confirmed.is_some() && limit.limit.is_some_and(|l| l > 0) {
                 lane.confirmed = Some(now);
             }
             let hold = lane.spec.window + margin;

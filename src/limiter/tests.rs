@@ -389,6 +389,7 @@ fn a_zero_for_a_lane_gone_idle_pauses_nothing_and_overflows_nothing() {
     l.observe_server(&parse_headers([("x-ratelimit-limit-req-10-second", "2")]), None, secs(0.0));
     l.observe_server(&parse_headers([("x-ratelimit-limit-req-10-second", "0")]), None, secs(700.0));
     ready(l.reserve(Demand::tokens(1), secs(700.0))).settle(1, secs(700.0));
+    assert_eq!(l.status(secs(700.0)).lanes.len(), 1, "a zero does not bring an idle lane back");
     let huge = parse_headers([("x-ratelimit-limit-req-10-second", "18446744073709551615")]);
     assert_eq!(huge.ignored, 1);
 }

@@ -3,18 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { assertSettled, chatRequest, client, pkg, startMock } from "./helpers.mjs";
+import { assertSettled, chatRequest, client, pkg, withMock } from "./helpers.mjs";
 
 const conversation = { model: "mistral-small-latest", inputs: "Bonjour", completion_args: { max_tokens: 5 } };
-
-async function withMock(args, body) {
-  const mock = await startMock(args);
-  try {
-    return await body(mock);
-  } finally {
-    mock.stop();
-  }
-}
 
 test("5xx: a chat completion is retried, a conversation write is not", () =>
   withMock([], async (mock) => {

@@ -34,6 +34,16 @@ export async function startMock(args = []) {
   };
 }
 
+/** Runs `body(mock)` against a mock of its own started with `args`, then stops it. */
+export async function withMock(args, body) {
+  const mock = await startMock(args);
+  try {
+    return await body(mock);
+  } finally {
+    mock.stop();
+  }
+}
+
 /** A client on `url` with fast defaults for tests. */
 export function client(url, options = {}) {
   return new pkg.MistralRatelimitClient({ apiKey: "test-key", serverURL: url, requestsPerSecond: 50, baseDelayMs: 50, maxDelayMs: 200, ...options });

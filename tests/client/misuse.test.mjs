@@ -4,13 +4,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { assertSettled, chatRequest, client, pkg, startMock } from "./helpers.mjs";
+import { assertSettled, chatRequest, client, pkg, withMock } from "./helpers.mjs";
 
 const configError = (says) => (e) => e instanceof pkg.ConfigError && e.message.includes(says);
 
-test("an id that could reach another resource is refused before anything is sent", async () => {
-  const mock = await startMock();
-  try {
+test("an id that could reach another resource is refused before anything is sent", () =>
+  withMock([], async (mock) => {
     const c = client(`${mock.url}/proxy/`);
     for (const id of ["../../v1/agents/ag_1", "abc?x=1", "a/b", "..", "a#b", "%2e%2e", "x".repeat(129)]) {
       await assert.rejects(c.beta.conversations.delete(id), configError("id"), id);
@@ -19,10 +18,7 @@ test("an id that could reach another resource is refused before anything is sent
     await assert.rejects(c.beta.conversations.append("../x", { inputs: "hi" }), configError("id"));
     assert.equal((await mock.stats()).requests, 0, "nothing reached the server");
     assertSettled(assert, c);
-  } finally {
-    mock.stop();
-  }
-});
+  }));
 
 test("a body that is not an object is refused, as a rejected promise", async () => {
   const c = client("http://127.0.0.1:9");
@@ -62,10 +58,9 @@ test("call options out of range are refused", async () => {
   }
 });
 
-test("a caller's signal keeps no listener once its calls are over", async () => {
-  const { getEventListeners } = await import("node:events");
-  const mock = await startMock();
-  try {
+test("a caller's signal keeps no listener once its calls are over", () =>
+  withMock([], async (mock) => {
+    const { getEventListeners } = await import("node:events");
     const c = client(mock.url);
     const signal = new AbortController().signal;
     for (let i = 0; i < 5; i++) {
@@ -76,7 +71,4 @@ test("a caller's signal keeps no listener once its calls are over", async () => 
     await it.next();
     await it.return();
     assert.equal(getEventListeners(signal, "abort").length, 0, "every call let go of the signal");
-  } finally {
-    mock.stop();
-  }
-});
+  }));

@@ -4,16 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { assertSettled, chatRequest, client, pkg, startMock } from "./helpers.mjs";
-
-async function withMock(args, body) {
-  const mock = await startMock(args);
-  try {
-    return await body(mock);
-  } finally {
-    mock.stop();
-  }
-}
+import { assertSettled, chatRequest, client, pkg, withMock } from "./helpers.mjs";
 
 test("time in the queue does not count against timeoutMs: 12 calls at 2 rps with a 400 ms timeout all complete", () =>
   withMock(["--rps", "2"], async (mock) => {

@@ -6,7 +6,7 @@
 //
 // HOSTILE_URL names a running server.mjs (tests/hostile/run.sh starts one in Node);
 // without it, one is started here, in Deno's node:http.
-import { SCENARIO_DEADLINE_MS, SCENARIOS, formatResult, pool } from "./scenarios.mjs";
+import { SCENARIOS, formatResult, pool, settleOnce } from "./scenarios.mjs";
 
 const pkgURL = new URL(`../../${Deno.env.get("MISTRAL_PKG") ?? "target/pkg-dev"}/index.js`, import.meta.url).href;
 let baseURL = Deno.env.get("HOSTILE_URL");
@@ -19,25 +19,15 @@ if (!baseURL) {
 
 /** Runs scenario `name` in a fresh worker; a worker that dies or stalls is a failure. */
 function inWorker(name) {
-  return new Promise((resolve) => {
-    const worker = new Worker(new URL("./worker.mjs", import.meta.url).href, { type: "module" });
-    let done = false;
-    const finish = (result) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      worker.terminate();
-      resolve(result);
-    };
-    const fail = (why) => finish({ name, ok: false, failures: [why], calls: [] });
-    const timer = setTimeout(() => fail(`no result within ${SCENARIO_DEADLINE_MS / 1000} s: the worker was stuck`), SCENARIO_DEADLINE_MS);
-    worker.onmessage = (ev) => finish(ev.data);
-    worker.onerror = (ev) => {
-      ev.preventDefault();
-      fail(`the worker died: ${ev.message}`);
-    };
-    worker.postMessage({ pkgURL, baseURL, name });
-  });
+  const worker = new Worker(new URL("./worker.mjs", import.meta.url).href, { type: "module" });
+  const { promise, finish, fail } = settleOnce(name, () => worker.terminate());
+  worker.onmessage = (ev) => finish(ev.data);
+  worker.onerror = (ev) => {
+    ev.preventDefault();
+    fail(`the worker died: ${ev.message}`);
+  };
+  worker.postMessage({ pkgURL, baseURL, name });
+  return promise;
 }
 
 const started = performance.now();

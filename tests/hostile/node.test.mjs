@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
 
-import { SCENARIO_DEADLINE_MS, SCENARIOS, formatResult } from "./scenarios.mjs";
+import { SCENARIOS, formatResult, settleOnce } from "./scenarios.mjs";
 import { startHostileServer } from "./server.mjs";
 
 // The package as tests/client/helpers.mjs loads it: its `node.js` entry.
@@ -16,24 +16,14 @@ after(() => server.close());
 
 /** Runs scenario `name` in a fresh worker; a worker that dies or stalls is a failure. */
 function inWorker(name) {
-  return new Promise((resolve) => {
-    const worker = new Worker(new URL("./worker.mjs", import.meta.url), {
-      workerData: { pkgURL, baseURL: server.url, name },
-    });
-    let done = false;
-    const finish = (result) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      worker.terminate();
-      resolve(result);
-    };
-    const fail = (why) => finish({ name, ok: false, failures: [why], calls: [] });
-    const timer = setTimeout(() => fail(`no result within ${SCENARIO_DEADLINE_MS / 1000} s: the worker was stuck`), SCENARIO_DEADLINE_MS);
-    worker.once("message", finish);
-    worker.once("error", (e) => fail(`the worker died: ${e?.name}: ${e?.message}`));
-    worker.once("exit", (code) => fail(`the worker exited (${code}) without a result`));
+  const worker = new Worker(new URL("./worker.mjs", import.meta.url), {
+    workerData: { pkgURL, baseURL: server.url, name },
   });
+  const { promise, finish, fail } = settleOnce(name, () => worker.terminate());
+  worker.once("message", finish);
+  worker.once("error", (e) => fail(`the worker died: ${e?.name}: ${e?.message}`));
+  worker.once("exit", (code) => fail(`the worker exited (${code}) without a result`));
+  return promise;
 }
 
 describe("a hostile server", { concurrency: 6 }, () => {

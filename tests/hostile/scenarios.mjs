@@ -18,6 +18,26 @@ export const CALLS_PER_SCENARIO = 4;
 /** How long a host waits for a scenario's result before it kills its realm. */
 export const SCENARIO_DEADLINE_MS = CALLS_PER_SCENARIO * CALL_DEADLINE_MS + 15_000;
 
+/**
+ * A scenario's result in a worker, settled once: by the worker's answer, its death
+ * (`fail(why)`), or the deadline. `stop` ends the worker.
+ */
+export function settleOnce(name, stop) {
+  let resolve;
+  const promise = new Promise((r) => (resolve = r));
+  let done = false;
+  const finish = (result) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    stop();
+    resolve(result);
+  };
+  const fail = (why) => finish({ name, ok: false, failures: [why], calls: [] });
+  const timer = setTimeout(() => fail(`no result within ${SCENARIO_DEADLINE_MS / 1000} s: the worker was stuck`), SCENARIO_DEADLINE_MS);
+  return { promise, finish, fail };
+}
+
 export const REQUEST = {
   model: "mistral-small-latest",
   messages: [{ role: "user", content: "Hello" }],

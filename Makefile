@@ -49,7 +49,7 @@ test-pkg:
 ## against the built package in Node, Deno and headless Chromium.
 test-hostile:
 	scripts/setup.sh wasm
-	[ -f $(PKG_DEV)/node.js ] || scripts/pkg.sh dev $(PKG_DEV)
+	scripts/pkg.sh dev $(PKG_DEV)
 	MISTRAL_PKG=$(PKG_DEV) tests/hostile/run.sh all
 
 ## The package's TypeScript declarations under tsc --strict, misuse included.

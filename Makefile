@@ -94,8 +94,10 @@ pkg:
 	scripts/setup.sh wasm node
 	scripts/pkg.sh release pkg
 
-## Fuzz the SSE decoder for FUZZ_SECONDS (cargo-fuzz needs nightly features;
-## RUSTC_BOOTSTRAP lets the stable toolchain provide them).
+## Fuzz each target for FUZZ_SECONDS: the SSE decoder, rate-limit headers applied
+## to a limiter, client options, conversation ids (cargo-fuzz needs nightly
+## features; RUSTC_BOOTSTRAP lets the stable toolchain provide them).
+FUZZ_TARGETS ?= sse_decoder headers options ids
 fuzz:
 	scripts/setup.sh fuzz
-	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run sse_decoder -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && for t in $(FUZZ_TARGETS); do RUSTC_BOOTSTRAP=1 cargo fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done

@@ -30,6 +30,18 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>hostile</title>
   window.hostile = { run: (name, baseURL) => runScenario(pkg, baseURL, name) };
 </script>`;
 
+// Where a key is readable by anyone who opens the page: the page itself, and a
+// worker it starts. Each posts what constructing a client with a key did.
+const GUARD = `<!doctype html><meta charset="utf-8"><title>guard</title>
+<script type="module">
+  import * as pkg from "/pkg/index.js";
+  const attempt = (p) => { try { new p.MistralRatelimitClient({ apiKey: "k" }); return "constructed"; } catch (e) { return e.name; } };
+  const worker = new Worker("/guard-worker.mjs", { type: "module" });
+  window.guard = new Promise((resolve) => (worker.onmessage = (ev) => resolve({ page: attempt(pkg), worker: ev.data })));
+</script>`;
+const GUARD_WORKER = `import * as pkg from "/pkg/index.js";
+try { new pkg.MistralRatelimitClient({ apiKey: "k" }); postMessage("constructed"); } catch (e) { postMessage(e.name); }`;
+
 const TYPES = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".html": "text/html" };
 
 /** Serves the page, /pkg/ (the package) and /hostile/ (this folder's modules). */
@@ -37,8 +49,9 @@ async function startStatic() {
   const server = http.createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     let file;
-    if (path === "/") {
-      res.writeHead(200, { "content-type": "text/html" }).end(PAGE);
+    const inline = { "/": ["text/html", PAGE], "/guard": ["text/html", GUARD], "/guard-worker.mjs": ["text/javascript", GUARD_WORKER] }[path];
+    if (inline) {
+      res.writeHead(200, { "content-type": inline[0] }).end(inline[1]);
       return;
     }
     if (path.startsWith("/pkg/")) file = normalize(join(pkgDir, path.slice(5)));
@@ -81,7 +94,10 @@ try {
     `chromium: ${results.length - failed.length} of ${results.length} scenarios passed in ${((performance.now() - started) / 1000).toFixed(1)} s` +
       (failed.length ? `; failed: ${failed.join(", ")}` : ""),
   );
-  exitCode = failed.length ? 1 : 0;
+  const guard = await keyGuard();
+  console.log(`chromium: a key in a page is ${guard.page}, in a worker ${guard.worker}`);
+  const guarded = guard.page === "ConfigError" && guard.worker === "ConfigError";
+  exitCode = failed.length || !guarded ? 1 : 0;
 } catch (e) {
   console.error(`browser run failed: ${e?.stack ?? e}`);
 } finally {
@@ -91,6 +107,18 @@ try {
   await rm(profile, { recursive: true, force: true });
 }
 process.exit(exitCode);
+
+/** What constructing a client with a key does in a page and in a worker it starts. */
+async function keyGuard() {
+  const page = await context.newPage();
+  try {
+    await page.goto(`${statics.url}/guard`);
+    await page.waitForFunction(() => window.guard, null, { timeout: 20_000 });
+    return await page.evaluate(() => window.guard);
+  } finally {
+    await page.close({ runBeforeUnload: false }).catch(() => {});
+  }
+}
 
 /** Runs scenario `name` in a fresh page; a page that errors or stalls is a failure. */
 async function inPage(name) {

@@ -43,8 +43,14 @@ const PER_MESSAGE: u64 = 4;
 
 /// Tokens in `text` by the heuristic.
 pub fn text_tokens(text: &str) -> u64 {
-    let ascii = text.bytes().filter(u8::is_ascii).count() as u64;
-    let other = text.chars().filter(|c| !c.is_ascii()).count() as u64;
+    // One pass over the bytes: a character beyond ASCII is counted at its lead
+    // byte (0xC0 and up). Decoding `chars()` took 2.7 times as long natively, more
+    // in the size-optimised wasm, and a long prompt paid it on every call.
+    let (mut ascii, mut other) = (0u64, 0u64);
+    for &b in text.as_bytes() {
+        ascii += u64::from(b < 0x80);
+        other += u64::from(b >= 0xC0);
+    }
     ascii.div_ceil(4) + other
 }
 

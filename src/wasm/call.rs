@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use futures_util::future::{select, Either};
 use futures_util::pin_mut;
+use wasm_bindgen::JsValue;
 
 use super::http::{self, HttpRequest, HttpResponse, NoResponse};
 use super::inner::Inner;
@@ -16,13 +17,14 @@ use crate::client::{Action, Call, CallError, Input, Lost, Reply};
 /// What goes on the wire, besides what the machine knows.
 pub struct Wire {
     pub url: String,
-    pub body: Option<String>,
+    /// The body as JS made it, handed to `fetch` without a copy through wasm.
+    pub body: Option<js_sys::JsString>,
 }
 
 /// How a call ended well.
 pub enum Done {
-    /// A JSON reply (its text; `None` for 204).
-    Json(Option<String>),
+    /// A JSON reply (its text as JS read it; `None` for 204).
+    Json(Option<JsValue>),
     /// A stream whose head arrived; the machine reads its body next.
     Stream(HttpResponse),
 }
@@ -58,6 +60,7 @@ pub async fn run(inner: &Rc<Inner>, call: &mut Call, wire: &Wire, scope: &mut Sc
     let mut input = Input::Start;
     let mut response: Option<HttpResponse> = None;
     let mut body: String;
+    let mut body_js = JsValue::UNDEFINED;
     loop {
         let action = inner.step(call, input);
         if !matches!(action, Action::ReadBody) {
@@ -75,7 +78,7 @@ pub async fn run(inner: &Rc<Inner>, call: &mut Call, wire: &Wire, scope: &mut Sc
                     method: call.plan().kind.method(),
                     url: &wire.url,
                     api_key: inner.config().api_key.as_deref(),
-                    body: wire.body.as_deref(),
+                    body: wire.body.as_ref(),
                     stream: call.plan().stream,
                 };
                 match http::send(&request, &signal).await {
@@ -98,7 +101,8 @@ pub async fn run(inner: &Rc<Inner>, call: &mut Call, wire: &Wire, scope: &mut Sc
                 };
                 match or_stop(scope, read).await {
                     Ok(Ok(text)) => {
-                        body = text;
+                        body = text.as_string().unwrap_or_default();
+                        body_js = text;
                         Input::Body(&body)
                     }
                     Ok(Err(e)) => lost(e, scope),
@@ -113,7 +117,7 @@ pub async fn run(inner: &Rc<Inner>, call: &mut Call, wire: &Wire, scope: &mut Sc
                 }
             }
             Action::Open => return Ok(Done::Stream(response.take().expect("a stream opens on its head"))),
-            Action::Finish(Ok(Reply::Json(text))) => return Ok(Done::Json(Some(text))),
+            Action::Finish(Ok(Reply::Json)) => return Ok(Done::Json(Some(body_js))),
             Action::Finish(Ok(Reply::Empty)) => return Ok(Done::Json(None)),
             Action::Finish(Err(e)) => return Err(e),
             Action::Deliver(_) | Action::Finish(Ok(Reply::Ended(_))) => {

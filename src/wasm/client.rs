@@ -148,15 +148,16 @@ impl Client {
         let path = kind.path_for(&id).map_err(err)?;
         let config = inner.config();
         let opts = call_options(options, config.retry, config.timeouts).map_err(err)?;
-        let (text, json) = if body.is_undefined() || body.is_null() {
-            (None, Value::Null)
+        // The JS string goes to fetch as it is; wasm reads a copy to estimate.
+        let (wire_body, text, json) = if body.is_undefined() || body.is_null() {
+            (None, None, Value::Null)
         } else {
-            let text: String = js_sys::JSON::stringify(body)
-                .map(String::from)
-                .map_err(|_| err("the request body must be JSON-serialisable".into()))?;
+            let js_text =
+                js_sys::JSON::stringify(body).map_err(|_| err("the request body must be JSON-serialisable".into()))?;
+            let text = String::from(&js_text);
             let json: Value =
                 serde_json::from_str(&text).map_err(|e| err(format!("the request body is not JSON: {e}")))?;
-            (Some(text), json)
+            (Some(js_text), Some(text), json)
         };
         let base = Plan { stream, ..Plan::free(kind, opts.priority, opts.retry, opts.timeouts) };
         let estimator = inner.estimator();
@@ -166,7 +167,7 @@ impl Client {
             url.push('?');
             url.push_str(&q);
         }
-        Ok((Call::new(plan), Wire { url, body: text }, opts.signal))
+        Ok((Call::new(plan), Wire { url, body: wire_body }, opts.signal))
     }
 
     /// Runs a call that answers with JSON (or nothing, for 204). `kind` is e.g.
@@ -187,7 +188,7 @@ impl Client {
             let result = call::run(&inner, &mut call, &wire, &mut scope).await;
             scope.release();
             match result {
-                Ok(Done::Json(Some(text))) => js_sys::JSON::parse(&text),
+                Ok(Done::Json(Some(text))) => js::parse_json(&text),
                 Ok(Done::Json(None)) => Ok(JsValue::UNDEFINED),
                 Ok(Done::Stream(_)) => Err(inner.config_error("internal: a call without stream got a stream")),
                 Err(e) => Err(inner.error(&e)),

@@ -12,7 +12,7 @@ pub struct HttpRequest<'a> {
     pub method: &'static str,
     pub url: &'a str,
     pub api_key: Option<&'a str>,
-    pub body: Option<&'a str>,
+    pub body: Option<&'a js_sys::JsString>,
     pub stream: bool,
 }
 
@@ -60,7 +60,7 @@ fn init(req: &HttpRequest<'_>, signal: &AbortSignal) -> RequestInit {
     let init = RequestInit::new();
     init.set_method(req.method);
     if let Some(body) = req.body {
-        init.set_body(&JsValue::from_str(body));
+        init.set_body(body);
     }
     init.set_headers(&headers);
     init.set_signal(Some(signal));
@@ -68,12 +68,9 @@ fn init(req: &HttpRequest<'_>, signal: &AbortSignal) -> RequestInit {
 }
 
 /// Reads the whole body as text.
-pub async fn text(res: &Response) -> Result<String, NoResponse> {
+pub async fn text(res: &Response) -> Result<JsValue, NoResponse> {
     let promise = res.text().map_err(|e| NoResponse::Interrupted(describe(&e)))?;
-    match JsFuture::from(promise).await {
-        Ok(t) => Ok(t.as_string().unwrap_or_default()),
-        Err(e) => Err(classify(&e)),
-    }
+    JsFuture::from(promise).await.map_err(|e| classify(&e))
 }
 
 /// The most of an error body that is read: enough for any error Mistral sends; a
@@ -81,15 +78,15 @@ pub async fn text(res: &Response) -> Result<String, NoResponse> {
 pub const ERROR_BODY_CAP: usize = 64 * 1024;
 
 /// Reads at most `cap` bytes of the body as text, then lets the rest go.
-pub async fn text_capped(res: &Response, cap: usize) -> Result<String, NoResponse> {
-    let Some(body) = res.body() else { return Ok(String::new()) };
+pub async fn text_capped(res: &Response, cap: usize) -> Result<JsValue, NoResponse> {
+    let Some(body) = res.body() else { return Ok(JsValue::from_str("")) };
     let reader: web_sys::ReadableStreamDefaultReader =
         body.get_reader().dyn_into().map_err(|e| NoResponse::Interrupted(describe(&e)))?;
     let mut bytes = Vec::new();
     while bytes.len() < cap {
         let chunk = JsFuture::from(reader.read()).await.map_err(|e| classify(&e))?;
         if js::get(&chunk, "done").as_bool().unwrap_or(true) {
-            return Ok(String::from_utf8_lossy(&bytes).into_owned());
+            return Ok(JsValue::from_str(&String::from_utf8_lossy(&bytes)));
         }
         bytes.extend(js_sys::Uint8Array::new(&js::get(&chunk, "value")).to_vec());
     }
@@ -99,7 +96,7 @@ pub async fn text_capped(res: &Response, cap: usize) -> Result<String, NoRespons
     wasm_bindgen_futures::spawn_local(async move {
         let _ = JsFuture::from(cancel).await;
     });
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(JsValue::from_str(&String::from_utf8_lossy(&bytes)))
 }
 
 fn headers(h: &Headers) -> Vec<(String, String)> {

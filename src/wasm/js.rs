@@ -21,6 +21,10 @@ extern "C" {
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
     fn date_now() -> f64;
 
+    /// `JSON.parse` of a string JS already holds, with no copy through wasm.
+    #[wasm_bindgen(catch, js_namespace = JSON, js_name = parse)]
+    pub fn parse_json(text: &JsValue) -> Result<JsValue, JsValue>;
+
     #[wasm_bindgen(js_namespace = Math, js_name = random)]
     pub fn math_random() -> f64;
 }

@@ -108,8 +108,9 @@ pub enum Action {
 /// How a call ended well.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reply {
-    /// A JSON body.
-    Json(String),
+    /// A JSON body: the one the driver read last (it holds it; the machine does not
+    /// copy it).
+    Json,
     /// No body (204).
     Empty,
     /// A stream ended well, with its last events.
@@ -383,7 +384,7 @@ impl Call {
             report.drop_zero_limits();
             state.observe(&report, self.plan.model.as_deref(), at);
             self.phase = Phase::Done;
-            return Action::Finish(Ok(Reply::Json(text.to_owned())));
+            return Action::Finish(Ok(Reply::Json));
         }
         // Refused: a 4xx did no work; a 5xx may have read the prompt.
         let spent = if status >= 500 { self.reserved.0 } else { 0 };

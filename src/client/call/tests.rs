@@ -66,10 +66,7 @@ fn a_plain_call_reserves_sends_settles_and_learns() {
         step(&mut call, &mut s, 40, head(200, &[("x-ratelimit-limit-req-second", "1")])),
         Action::ReadBody
     ));
-    match step(&mut call, &mut s, 50, Input::Body(REPLY)) {
-        Action::Finish(Ok(Reply::Json(text))) => assert_eq!(text, REPLY),
-        other => panic!("{other:?}"),
-    }
+    assert!(matches!(step(&mut call, &mut s, 50, Input::Body(REPLY)), Action::Finish(Ok(Reply::Json))));
     assert!(call.is_done());
     settled_nothing_held(&s, 50);
     let lane = &s.limiter().status(at(50)).lanes[0];

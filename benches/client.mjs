@@ -105,6 +105,16 @@ console.log("\n== time added per call: sequential chat calls (max_tokens 1), lim
   const us = (ms) => (ms * 1000).toFixed(0);
   console.log(`raw fetch ${us(rawMs)} µs/call, with a signal ${us(signalMs)} µs/call, mistral-ratelimit ${us(oursMs)} µs/call: ` +
     `+${us(oursMs - rawMs)} µs over the raw call (${(oursMs / rawMs).toFixed(2)}×), +${us(oursMs - signalMs)} µs over the signalled one; median of 5 rounds of 400`);
+  // A long prompt: what the client does with the body (estimate, copies) grows with it.
+  const long = { ...request, messages: [{ role: "user", content: "lorem ipsum ".repeat(20_000) }] };
+  const rawLong = async () => (await fetch(`${mock.url}/v1/chat/completions`, { ...init(), body: JSON.stringify(long) })).json();
+  const oursLong = () => c.chat.complete(long);
+  await time(rawLong, 20);
+  await time(oursLong, 20);
+  const longRounds = [];
+  for (let r = 0; r < 5; r++) longRounds.push([await time(rawLong, 40), await time(oursLong, 40)]);
+  const [rawL, oursL] = [0, 1].map((i) => med(longRounds.map((x) => x[i])));
+  console.log(`a 240 KB prompt: raw fetch ${us(rawL)} µs/call, mistral-ratelimit ${us(oursL)} µs/call: +${us(oursL - rawL)} µs; median of 5 rounds of 40`);
   mock.stop();
 }
 

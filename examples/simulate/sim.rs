@@ -161,9 +161,8 @@ impl Sim {
     fn feed(&mut self, i: usize, input: Input<'_>, now: Instant) {
         let mut call = self.requests[i].call.take().expect("a call is fed one input at a time");
         let mut input = input;
-        let mut rng = self.rng.clone();
         loop {
-            let action = call.step(input, &mut self.state, Now { at: now, wall: None, rng: &mut rng });
+            let action = call.step(input, &mut self.state, Now { at: now, wall: None, rng: &mut self.rng });
             input = match action {
                 Action::Reserve(demand) => match self.state.limiter().reserve(demand, now) {
                     Ok(Reservation::Ready(t)) => Input::Admitted(t),
@@ -196,7 +195,6 @@ impl Sim {
                 }
             };
         }
-        self.rng = rng;
         self.state.drain_events();
         self.requests[i].call = Some(call);
     }
@@ -247,11 +245,12 @@ impl Sim {
             }
         };
         let mut call = self.requests[i].call.take().expect("a response follows a send");
-        let mut rng = self.rng.clone();
-        let action =
-            call.step(Input::Head { status, headers }, &mut self.state, Now { at: now, wall: None, rng: &mut rng });
+        let action = call.step(
+            Input::Head { status, headers },
+            &mut self.state,
+            Now { at: now, wall: None, rng: &mut self.rng },
+        );
         assert!(matches!(action, Action::ReadBody), "a reply's body is read: {action:?}");
-        self.rng = rng;
         self.requests[i].call = Some(call);
         self.feed(i, Input::Body(&body), now);
     }

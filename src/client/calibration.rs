@@ -24,6 +24,13 @@ pub enum Counting {
 }
 
 impl Counting {
+    fn index(self) -> usize {
+        match self {
+            Counting::Heuristic => 0,
+            Counting::Tokenizer => 1,
+        }
+    }
+
     fn least(self) -> f64 {
         match self {
             Counting::Heuristic => 1.0,
@@ -35,16 +42,17 @@ impl Counting {
 /// The learned ratios.
 #[derive(Clone, Debug, Default)]
 pub struct Calibration {
-    ratios: HashMap<(String, Counting), VecDeque<f64>>,
+    /// Per way of counting, per model: looked up by `&str` on every reservation,
+    /// so without building a key.
+    ratios: [HashMap<String, VecDeque<f64>>; 2],
 }
 
 impl Calibration {
     /// The multiplier for prompts of `model` counted by `counting` (1 before any
     /// evidence).
     pub fn ratio(&self, model: Option<&str>, counting: Counting) -> f64 {
-        let learned = model
-            .and_then(|m| self.ratios.get(&(m.to_owned(), counting)))
-            .and_then(|r| r.iter().copied().reduce(f64::max));
+        let learned =
+            model.and_then(|m| self.ratios[counting.index()].get(m)).and_then(|r| r.iter().copied().reduce(f64::max));
         learned.unwrap_or(1.0).clamp(counting.least(), MOST)
     }
 
@@ -55,7 +63,7 @@ impl Calibration {
             return None;
         }
         let before = self.ratio(Some(model), counting);
-        let seen = self.ratios.entry((model.to_owned(), counting)).or_default();
+        let seen = self.ratios[counting.index()].entry(model.to_owned()).or_default();
         if seen.len() == REMEMBERED {
             seen.pop_front();
         }

@@ -342,7 +342,6 @@ impl Core {
     pub(crate) fn observe_server(&mut self, report: &ServerReport, model: Option<&str>, now: Instant) -> u32 {
         let now = self.advance(now);
         let mut ignored = 0;
-        let in_flight: u64 = self.bookings.values().map(|b| b.tokens).sum();
         for limit in &report.limits {
             let lane = match self.lanes.find(model, limit.unit, limit.window) {
                 Some(i) => i,
@@ -392,6 +391,7 @@ impl Core {
             } else if lane.spec.window >= LONG && lane.spec.unit == Unit::Tokens {
                 // A month's quota resets with the calendar while a 31-day lane still
                 // holds last month: believe the server, beside what is in flight.
+                let in_flight: u64 = self.bookings.values().map(|b| b.tokens).sum();
                 let believed = server_used.saturating_add(in_flight);
                 lane.release_oldest(lane.held().saturating_sub(believed));
             }

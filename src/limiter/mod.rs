@@ -154,12 +154,12 @@ impl fmt::Display for Rejection {
             Rejection::Deadline { predicted_wait: Some(w) } => write!(
                 f,
                 "the request could not be admitted before its deadline (predicted wait {} ms); \
-                 allow a longer timeout or lower the load",
+                 raise queueTimeoutMs or lower the load",
                 w.as_millis()
             ),
             Rejection::Deadline { predicted_wait: None } => write!(
                 f,
-                "the request waited in the queue until its deadline passed; allow a longer timeout or lower the load"
+                "the request waited in the queue until its deadline passed; raise queueTimeoutMs or lower the load"
             ),
         }
     }

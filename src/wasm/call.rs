@@ -51,7 +51,7 @@ pub fn lost(e: NoResponse, scope: &Scope) -> Input<'static> {
     match e {
         NoResponse::Unreachable(m) => Input::Lost(Lost::Unreachable(m)),
         NoResponse::Interrupted(m) => Input::Lost(Lost::Interrupted(m)),
-        NoResponse::Stopped => scope.stop().unwrap_or(Stop::Aborted).input(),
+        NoResponse::Stopped => Input::Aborted,
     }
 }
 
@@ -82,8 +82,8 @@ pub async fn run(inner: &Rc<Inner>, call: &mut Call, wire: &Wire, scope: &mut Sc
                     stream: call.plan().stream,
                 };
                 match http::send(&request, &signal).await {
-                    Ok(res) => {
-                        let head = Input::Head { status: res.status, headers: res.headers.clone() };
+                    Ok(mut res) => {
+                        let head = Input::Head { status: res.status, headers: std::mem::take(&mut res.headers) };
                         response = Some(res);
                         head
                     }

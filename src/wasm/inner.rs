@@ -61,13 +61,12 @@ impl Inner {
     /// Feeds `call` one input now, then tells listeners what happened and lets the
     /// limiter hand out whatever the step freed.
     pub fn step(&self, call: &mut Call, input: Input<'_>) -> Action {
-        let action = {
+        let (action, events) = {
             let mut state = self.state.borrow_mut();
             let now = Now { at: js::now(), wall: Some(js::wall_clock()), rng: &mut js::math_random };
-            call.step(input, &mut state, now)
+            (call.step(input, &mut state, now), state.drain_events())
         };
         // Listeners run with nothing borrowed: they may call back into the client.
-        let events = self.state.borrow_mut().drain_events();
         for event in &events {
             self.emit(event);
         }

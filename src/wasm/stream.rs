@@ -118,16 +118,9 @@ async fn advance(state: &Rc<RefCell<State>>) -> Result<Step, CallError> {
                     .map(Step::Event)
                     .map_err(|_| CallError::new(ErrorKind::Server, "an event's JSON did not parse in JS"));
             }
-            match s.end.take() {
-                Some(Err(e)) => {
-                    s.end = Some(Ok(()));
-                    return Err(e);
-                }
-                Some(Ok(())) => {
-                    s.end = Some(Ok(()));
-                    return Ok(Step::End);
-                }
-                None => {}
+            // An error is reported once; after it, and after a good end, `done`.
+            if let Some(end) = s.end.as_mut() {
+                return std::mem::replace(end, Ok(())).map(|()| Step::End);
             }
         }
         let reader = {
@@ -143,7 +136,10 @@ async fn advance(state: &Rc<RefCell<State>>) -> Result<Step, CallError> {
                 futures_util::pin_mut!(read, scope_stop);
                 match futures_util::future::select(read, scope_stop).await {
                     futures_util::future::Either::Left((chunk, _)) => Some(chunk),
-                    futures_util::future::Either::Right((why, _)) => return stopped(state, why.input()),
+                    futures_util::future::Either::Right((why, _)) => {
+                        feed(state, why.input());
+                        continue;
+                    }
                 }
             }
             // A 200 with no body: nothing will come.
@@ -196,18 +192,5 @@ fn feed(state: &Rc<RefCell<State>>, input: Input<'_>) {
             let e = CallError::new(ErrorKind::Config, format!("internal: a stream cannot {other:?}"));
             s.end = Some(Err(e));
         }
-    }
-}
-
-/// The scope stopped while reading: tell the machine, and report its error.
-fn stopped(state: &Rc<RefCell<State>>, input: Input<'_>) -> Result<Step, CallError> {
-    feed(state, input);
-    let mut s = state.borrow_mut();
-    match s.end.take() {
-        Some(Err(e)) => {
-            s.end = Some(Ok(()));
-            Err(e)
-        }
-        _ => Ok(Step::End),
     }
 }

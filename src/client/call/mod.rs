@@ -221,7 +221,7 @@ impl Call {
                 Action::Send
             }
             (Phase::Queued, Input::Refused(r)) => {
-                let mut e = match r {
+                let e = match r {
                     Rejection::TooLarge { .. } => CallError::new(ErrorKind::Config, r.to_string()),
                     Rejection::Deadline { predicted_wait } => {
                         let mut e = CallError::new(ErrorKind::QueueTimeout, r.to_string());
@@ -229,7 +229,6 @@ impl Call {
                         e
                     }
                 };
-                e.message = e.message.replace("allow a longer timeout", "raise queueTimeoutMs");
                 self.fail(state, e)
             }
             (Phase::Sending, Input::Head { status, headers }) => self.head(state, now, status, headers),

@@ -74,7 +74,7 @@ simulate:
 demo: simulate
 
 ## Criterion benchmarks (limiter operations, SSE decoding), the mock's throughput
-## under wrk, the client against the official SDK (overhead, size), the budget
+## under wrk, the time the client adds to a call and its size, the budget
 ## table (this client, the SDK and a p-queue pacer on three kinds of server), and
 ## Tekken counting in wasm beside js-tiktoken and gpt-tokenizer.
 bench: pkg

@@ -31,41 +31,22 @@
 //   BUDGET_ONLY       a substring: run only the rows whose "contender workload" has it
 //   BUDGET_MOCK_ARGS  more mock flags, after (so overriding) the ones above, e.g.
 //                     "--timing-header on" to see what the header is worth
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-
 import { Mistral } from "@mistralai/mistralai";
 import PQueue from "p-queue";
 
-const pkgDir = new URL(`../${process.env.MISTRAL_PKG ?? "target/pkg-dev"}/`, import.meta.url);
-const pkg = await import(new URL("node.js", pkgDir));
-const MOCK = process.env.MISTRAL_MOCK_BIN;
-if (!MOCK) throw new Error("MISTRAL_MOCK_BIN is not set: run through scripts/with-mock.sh");
+import { oracle, pkg, startMock as startMockOf } from "../tests/client/helpers.mjs";
 const PARALLEL = Math.max(1, Number(process.env.BUDGET_PARALLEL ?? 3));
 const ONLY = process.env.BUDGET_ONLY ?? "";
 const EXTRA_MOCK_ARGS = (process.env.BUDGET_MOCK_ARGS ?? "").split(/\s+/).filter(Boolean);
 const TOKENS_PER_SECOND = 5000;
 const log = (...a) => console.error(...a);
 
-async function startMock(args) {
-  const child = spawn(MOCK, [
-    "--port", "0", "--timing-header", "off", "--latency-ms", "20-200",
+/** A mock of this table's kind: no timing header, 20-200 ms of latency. */
+const startMock = (args) =>
+  startMockOf([
+    "--timing-header", "off", "--latency-ms", "20-200",
     "--stream-tokens-per-second", String(TOKENS_PER_SECOND), ...args, ...EXTRA_MOCK_ARGS,
-  ], { stdio: ["ignore", "pipe", "inherit"] });
-  const url = await new Promise((resolve, reject) => {
-    child.on("exit", (code) => reject(new Error(`mock-mistral exited (${code}) before listening`)));
-    createInterface({ input: child.stdout }).on("line", (l) => {
-      const m = l.match(/listening on (\S+)/);
-      if (m) resolve(m[1]);
-    });
-  });
-  return {
-    url,
-    stats: async () => (await fetch(`${url}/__mock/stats`)).json(),
-    reset: async () => void (await fetch(`${url}/__mock/reset`, { method: "POST" })),
-    stop: () => child.kill(),
-  };
-}
+  ]);
 
 /**
  * The mock's service time: the median of five small calls, spaced to stay inside
@@ -89,29 +70,6 @@ async function serviceTime(mock) {
   }
   await mock.reset();
   return took.sort((a, b) => a - b)[2];
-}
-
-/**
- * The makespan of an oracle that sends each call, in order, at the earliest instant
- * both sliding windows allow; each call then takes the service time plus the
- * generation of its reply.
- */
-function oracle(usages, rps, tpm, serviceMs) {
-  const sent = [];
-  let t = 0;
-  let end = 0;
-  for (const { total, completion } of usages) {
-    for (;;) {
-      const reqs = sent.filter((s) => s.t + 1000 > t);
-      const toks = sent.filter((s) => s.t + 60_000 > t);
-      if (reqs.length < rps && toks.reduce((n, s) => n + s.total, 0) + total <= tpm) break;
-      const [list, w] = reqs.length >= rps ? [reqs, 1000] : [toks, 60_000];
-      t = Math.min(...list.map((s) => s.t + w));
-    }
-    sent.push({ t, total });
-    end = Math.max(end, t + serviceMs + (1000 * completion) / TOKENS_PER_SECOND);
-  }
-  return end;
 }
 
 // ---- workloads: 60 calls each -------------------------------------------------
@@ -217,7 +175,7 @@ async function run(contender, algorithm, w) {
     const stats = await mock.stats();
     const ok = results.filter((r) => r.status === "fulfilled").map((r) => r.value);
     const lost = results.filter((r) => r.status === "rejected");
-    const ideal = oracle(ok, w.rps, w.tpm, serviceMs);
+    const ideal = oracle(ok, { rps: w.rps, tpm: w.tpm, serviceMs, msPerOutputToken: 1000 / TOKENS_PER_SECOND });
     const row = { contender: contender.name, algorithm, workload: w.name, w, ms, ideal, serviceMs, stats, lost: lost.length };
     log(
       `  ${contender.name} | ${algorithm} | ${w.name}: ${(ms / 1000).toFixed(1)} s (ideal ${(ideal / 1000).toFixed(1)} s, ` +
@@ -253,7 +211,7 @@ for (const w of workloads) {
   }
 }
 const started = performance.now();
-log(`budget table: ${jobs.length} runs of ${N} calls, ${PARALLEL} at a time; package ${pkgDir.pathname}`);
+log(`budget table: ${jobs.length} runs of ${N} calls, ${PARALLEL} at a time; package ${process.env.MISTRAL_PKG ?? "target/pkg-dev"}`);
 const rows = await pool(jobs, PARALLEL);
 log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 

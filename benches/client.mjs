@@ -1,88 +1,16 @@
 // Client measurements against the mock (run by `make bench` through with-mock.sh):
-//   1. a saturation workload through this client and through the official SDK with
-//      its retries on: makespan, the oracle's makespan, 429s;
-//   2. the time this client adds to a call, against a raw fetch to the same mock;
-//   3. the size of the release .wasm, raw and gzip.
+//   1. the time this client adds to a call, against a raw fetch to the same mock;
+//   2. the size of the release .wasm, raw and gzip.
+// How much of a budget it uses, beside the official SDK, is benches/budget.mjs.
 // Figures are ratios against a baseline run in the same process where possible.
 import { readFileSync } from "node:fs";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { gzipSync } from "node:zlib";
 
-import { Mistral } from "@mistralai/mistralai";
+import { pkg, startMock } from "../tests/client/helpers.mjs";
 
 const pkgDir = new URL(`../${process.env.MISTRAL_PKG ?? "target/pkg-dev"}/`, import.meta.url);
-const pkg = await import(new URL("node.js", pkgDir));
 
-async function startMock(args) {
-  const child = spawn(process.env.MISTRAL_MOCK_BIN, ["--port", "0", "--stream-tokens-per-second", "5000", ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  const url = await new Promise((resolve) => {
-    createInterface({ input: child.stdout }).on("line", (l) => {
-      const m = l.match(/listening on (\S+)/);
-      if (m) resolve(m[1]);
-    });
-  });
-  return { url, stats: async () => (await fetch(`${url}/__mock/stats`)).json(), stop: () => child.kill() };
-}
-
-const N = 60;
-const RPS = 5;
-const TPM = 60_000;
-const body = (i) => ({
-  model: "mistral-small-latest",
-  messages: [{ role: "user", content: `${i} `.padEnd((50 + ((i * 137) % 1400)) * 4, "lorem ipsum ") }],
-  max_tokens: 20 + ((i * 53) % 280),
-});
-
-function oracle(costs, serviceMs) {
-  const sent = [];
-  let t = 0;
-  for (const cost of costs) {
-    for (;;) {
-      const reqs = sent.filter((s) => s.t + 1000 > t);
-      const toks = sent.filter((s) => s.t + 60_000 > t);
-      if (reqs.length < RPS && toks.reduce((n, s) => n + s.cost, 0) + cost <= TPM) break;
-      const [list, w] = reqs.length >= RPS ? [reqs, 1000] : [toks, 60_000];
-      t = Math.min(...list.map((s) => s.t + w));
-    }
-    sent.push({ t, cost });
-  }
-  return t + serviceMs;
-}
-
-/** Runs the workload through the caller made by `contender(url)`; prints one line. */
-async function saturation(name, contender) {
-  const mock = await startMock(["--rps", String(RPS), "--tpm", String(TPM)]);
-  const call = contender(mock.url);
-  const t0 = performance.now();
-  const results = await Promise.allSettled(Array.from({ length: N }, (_, i) => call(body(i))));
-  const ms = performance.now() - t0;
-  const stats = await mock.stats();
-  mock.stop();
-  const ok = results.filter((r) => r.status === "fulfilled");
-  const ideal = oracle(ok.map((r) => r.value), 100);
-  console.log(
-    `${name.padEnd(34)} ${String(ok.length).padStart(2)}/${N} ok  makespan ${(ms / 1000).toFixed(1)} s  ` +
-      `oracle ${(ideal / 1000).toFixed(1)} s  budget use ${((100 * ideal) / ms).toFixed(1)}%  ` +
-      `429s ${stats.rate_limited}  busiest 1 s ${stats.busiest_1s_requests}/${RPS}  busiest 60 s ${stats.busiest_60s_tokens}/${TPM}`,
-  );
-}
-
-console.log(`== saturation: ${N} chat calls at once, mock at ${RPS} rps and ${TPM} tpm`);
-await saturation("mistral-ratelimit", (url) => {
-  const c = new pkg.MistralRatelimitClient({ apiKey: "k", serverURL: url, requestsPerSecond: RPS, tokensPerMinute: TPM, timeoutMs: 600_000 });
-  return async (b) => (await c.chat.complete(b)).usage.total_tokens;
-});
-await saturation("@mistralai/mistralai, retries on", (url) => {
-  const sdk = new Mistral({
-    apiKey: "k",
-    serverURL: url,
-    retryConfig: { strategy: "backoff", backoff: { initialInterval: 500, maxInterval: 60_000, exponent: 1.5, maxElapsedTime: 600_000 }, retryConnectionErrors: true },
-  });
-  return async (b) => (await sdk.chat.complete({ model: b.model, messages: b.messages, maxTokens: b.max_tokens })).usage.totalTokens;
-});
-
-console.log("\n== time added per call: sequential chat calls (max_tokens 1), limits off");
+console.log("== time added per call: sequential chat calls (max_tokens 1), limits off");
 {
   const mock = await startMock(["--stream-tokens-per-second", "1000000000"]);
   const request = { model: "mistral-small-latest", messages: [{ role: "user", content: "hi" }], max_tokens: 1 };

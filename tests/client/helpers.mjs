@@ -30,8 +30,34 @@ export async function startMock(args = []) {
       const r = await fetch(`${url}/__mock/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sequence }) });
       if (r.status !== 204) throw new Error(`fault script refused: ${await r.text()}`);
     },
+    reset: async () => void (await fetch(`${url}/__mock/reset`, { method: "POST" })),
     stop: () => child.kill(),
   };
+}
+
+/**
+ * The makespan of an oracle that knows each call's true cost: it sends every call,
+ * in order, at the earliest instant both sliding windows allow (`rps` a second,
+ * `tpm` a minute); each then takes `serviceMs`, plus its `completion` tokens at
+ * `msPerOutputToken`. Calls are `{ total, completion }`.
+ */
+export function oracle(calls, { rps, tpm, serviceMs, msPerOutputToken = 0 }) {
+  const sent = [];
+  let t = 0;
+  let end = 0;
+  for (const { total, completion = 0 } of calls) {
+    for (;;) {
+      const inWindow = (w) => sent.filter((s) => s.t + w > t);
+      const reqs = inWindow(1000);
+      const toks = inWindow(60_000);
+      if (reqs.length < rps && toks.reduce((n, s) => n + s.total, 0) + total <= tpm) break;
+      const [blocked, w] = reqs.length >= rps ? [reqs, 1000] : [toks, 60_000];
+      t = Math.min(...blocked.map((s) => s.t + w));
+    }
+    sent.push({ t, total });
+    end = Math.max(end, t + serviceMs + completion * msPerOutputToken);
+  }
+  return end;
 }
 
 /** Runs `body(mock)` against a mock of its own started with `args`, then stops it. */

@@ -3,32 +3,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { assertSettled, client, startMock } from "./helpers.mjs";
+import { assertSettled, client, oracle, startMock } from "./helpers.mjs";
 
 /** A prompt of about `tokens` tokens (four ASCII bytes each). */
 const prompt = (tokens, i) => `${i} `.padEnd(tokens * 4, "lorem ipsum ");
-
-/**
- * The makespan of an oracle that knows each call's true cost and sends every call,
- * in order, at the earliest instant both sliding windows allow.
- */
-function oracle(costs, rps, tpm, serviceMs) {
-  const sent = [];
-  let t = 0;
-  for (const cost of costs) {
-    for (;;) {
-      const inWindow = (w) => sent.filter((s) => s.t + w > t);
-      const reqs = inWindow(1000);
-      const toks = inWindow(60_000);
-      if (reqs.length < rps && toks.reduce((n, s) => n + s.cost, 0) + cost <= tpm) break;
-      const blocked = reqs.length >= rps ? reqs : toks;
-      const w = reqs.length >= rps ? 1000 : 60_000;
-      t = Math.min(...blocked.map((s) => s.t + w));
-    }
-    sent.push({ t, cost });
-  }
-  return t + serviceMs;
-}
 
 /** Runs `n` mixed calls at once; resolves with their costs and the makespan. */
 async function saturate(c, n) {
@@ -64,7 +42,7 @@ test("200 concurrent calls at 5 rps and a binding tpm: no 429, no window over, w
     assert.equal(stats.rate_limited, 0, "the client earned 429s");
     assert.ok(stats.busiest_1s_requests <= rps, `${stats.busiest_1s_requests} requests in one second`);
     assert.ok(stats.busiest_60s_tokens <= tpm, `${stats.busiest_60s_tokens} tokens in one minute`);
-    const ideal = oracle(costs, rps, tpm, 100);
+    const ideal = oracle(costs.map((total) => ({ total })), { rps, tpm, serviceMs: 100 });
     console.log(`makespan ${(ms / 1000).toFixed(1)} s, oracle ${(ideal / 1000).toFixed(1)} s, budget use ${((100 * ideal) / ms).toFixed(1)}%`);
     assert.ok(ms <= ideal * 1.05, `makespan ${ms.toFixed(0)} ms is more than 5% over the oracle's ${ideal.toFixed(0)} ms`);
     assertSettled(assert, c);

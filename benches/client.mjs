@@ -51,7 +51,7 @@ const dirs = new Map([pkgDir, new URL("../pkg/", import.meta.url)].map((d) => [d
 for (const dir of dirs.values()) {
   try {
     const wasm = readFileSync(new URL("mistral_ratelimit_bg.wasm", dir));
-    const js = ["mistral_ratelimit.js", "client.js"].map((f) => readFileSync(new URL(f, dir))).reduce((n, b) => n + b.length, 0);
+    const js = ["mistral_ratelimit.js", "client.js", "runtime.js"].map((f) => readFileSync(new URL(f, dir))).reduce((n, b) => n + b.length, 0);
     console.log(`${dir.pathname.split("/").slice(-2)[0].padEnd(8)} .wasm ${(wasm.length / 1024).toFixed(0)} KiB raw, ${(gzipSync(wasm, { level: 9 }).length / 1024).toFixed(0)} KiB gzip; JS ${(js / 1024).toFixed(0)} KiB`);
   } catch {
     console.log(`${dir.pathname}: not built (make pkg builds the release package)`);

@@ -3,7 +3,7 @@
 // Loaded through one of the entry files (node.js, worker.js, index.js), which
 // instantiate the wasm module first.
 import { loadTekken } from "./assets.js";
-import { Client as WasmClient, version as wasmVersion } from "./mistral_ratelimit.js";
+import * as runtime from "./runtime.js";
 
 /** Every error the client throws. `code` is stable; `name` is the class name. */
 export class MistralRatelimitError extends Error {
@@ -24,10 +24,11 @@ export class TimeoutError extends MistralRatelimitError {}
 export class AbortError extends MistralRatelimitError {}
 export class QueueTimeoutError extends MistralRatelimitError {}
 export class ConfigError extends MistralRatelimitError {}
+export class InternalError extends MistralRatelimitError {}
 
 const classes = {
   BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError, ValidationError,
-  RateLimitError, ServerError, ConnectionError, TimeoutError, AbortError, QueueTimeoutError, ConfigError,
+  RateLimitError, ServerError, ConnectionError, TimeoutError, AbortError, QueueTimeoutError, ConfigError, InternalError,
 };
 
 // Called from wasm to build errors, so that the classes live only here.
@@ -42,9 +43,18 @@ function configError(message) {
   return makeError("ConfigError", message, { code: "config" });
 }
 
+// A call the wasm module was serving when it trapped (a bug in this package).
+function internalError(message) {
+  return makeError(
+    "InternalError",
+    `mistral-ratelimit failed and restarted its wasm module; this call was ended. Please report: ${message}`,
+    { code: "internal" },
+  );
+}
+
 /** The package's version (the crate's). */
 export function version() {
-  return wasmVersion();
+  return runtime.guard(() => runtime.live().version(), internalError);
 }
 
 // The Tekken counter, loaded once, on first use (its module and vocabulary are
@@ -88,10 +98,12 @@ const inBrowser = /^Mozilla\//.test(globalThis.navigator?.userAgent ?? "") && !g
 /** A streamed reply: iterate it once with `for await`; `break` cancels it. */
 class EventStreamIterable {
   #opened;
+  #born;
   #used = false;
 
-  constructor(opened) {
+  constructor(opened, born) {
     this.#opened = opened;
+    this.#born = born;
     // The error surfaces on the first `next()`; never as an unhandled rejection.
     opened.catch(() => {});
   }
@@ -101,7 +113,10 @@ class EventStreamIterable {
     this.#used = true;
     const opened = this.#opened;
     return {
-      next: async () => (await opened).next(),
+      next: async () => {
+        const stream = await opened;
+        return runtime.track(() => stream.next(), internalError, this.#born);
+      },
       return: async () => {
         const stream = await opened.catch(() => undefined);
         await stream?.cancel();
@@ -134,6 +149,8 @@ function query(params) {
 
 export class MistralRatelimitClient {
   #wasm;
+  #generation;
+  #build;
   #listeners = new Set();
 
   constructor(options = {}) {
@@ -150,38 +167,52 @@ export class MistralRatelimitClient {
           "the key, or pass dangerouslyAllowBrowser: true if you accept that",
       );
     }
-    this.#wasm = new WasmClient({ ...rest, apiKey }, makeError, (event) => this.#emit(event));
-    if (onEvent) this.#listeners.add(onEvent);
-
     // With tokenizer "tekken", the first call starts loading the vocabulary; the
     // heuristic estimates until it is ready.
-    let exact = tokenizer === "tekken" ? undefined : null;
+    let loading = tokenizer === "tekken" ? undefined : null;
+    let counter;
     const useTekken = () => {
-      if (exact !== undefined) return;
-      exact = tekkenCounter().then(
-        (counter) => this.#wasm.useCounter((text) => counter.countRequestText(text)),
+      if (loading !== undefined) return;
+      loading = tekkenCounter().then(
+        (loaded) => {
+          counter = (text) => loaded.countRequestText(text);
+          this.#client().useCounter(counter);
+        },
         () => {},
       );
     };
+    // Built again, with the same options, when a trap restarted the module.
+    this.#build = () => {
+      const client = new (runtime.live().Client)({ ...rest, apiKey }, makeError, (event) => this.#emit(event));
+      if (counter) client.useCounter(counter);
+      return client;
+    };
+    this.#generation = runtime.currentGeneration();
+    this.#wasm = runtime.guard(this.#build, internalError);
+    if (onEvent) this.#listeners.add(onEvent);
+
     // Every misuse is a rejected promise (or a stream that fails on its first
     // step), never a throw at the call.
     const call = (kind, id, body, q, opts) => {
       try {
         useTekken();
-        return this.#wasm.call(kind, id, body === bodiless ? undefined : { ...request(body), stream: false }, q, opts);
+        const sent = body === bodiless ? undefined : { ...request(body), stream: false };
+        return runtime.track(() => this.#client().call(kind, id, sent, q, opts), internalError);
       } catch (e) {
         return Promise.reject(e);
       }
     };
     const stream = (kind, id, body, opts) => {
       let opened;
+      const born = runtime.currentGeneration();
       try {
         useTekken();
-        opened = this.#wasm.stream(kind, id, { ...request(body), stream: true }, opts);
+        const sent = { ...request(body), stream: true };
+        opened = runtime.track(() => this.#client().stream(kind, id, sent, opts), internalError);
       } catch (e) {
         opened = Promise.reject(e);
       }
-      return new EventStreamIterable(opened);
+      return new EventStreamIterable(opened, born);
     };
 
     this.chat = {
@@ -207,7 +238,7 @@ export class MistralRatelimitClient {
 
   /** Lanes, queue, the server's last report and counters, as of now. */
   status() {
-    return this.#wasm.status();
+    return runtime.guard(() => this.#client().status(), internalError);
   }
 
   /** Subscribes to client events; returns the function that unsubscribes. */
@@ -215,6 +246,21 @@ export class MistralRatelimitClient {
     if (typeof listener !== "function") throw configError("on() takes a function");
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  // The wasm client, built anew if a trap restarted the module since.
+  #client() {
+    const generation = runtime.currentGeneration();
+    if (this.#generation !== generation) {
+      this.#wasm = this.#build();
+      this.#generation = generation;
+    }
+    return this.#wasm;
+  }
+
+  /** Fault injection for tests/client/recovery.test.mjs: a panic now or in the next task. */
+  [Symbol.for("mistral-ratelimit.panicForTests")](later) {
+    return runtime.guard(() => this.#client().panicForTests(later), internalError);
   }
 
   #emit(event) {

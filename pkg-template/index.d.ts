@@ -382,12 +382,12 @@ export type RateLimitKind = "rate_limited" | "capacity_exceeded" | "quota_exhaus
 export type ErrorName =
   | "BadRequestError" | "AuthenticationError" | "PermissionDeniedError" | "NotFoundError" | "ValidationError"
   | "RateLimitError" | "ServerError" | "ConnectionError" | "TimeoutError" | "AbortError" | "QueueTimeoutError"
-  | "ConfigError";
+  | "ConfigError" | "InternalError";
 
 export declare class MistralRatelimitError extends Error {
   name: ErrorName;
   /** Stable: bad_request, authentication, permission_denied, not_found, validation, rate_limited,
-   * server_error, connection, timeout, aborted, queue_timeout, config. */
+   * server_error, connection, timeout, aborted, queue_timeout, config, internal. */
   code: string;
   status?: number;
   /** Mistral's `type`, e.g. "invalid_model". */
@@ -417,3 +417,8 @@ export declare class QueueTimeoutError extends MistralRatelimitError {
   predictedWaitMs?: number;
 }
 export declare class ConfigError extends MistralRatelimitError {}
+/**
+ * The package's wasm module failed (a bug: please report the message). The calls
+ * it was serving end with this error; the module restarts and later calls work.
+ */
+export declare class InternalError extends MistralRatelimitError {}

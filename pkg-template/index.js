@@ -1,8 +1,8 @@
 // Browsers and Deno: the .wasm is fetched from beside this file.
 import { setTekkenLoader } from "./assets.js";
-import init from "./mistral_ratelimit.js";
+import { start } from "./runtime.js";
 
-await init();
+await start();
 setTekkenLoader(async () => {
   const tekken = await import("./mistral_ratelimit_tekken.js");
   const [, response] = await Promise.all([tekken.default(), fetch(new URL("./tekken.bin", import.meta.url))]);

@@ -2,9 +2,9 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { setTekkenLoader } from "./assets.js";
-import { initSync } from "./mistral_ratelimit.js";
+import { startSync } from "./runtime.js";
 
-initSync({ module: readFileSync(new URL("./mistral_ratelimit_bg.wasm", import.meta.url)) });
+startSync(readFileSync(new URL("./mistral_ratelimit_bg.wasm", import.meta.url)));
 setTekkenLoader(async () => {
   const tekken = await import("./mistral_ratelimit_tekken.js");
   tekken.initSync({ module: await readFile(new URL("./mistral_ratelimit_tekken_bg.wasm", import.meta.url)) });

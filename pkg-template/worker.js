@@ -2,9 +2,9 @@
 // timers or randomness at module scope, as Workers require).
 import wasmModule from "./mistral_ratelimit_bg.wasm";
 import { setTekkenLoader } from "./assets.js";
-import { initSync } from "./mistral_ratelimit.js";
+import { startSync } from "./runtime.js";
 
-initSync({ module: wasmModule });
+startSync(wasmModule);
 // Imported only when first needed: a Worker that never counts never parses them.
 setTekkenLoader(async () => {
   const [tekken, module, vocabulary] = await Promise.all([

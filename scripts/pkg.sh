@@ -9,6 +9,9 @@ export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 # The client's module, without the tokenizer: what every user loads.
 wasm-pack --quiet build "--$profile" --target web --out-dir "$out" --no-pack
+# A factory, so that a trapped instance can be replaced (pkg-template/runtime.js).
+node scripts/glue-factory.mjs "$out/mistral_ratelimit.js"
+rm "$out/mistral_ratelimit.d.ts"
 # Exact counting is a second module and a vocabulary, both loaded on first use.
 python3 scripts/tekken/pack.py
 tekken_out="$PWD/target/pkg-tekken-$profile"

@@ -28,6 +28,8 @@ pub enum ErrorKind {
     QueueTimeout,
     /// The options or the request cannot work as given.
     Config,
+    /// The client's wasm module failed (a bug); the package restarted it.
+    Internal,
 }
 
 impl ErrorKind {
@@ -45,6 +47,7 @@ impl ErrorKind {
         ErrorKind::Abort,
         ErrorKind::QueueTimeout,
         ErrorKind::Config,
+        ErrorKind::Internal,
     ];
 
     /// The kind for an HTTP error status.
@@ -75,6 +78,7 @@ impl ErrorKind {
             ErrorKind::Abort => "AbortError",
             ErrorKind::QueueTimeout => "QueueTimeoutError",
             ErrorKind::Config => "ConfigError",
+            ErrorKind::Internal => "InternalError",
         }
     }
 
@@ -93,6 +97,7 @@ impl ErrorKind {
             ErrorKind::Abort => "aborted",
             ErrorKind::QueueTimeout => "queue_timeout",
             ErrorKind::Config => "config",
+            ErrorKind::Internal => "internal",
         }
     }
 }

@@ -224,4 +224,17 @@ impl Client {
     pub fn status(&self) -> JsValue {
         self.inner.status()
     }
+
+    /// Fault injection for the recovery test (tests/client/recovery.test.mjs):
+    /// panics now, or in the executor's next task, where a trap is an uncaught
+    /// exception unless the package catches it.
+    #[wasm_bindgen(js_name = panicForTests)]
+    pub fn panic_for_tests(&self, later: bool) {
+        let fail = || panic!("panicForTests was called");
+        if later {
+            wasm_bindgen_futures::spawn_local(async move { fail() });
+        } else {
+            fail();
+        }
+    }
 }

@@ -13,6 +13,7 @@ mod error;
 mod http;
 mod inner;
 mod js;
+mod panic;
 mod scope;
 mod stream;
 #[cfg(feature = "tekken")]

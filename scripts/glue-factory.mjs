@@ -31,7 +31,8 @@ if (!names.includes("Client")) throw new Error(`${path}: no exported Client`);
 // Its types describe the module it was; the package's own index.d.ts is the API.
 once(`/* @ts-self-types="./${basename(path, ".js")}.d.ts" */\n`, "");
 once("export { initSync, __wbg_init as default };\n", "");
-once("export { wasm as __wasm }\n", "");
+// Debug builds also export the raw instance; nothing of ours uses it.
+glue = glue.replace("export { wasm as __wasm }\n", "");
 once("    wasm = instance.exports;\n", "    wasm = guarded(instance.exports);\n");
 // Where the event loop enters the instance (closures run by timers, promises and
 // listeners, and finalizers), a dead instance's refusal ends quietly.

@@ -22,6 +22,11 @@ function once(pattern, replacement) {
   glue = glue.replace(pattern, replacement);
 }
 
+function everywhere(pattern, replacement) {
+  if (!glue.includes(pattern)) throw new Error(`${path}: "${pattern}" not found`);
+  glue = glue.replaceAll(pattern, replacement);
+}
+
 const names = [];
 glue = glue.replace(/^export (class|function) (\w+)/gm, (_, what, name) => {
   names.push(name);
@@ -40,8 +45,8 @@ once("            return f(a, state.b, ...args);", "            return quietly((
 glue = glue.replace(/new FinalizationRegistry\((\w+) => (.+)\);$/gm, (_, arg, body) => `new FinalizationRegistry(${arg} => quietly(() => ${body}));`);
 once("            wasm.__wbindgen_destroy_closure(state.a, state.b);", "            quietly(() => wasm.__wbindgen_destroy_closure(state.a, state.b));");
 // A dead instance's timers are cleared, so that they keep no process alive.
-once("setTimeout(arg0, arg1)", "timer(arg0, arg1)");
-once("clearTimeout(arg0)", "untimer(arg0)");
+everywhere("setTimeout(arg0, arg1)", "timer(arg0, arg1)");
+everywhere("clearTimeout(arg0)", "untimer(arg0)");
 
 const guard = `
 // Every export, guarded: see scripts/glue-factory.mjs. A trap, and every later

@@ -101,6 +101,8 @@ impl Inner {
 
     /// Lanes, queue, the server's last word, and counters.
     pub fn status(&self) -> JsValue {
+        // As of now: what came due since the last event is handed out (or reclaimed).
+        self.driver.serve();
         let state = self.state.borrow();
         let s = state.limiter().status(js::now());
         let ms = |d: Duration| if d == Duration::MAX { f64::INFINITY } else { d.as_secs_f64() * 1000.0 };

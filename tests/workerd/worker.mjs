@@ -1,0 +1,46 @@
+// The Worker the workerd tests run: one client at module scope, shared by every
+// request this isolate serves, as users write it.
+import { MistralRatelimitClient } from "./pkg/worker.js";
+
+let client;
+
+function shared(env) {
+  client ??= new MistralRatelimitClient({
+    apiKey: "test-key",
+    serverURL: env.UPSTREAM_URL,
+    requestsPerSecond: Number(env.RPS),
+    maxRetries: 0,
+  });
+  return client;
+}
+
+const request = (i) => ({ model: "mistral-small-latest", messages: [{ role: "user", content: `call ${i}` }], max_tokens: 8 });
+
+// One call, plain or streamed: its outcome as a word.
+async function one(c, i, stream) {
+  try {
+    if (!stream) return (await c.chat.complete(request(i))).object === "chat.completion" ? "ok" : "odd";
+    let events = 0;
+    for await (const _ of c.chat.stream(request(i))) events++;
+    return events > 0 ? "ok" : "empty";
+  } catch (e) {
+    return `${e.name}: ${e.message}`;
+  }
+}
+
+export default {
+  async fetch(req, env) {
+    const url = new URL(req.url);
+    const c = shared(env);
+    if (url.pathname === "/status") return Response.json(c.status());
+    // /calls?n=5&streamed=odd: n calls at once; streamed all, none or every other.
+    const n = Number(url.searchParams.get("n") ?? 1);
+    const streamed = url.searchParams.get("streamed") ?? "none";
+    const calls = Array.from({ length: n }, (_, i) => one(c, i, streamed === "all" || (streamed === "odd" && i % 2 === 1)));
+    if (url.pathname === "/orphan") {
+      // Ends before its calls do: workerd drops what the request left behind.
+      return new Response("gone");
+    }
+    return Response.json(await Promise.all(calls));
+  },
+};

@@ -43,6 +43,7 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
+pub mod budget;
 pub mod client;
 pub mod feedback;
 mod headers;

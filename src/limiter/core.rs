@@ -17,6 +17,10 @@ use super::queue::{Key, Queue, Waiting};
 use super::status::{Counters, LaneStatus, Status};
 use super::{Arrival, Demand, LimiterConfig, Rejection, Settlement, WaiterId};
 use crate::feedback::ServerReport;
+
+/// The longest window a shared budget divides: a longer one would cool for as
+/// long whenever a share moved.
+const SHAREABLE: Duration = Duration::from_secs(3600);
 use crate::time::Instant;
 
 /// Windows this long reset with the calendar on the server (a monthly quota).
@@ -405,7 +409,7 @@ impl Core {
         self.counters.rate_limited += 1;
         // Every lane had room by our books, yet the server refused: arrivals bunched
         // more than the margin allowed for.
-        let within = self.lanes.lanes.iter().all(|l| l.held() <= l.spec.capacity);
+        let within = self.lanes.lanes.iter().all(|l| l.held() <= l.cap());
         if within {
             self.margin.widen();
         }
@@ -464,6 +468,7 @@ impl Core {
                     window: lane.spec.window,
                     limit: lane.spec.capacity,
                     configured: (lane.configured != UNCONFIGURED).then_some(lane.configured),
+                    share: lane.share,
                     used: lane.held(),
                     available: free,
                     next_available: if free > 0 {
@@ -482,6 +487,39 @@ impl Core {
             margin: self.margin.current(),
             counters: self.counters.clone(),
         }
+    }
+
+    /// The workspace lanes a budget may share (configured, windows up to an hour):
+    /// each with what it holds and what waits for it.
+    pub(crate) fn shareable(&mut self, now: Instant) -> Vec<(LaneSpec, u64, u64)> {
+        self.advance(now);
+        let (requests, tokens) = self.queue.totals();
+        self.lanes
+            .workspace
+            .iter()
+            .map(|&i| &self.lanes.lanes[i])
+            .filter(|l| l.configured != UNCONFIGURED && l.spec.window <= SHAREABLE)
+            .map(|l| {
+                let queued = match l.spec.unit {
+                    Unit::Requests => requests,
+                    Unit::Tokens => tokens,
+                };
+                (l.spec, l.held(), queued)
+            })
+            .collect()
+    }
+
+    /// Sets this client's share on the workspace lane of `unit` and `window`
+    /// (`None`: the whole limit), then serves whoever now fits.
+    pub(crate) fn set_share(&mut self, unit: Unit, window: Duration, share: Option<u64>, now: Instant) {
+        let ids = self.lanes.workspace.clone();
+        for i in ids {
+            let lane = &mut self.lanes.lanes[i];
+            if lane.spec.unit == unit && lane.spec.window == window {
+                lane.share = share;
+            }
+        }
+        self.pump(now);
     }
 
     /// The waiters in serving order (for tests and status).

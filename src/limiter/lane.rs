@@ -117,6 +117,9 @@ pub(crate) struct Lane {
     pub(crate) configured: u64,
     /// For a lane learned from the server: when a reply last named it.
     pub(crate) confirmed: Option<Instant>,
+    /// This client's share of a budget shared with others (`crate::budget`): it
+    /// admits no more than this in a window, below the limit.
+    pub(crate) share: Option<u64>,
     granularity: u64,
     log: VecDeque<Entry>,
     /// Sequence number of `log[0]`; entry `i` has sequence `first_seq + i`.
@@ -130,6 +133,7 @@ impl Lane {
             spec,
             configured: spec.capacity,
             confirmed: None,
+            share: None,
             granularity: (micros(spec.window) / 1024).max(1),
             log: VecDeque::new(),
             first_seq: 0,
@@ -154,9 +158,14 @@ impl Lane {
         self.held
     }
 
+    /// What this client may hold in a window: the limit, or its share of it.
+    pub(crate) fn cap(&self) -> u64 {
+        self.share.map_or(self.spec.capacity, |s| s.min(self.spec.capacity))
+    }
+
     /// What could be admitted at `now` (after [`Lane::expire`]).
     pub(crate) fn free(&self) -> u64 {
-        self.spec.capacity.saturating_sub(self.held)
+        self.cap().saturating_sub(self.held)
     }
 
     /// The cost still held at a later instant `t`, given no new entries.
@@ -166,12 +175,17 @@ impl Lane {
     }
 
     /// The earliest instant at or after `now` when `cost` fits, given no new entries;
-    /// `None` when it never fits (larger than the capacity).
+    /// `None` when it never fits (larger than the capacity). A cost beyond a share
+    /// but within the limit waits for a larger share: a window, as a guess.
     pub(crate) fn earliest_fit(&self, now: Instant, cost: u64) -> Option<Instant> {
         if cost > self.spec.capacity {
             return None;
         }
-        let mut excess = self.held.saturating_add(cost).saturating_sub(self.spec.capacity);
+        let cap = self.cap();
+        if cost > cap {
+            return Some(now + self.spec.window);
+        }
+        let mut excess = self.held.saturating_add(cost).saturating_sub(cap);
         if excess == 0 {
             return Some(now);
         }
@@ -261,7 +275,7 @@ impl Lane {
     /// Admits nothing more until `hold` from `now` has passed: the server said the
     /// limit is 0, which is a pause, not a permanent refusal.
     pub(crate) fn pause(&mut self, now: Instant, hold: Duration) {
-        let room = self.spec.capacity.saturating_sub(self.held);
+        let room = self.cap().saturating_sub(self.held);
         // A lane that no longer binds has nothing to pause.
         if room > 0 && self.spec.capacity != UNCONFIGURED {
             self.book(now, room, hold);

@@ -139,7 +139,7 @@ impl LaneSet {
             if shared {
                 let hold = lane.spec.window + margin;
                 let at_head = lane.held_at_after_booking(now, cost, hold, head_at);
-                if at_head + lane.spec.cost_of(head.tokens) > lane.spec.capacity {
+                if at_head + lane.spec.cost_of(head.tokens) > lane.cap() {
                     return false;
                 }
             }
@@ -189,7 +189,7 @@ impl LaneSet {
     pub(crate) fn bound_behind(&self, now: Instant, ahead: (u64, u64), tokens: u64) -> Option<Instant> {
         self.workspace.iter().try_fold(now, |at, &i| {
             let lane = &self.lanes[i];
-            let cap = lane.spec.capacity;
+            let cap = lane.cap();
             let need = match lane.spec.unit {
                 Unit::Requests => ahead.0 + 1,
                 Unit::Tokens => ahead.1 + tokens,

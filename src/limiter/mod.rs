@@ -320,6 +320,18 @@ impl Limiter {
         self.core.borrow_mut().margin.observe_round_trip(rtt, upstream);
     }
 
+    /// The workspace lanes a shared budget may divide (configured, with windows up
+    /// to an hour): each with what it holds now and the cost waiting for it.
+    pub fn shareable(&self, now: Instant) -> Vec<(LaneSpec, u64, u64)> {
+        self.core.borrow_mut().shareable(now)
+    }
+
+    /// Limits this client to `share` of the workspace lane of `unit` and `window`
+    /// (see `crate::budget`); `None` lifts it.
+    pub fn set_share(&self, unit: Unit, window: Duration, share: Option<u64>, now: Instant) {
+        self.core.borrow_mut().set_share(unit, window, share, now);
+    }
+
     /// A snapshot of every lane, the queue and the counters.
     pub fn status(&self, now: Instant) -> Status {
         self.core.borrow_mut().status(now)

@@ -85,6 +85,11 @@ impl Queue {
         self.classes.range(..=priority).fold((0, 0), |(n, t), (_, c)| (n + c.0, t + c.1))
     }
 
+    /// The requests and tokens waiting, in every class.
+    pub(crate) fn totals(&self) -> (u64, u64) {
+        self.classes.values().fold((0, 0), |(n, t), c| (n + c.0, t + c.1))
+    }
+
     /// The fewest tokens any waiter asks for.
     pub(crate) fn min_tokens(&self) -> Option<u64> {
         self.costs.first_key_value().map(|(c, _)| *c)

@@ -44,6 +44,8 @@ pub struct LaneStatus {
     pub limit: u64,
     /// The capacity configured; `None` for a lane the server named.
     pub configured: Option<u64>,
+    /// This client's share of a budget shared with others, when it has one.
+    pub share: Option<u64>,
     /// Held in the current window, in flight or settled.
     pub used: u64,
     /// What could be admitted now.

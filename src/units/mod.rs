@@ -9,7 +9,8 @@ use std::time::Duration;
 pub use self::window::parse_window;
 
 /// What a lane counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Unit {
     /// Each request costs 1.
     Requests,

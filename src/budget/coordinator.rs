@@ -1,0 +1,266 @@
+//! The coordinator: one per organization's budget. It answers each [`Ask`] with a
+//! [`Grant`], and its whole state serializes (a Durable Object stores it after
+//! every answer, so a restarted object forgets nothing it counted).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Ask, Grant, SharedLane};
+
+/// The most lanes a coordinator tracks; asks naming more get no share of them.
+const MOST_LANES: usize = 8;
+
+/// The most holders a coordinator tracks; a newcomer beyond them gets no share
+/// until a lease expires.
+const MOST_HOLDERS: usize = 1024;
+
+/// Lease lengths and renewal pace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CoordinatorPolicy {
+    /// How long a lease lasts unless renewed: also how long a dead holder's share
+    /// stays counted (plus a window).
+    pub lease_ms: u64,
+    /// How often a holder renews when nothing needs to move.
+    pub renew_ms: u64,
+    /// How often holders renew while one of them waits for capacity.
+    pub busy_renew_ms: u64,
+    /// Added to a window before capacity that left a holder is handed on: the
+    /// time an answer takes to arrive and the network's spread.
+    pub margin_ms: u64,
+}
+
+impl Default for CoordinatorPolicy {
+    fn default() -> Self {
+        CoordinatorPolicy { lease_ms: 15_000, renew_ms: 5_000, busy_renew_ms: 1_000, margin_ms: 500 }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Holding {
+    /// Per coordinator lane: what is counted for this holder (at least what it
+    /// may be applying).
+    counted: Vec<u64>,
+    /// Per coordinator lane: what it would like.
+    want: Vec<u64>,
+    /// When its lease ends on the coordinator's clock, in ms.
+    expires: u64,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct Cooling {
+    lane: usize,
+    amount: u64,
+    /// When it is free again, in ms.
+    until: u64,
+}
+
+/// One organization's budget. Times are milliseconds on the coordinator's clock.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Coordinator {
+    policy: CoordinatorPolicy,
+    lanes: Vec<SharedLane>,
+    holders: BTreeMap<String, Holding>,
+    cooling: Vec<Cooling>,
+}
+
+impl Coordinator {
+    /// A coordinator with no lanes yet: the first ask names them.
+    pub fn new(policy: CoordinatorPolicy) -> Coordinator {
+        Coordinator { policy, ..Coordinator::default() }
+    }
+
+    /// How many holders have a live lease at `now`.
+    pub fn holders(&mut self, now: u64) -> usize {
+        self.expire(now);
+        self.holders.len()
+    }
+
+    /// The lanes and, per lane, what is counted for holders and what cools.
+    pub fn lanes(&mut self, now: u64) -> Vec<(SharedLane, u64, u64)> {
+        self.expire(now);
+        (0..self.lanes.len()).map(|l| (self.lanes[l], self.counted(l), self.cooling_on(l))).collect()
+    }
+
+    /// Answers `ask` at `now`.
+    pub fn lease(&mut self, ask: &Ask, now: u64) -> Grant {
+        self.expire(now);
+        let lanes: Vec<Option<usize>> = ask.lanes.iter().map(|lane| self.lane_for(lane)).collect();
+        if !self.holders.contains_key(&ask.holder) && self.holders.len() >= MOST_HOLDERS {
+            return self.grant(vec![0; ask.lanes.len()], false, false);
+        }
+        let width = self.lanes.len();
+        let policy = self.policy;
+        let mut holding =
+            self.holders.remove(&ask.holder).unwrap_or(Holding { counted: Vec::new(), want: Vec::new(), expires: 0 });
+        holding.counted.resize(width, 0);
+        holding.want.resize(width, 0);
+        holding.expires = now.saturating_add(policy.lease_ms);
+        for (i, lane) in lanes.iter().enumerate() {
+            let Some(l) = *lane else { continue };
+            holding.want[l] = ask.want.get(i).copied().unwrap_or(0);
+            // The holder applies less than is counted: a lowering it confirms, or
+            // one it made itself. What its window still holds above that cools.
+            let applied = ask.applied.get(i).copied().unwrap_or(0);
+            if applied < holding.counted[l] {
+                let held = ask.held.get(i).copied().unwrap_or(u64::MAX).min(holding.counted[l]);
+                if held > applied {
+                    let until = now.saturating_add(self.lanes[l].window_ms + policy.margin_ms);
+                    self.cooling.push(Cooling { lane: l, amount: held - applied, until });
+                }
+                holding.counted[l] = applied;
+            }
+        }
+        self.holders.insert(ask.holder.clone(), holding);
+
+        let mut shares = vec![0; ask.lanes.len()];
+        let (mut short, mut contended) = (false, false);
+        for (i, lane) in lanes.iter().enumerate() {
+            let Some(l) = *lane else { continue };
+            let (share, starving) = self.divide(&ask.holder, l);
+            shares[i] = share;
+            short |= starving;
+            contended |= self.holders.values().map(|h| h.want[l]).sum::<u64>() > self.lanes[l].limit;
+        }
+        self.grant(shares, short, contended)
+    }
+
+    fn grant(&self, shares: Vec<u64>, short: bool, contended: bool) -> Grant {
+        Grant {
+            shares,
+            renew_ms: if short { self.policy.busy_renew_ms } else { self.policy.renew_ms },
+            expires_ms: self.policy.lease_ms,
+            holders: self.holders.len() as u32,
+            contended,
+        }
+    }
+
+    /// The asker's new share on lane `l`, and whether someone (it or another)
+    /// holds less than its fair part and must wait for capacity to move.
+    fn divide(&mut self, asker: &str, l: usize) -> (u64, bool) {
+        let limit = self.lanes[l].limit;
+        let wanting = self.holders.values().filter(|h| h.want[l] > 0).count().max(1) as u64;
+        let fair = |h: &Holding| h.want[l].min(limit / wanting);
+        let starving = self.holders.iter().any(|(name, h)| name.as_str() != asker && h.counted[l] < fair(h));
+        let free = limit.saturating_sub(self.counted(l)).saturating_sub(self.cooling_on(l));
+        let h = self.holders.get_mut(asker).unwrap_or_else(|| unreachable!("the asker was just inserted"));
+        let (counted, want, fair_share) = (h.counted[l], h.want[l], fair(h));
+        let share = if want < counted {
+            want
+        } else if starving && counted > fair_share {
+            fair_share
+        } else {
+            want.min(counted.saturating_add(free))
+        };
+        // A raise is counted now; a lowering once the holder confirms it.
+        h.counted[l] = h.counted[l].max(share);
+        (share, starving || share < fair_share)
+    }
+
+    /// The coordinator lane for `lane`, added if new (up to [`MOST_LANES`]); its
+    /// limit becomes what the holder believes, the latest word on it.
+    fn lane_for(&mut self, lane: &SharedLane) -> Option<usize> {
+        if let Some(l) = self.lanes.iter().position(|x| x.same_lane(lane)) {
+            self.lanes[l].limit = lane.limit;
+            return Some(l);
+        }
+        if self.lanes.len() >= MOST_LANES {
+            return None;
+        }
+        self.lanes.push(*lane);
+        for h in self.holders.values_mut() {
+            h.counted.push(0);
+            h.want.push(0);
+        }
+        Some(self.lanes.len() - 1)
+    }
+
+    fn counted(&self, l: usize) -> u64 {
+        self.holders.values().map(|h| h.counted[l]).sum()
+    }
+
+    fn cooling_on(&self, l: usize) -> u64 {
+        self.cooling.iter().filter(|c| c.lane == l).map(|c| c.amount).sum()
+    }
+
+    /// Leases that ended cool for a window; cooled capacity is free.
+    fn expire(&mut self, now: u64) {
+        let margin = self.policy.margin_ms;
+        let lanes = &self.lanes;
+        let cooling = &mut self.cooling;
+        self.holders.retain(|_, h| {
+            if h.expires > now {
+                return true;
+            }
+            for (l, &amount) in h.counted.iter().enumerate() {
+                if amount > 0 {
+                    cooling.push(Cooling { lane: l, amount, until: h.expires + lanes[l].window_ms + margin });
+                }
+            }
+            false
+        });
+        cooling.retain(|c| c.until > now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::units::Unit;
+
+    const RPS5: SharedLane = SharedLane { unit: Unit::Requests, window_ms: 1000, limit: 5 };
+
+    fn ask(holder: &str, held: u64, applied: u64, want: u64) -> Ask {
+        Ask { holder: holder.into(), lanes: vec![RPS5], held: vec![held], applied: vec![applied], want: vec![want] }
+    }
+
+    #[test]
+    fn a_lone_holder_gets_what_it_wants_up_to_the_limit() {
+        let mut c = Coordinator::new(CoordinatorPolicy::default());
+        assert_eq!(c.lease(&ask("a", 0, 0, 3), 0).shares, vec![3]);
+        assert_eq!(c.lease(&ask("a", 3, 3, 50), 10).shares, vec![5]);
+    }
+
+    #[test]
+    fn a_newcomer_waits_for_a_lowering_to_be_confirmed_and_cooled() {
+        let mut c = Coordinator::new(CoordinatorPolicy::default());
+        assert_eq!(c.lease(&ask("a", 0, 0, 50), 0).shares, vec![5]);
+        let b = c.lease(&ask("b", 0, 0, 50), 100);
+        assert_eq!(b.shares, vec![0], "nothing is free yet");
+        assert_eq!(b.renew_ms, 1000, "b comes back soon");
+        // a's next ask lowers it to its fair part; still counted until confirmed.
+        assert_eq!(c.lease(&ask("a", 5, 5, 50), 200).shares, vec![2]);
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), 300).shares, vec![0]);
+        // a confirms at 1200 with 5 still in its window: 3 cool until 1200 + 1500.
+        assert_eq!(c.lease(&ask("a", 5, 2, 50), 1200).shares, vec![2]);
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), 2600).shares, vec![0]);
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), 2700).shares, vec![3]);
+    }
+
+    #[test]
+    fn a_holder_that_lowers_itself_frees_what_its_window_does_not_hold() {
+        let mut c = Coordinator::new(CoordinatorPolicy::default());
+        c.lease(&ask("a", 0, 0, 50), 0);
+        assert_eq!(c.lease(&ask("a", 1, 1, 1), 500).shares, vec![1]);
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), 600).shares, vec![4]);
+    }
+
+    #[test]
+    fn a_dead_holders_share_returns_after_its_lease_and_a_window() {
+        let policy = CoordinatorPolicy::default();
+        let mut c = Coordinator::new(policy);
+        c.lease(&ask("a", 0, 0, 50), 0);
+        let end = policy.lease_ms + 1000 + policy.margin_ms;
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), end - 1).shares, vec![0]);
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), end).shares, vec![5]);
+    }
+
+    #[test]
+    fn state_survives_a_round_trip_through_json() {
+        let mut c = Coordinator::new(CoordinatorPolicy::default());
+        c.lease(&ask("a", 0, 0, 50), 0);
+        let mut back: Coordinator = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back.lease(&ask("b", 0, 0, 50), 10).shares, vec![0]);
+    }
+}

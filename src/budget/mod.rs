@@ -1,0 +1,101 @@
+//! One organization's budget shared by many clients (isolates, processes, tabs):
+//! the lease protocol, pure. A [`Coordinator`] (in a Durable Object, on Redis, in
+//! the leader tab) divides each shared lane's capacity into *shares*; a
+//! [`Holder`] (each client) enforces its share with its own limiter, so that most
+//! calls never wait on the coordinator. Only windows up to an hour are shared
+//! (requests per second, tokens per minute); a month's window would cool for a
+//! month.
+//!
+//! # Why shares, and why it is safe
+//!
+//! A share is a capacity per window on one lane ("3 requests in any second"), valid
+//! until the lease expires. Each holder's limiter keeps its own sliding window
+//! within the share it *applies*, so in any window the holders together send at
+//! most the sum of what the coordinator counts for them, which it keeps within
+//! the limit. Raising a share is immediate, from capacity no one holds. Lowering
+//! takes two steps, so that a lost answer never leaves capacity counted twice: the
+//! coordinator keeps counting the old share until the holder's next ask says it
+//! applies the new one; then what the holder's window still holds above it
+//! *cools* for one window and a margin, and the rest is free at once. A holder may
+//! lower its own share any time and say so in its next ask (a queue that ran dry
+//! gives back at once). A holder that cannot renew stops spending its share when
+//! the lease expires, and the coordinator counts that share until the lease has
+//! expired and cooled: a holder that dies costs its share for a lease and a
+//! window, never correctness.
+//!
+//! Refunds and debts stay with the holder: a settle changes what its own window
+//! holds, inside its share, and the coordinator never hears of it. Every time is a
+//! duration on the clock of whoever measures it, so holders and coordinator need no
+//! common clock.
+//!
+//! `tests/budget.rs` holds the protocol to its invariant: simulated holders with
+//! real limiters, random demand, delays, holder deaths and coordinator restarts,
+//! never over a limit in any window.
+
+mod coordinator;
+mod holder;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use self::coordinator::{Coordinator, CoordinatorPolicy};
+pub use self::holder::{Holder, HolderState};
+use crate::units::Unit;
+
+/// A shared lane: its unit, window and limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedLane {
+    /// `requests` or `tokens`.
+    pub unit: Unit,
+    /// The window, in milliseconds.
+    pub window_ms: u64,
+    /// The limit the organization has in any window.
+    pub limit: u64,
+}
+
+impl SharedLane {
+    /// The window as a duration.
+    pub fn window(&self) -> Duration {
+        Duration::from_millis(self.window_ms)
+    }
+
+    fn same_lane(&self, other: &SharedLane) -> bool {
+        self.unit == other.unit && self.window_ms == other.window_ms
+    }
+}
+
+/// What a holder sends: who it is, the lanes it knows (with the limits it
+/// believes, from its options and the server's headers), and per lane what its
+/// window holds, the share it applies, and what it would like.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ask {
+    /// A name unique to this holder for its life.
+    pub holder: String,
+    /// The lanes and their limits as the holder believes them.
+    pub lanes: Vec<SharedLane>,
+    /// Per lane: what the holder's window holds now.
+    pub held: Vec<u64>,
+    /// Per lane: the share the holder enforces now (the last granted, or lower).
+    pub applied: Vec<u64>,
+    /// Per lane: what the holder would like to hold in a window (held plus queued).
+    pub want: Vec<u64>,
+}
+
+/// The coordinator's answer: a share per lane of the ask, and when to ask again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Grant {
+    /// Per lane of the ask: the capacity per window this holder may use.
+    pub shares: Vec<u64>,
+    /// Ask again within this long (sooner if demand changes).
+    pub renew_ms: u64,
+    /// Stop spending the shares this long after the ask was sent, unless renewed.
+    pub expires_ms: u64,
+    /// Holders sharing the budget now.
+    pub holders: u32,
+    /// Whether holders want more than the limit in all: a holder whose queue runs
+    /// dry then gives back what it does not use at once.
+    pub contended: bool,
+}

@@ -1,0 +1,253 @@
+#![cfg(not(target_arch = "wasm32"))] // proptest is native only
+//! The lease protocol (`mistral_ratelimit::budget`) held to its invariant: holders
+//! with real limiters applying the shares a coordinator grants, with random
+//! demand, message delays and losses, holders that die holding a lease and a
+//! coordinator that restarts from its stored state. What reaches the server, in
+//! any window of a lane's length, never exceeds the limit, as long as no holder
+//! fell back: a holder whose lease expired while the coordinator could not be
+//! reached spends its last share alone, trading the guarantee for going on
+//! (`HolderState::Fallback`, reported in `status()`).
+//!
+//! A second property: with every holder busy and no message lost, the budget is
+//! used: over a long run the server sees at least 90% of the request limit.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use mistral_ratelimit::budget::{Coordinator, CoordinatorPolicy, Grant, Holder, HolderState, SharedLane};
+use mistral_ratelimit::{
+    Demand, Instant, LaneSpec, Limiter, LimiterConfig, MarginPolicy, Reservation, Unit, WaitState,
+};
+use proptest::prelude::*;
+
+const STEP: Duration = Duration::from_millis(5);
+const TOKEN_WINDOW: Duration = Duration::from_secs(10);
+
+/// A small deterministic generator (xorshift), seeded by proptest.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() % 1_000_000) as f64 / 1_000_000.0 < p
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct World {
+    seed: u64,
+    holders: usize,
+    rps: u64,
+    tpw: u64,
+    /// The most tokens a call costs.
+    call_tokens: u64,
+    /// Calls per second per holder.
+    load: f64,
+    loss: f64,
+    /// One-way message delay, at most.
+    delay_ms: u64,
+    deaths: bool,
+    restarts: bool,
+}
+
+struct Sim {
+    holder: Holder,
+    limiter: Limiter,
+    waiting: Vec<mistral_ratelimit::Waiter>,
+    /// A grant on its way back: when it lands, and the grant (`None`: lost).
+    inbox: VecDeque<(Instant, Option<Grant>)>,
+    dead: bool,
+}
+
+struct Arrival {
+    at: Instant,
+    tokens: u64,
+}
+
+/// What reached the server, and whether some holder fell back.
+fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
+    let mut rng = Rng(w.seed | 1);
+    let policy = CoordinatorPolicy { lease_ms: 6000, renew_ms: 1000, busy_renew_ms: 200, margin_ms: 500 };
+    let mut fell_back = false;
+    let mut coordinator = Coordinator::new(policy);
+    // Asks on their way to the coordinator: (lands, holder, ask).
+    let mut outbox: VecDeque<(Instant, usize, mistral_ratelimit::budget::Ask)> = VecDeque::new();
+    let mut sims: Vec<Sim> = (0..w.holders)
+        .map(|i| Sim {
+            holder: Holder::new(format!("h{i}")),
+            limiter: Limiter::new(LimiterConfig {
+                lanes: vec![
+                    LaneSpec::requests_per_second(w.rps),
+                    LaneSpec { unit: Unit::Tokens, capacity: w.tpw, window: TOKEN_WINDOW },
+                ],
+                margin: MarginPolicy::fixed(Duration::from_millis(60)),
+            }),
+            waiting: Vec::new(),
+            inbox: VecDeque::new(),
+            dead: false,
+        })
+        .collect();
+    let mut arrivals = Vec::new();
+    let mut now = Instant::ZERO;
+    let end = Instant::ZERO + Duration::from_secs(seconds);
+    while now < end {
+        now = now + STEP;
+        if w.restarts && rng.chance(0.0005) {
+            let saved = serde_json::to_string(&coordinator).unwrap();
+            coordinator = serde_json::from_str(&saved).unwrap();
+        }
+        // Asks land in order; the answer goes back (or is lost).
+        while outbox.front().is_some_and(|(at, _, _)| *at <= now) {
+            let (_, i, ask) = outbox.pop_front().unwrap();
+            let grant = coordinator.lease(&ask, now.saturating_since(Instant::ZERO).as_millis() as u64);
+            let back = now + Duration::from_millis(rng.below(w.delay_ms + 1));
+            let lost = rng.chance(w.loss);
+            sims[i].inbox.push_back((back, (!lost).then_some(grant)));
+        }
+        for (i, s) in sims.iter_mut().enumerate() {
+            if s.dead {
+                continue;
+            }
+            if w.deaths && rng.chance(0.0002) {
+                s.dead = true;
+                continue;
+            }
+            while s.inbox.front().is_some_and(|(at, _)| *at <= now) {
+                match s.inbox.pop_front().unwrap().1 {
+                    Some(grant) => s.holder.granted(&grant, now),
+                    None => s.holder.failed(now),
+                }
+            }
+            let shares = s.holder.shares(now);
+            fell_back |= s.holder.state() == HolderState::Fallback;
+            for (lane, share) in s.holder.lanes().to_vec().iter().zip(shares) {
+                s.limiter.set_share(lane.unit, lane.window(), Some(share), now);
+            }
+            if s.holder.lanes().is_empty() {
+                // Before the first ask, nothing is shared yet: nothing may be sent.
+                s.limiter.set_share(Unit::Requests, Duration::from_secs(1), Some(0), now);
+                s.limiter.set_share(Unit::Tokens, TOKEN_WINDOW, Some(0), now);
+            }
+            if rng.chance(w.load * STEP.as_secs_f64()) {
+                let tokens = 1 + rng.below(w.call_tokens);
+                match s.limiter.reserve(Demand::tokens(tokens), now) {
+                    Ok(Reservation::Ready(t)) => send(&mut arrivals, &mut rng, t, now),
+                    Ok(Reservation::Queued(q)) => s.waiting.push(q),
+                    Err(_) => {}
+                }
+            }
+            s.limiter.tick(now);
+            let woken = s.limiter.drain_woken();
+            if !woken.is_empty() {
+                for q in std::mem::take(&mut s.waiting) {
+                    match q.poll(now) {
+                        WaitState::Ready(t) => send(&mut arrivals, &mut rng, t, now),
+                        WaitState::Waiting { waiter, .. } => s.waiting.push(waiter),
+                        WaitState::Rejected(_) => {}
+                    }
+                }
+            }
+            let view = s.limiter.shareable(now);
+            let want: Vec<u64> = view.iter().map(|(_, held, queued)| held + queued).collect();
+            if s.holder.due(now, &want) {
+                let lanes = view
+                    .iter()
+                    .map(|(spec, _, _)| SharedLane {
+                        unit: spec.unit,
+                        window_ms: spec.window.as_millis() as u64,
+                        limit: spec.capacity,
+                    })
+                    .collect();
+                let held = view.iter().map(|(_, held, _)| *held).collect();
+                let ask = s.holder.ask(lanes, held, want, now);
+                let lands = now + Duration::from_millis(rng.below(w.delay_ms + 1));
+                if rng.chance(w.loss) {
+                    s.inbox.push_back((lands + Duration::from_millis(w.delay_ms), None));
+                } else {
+                    outbox.push_back((lands, i, ask));
+                }
+            }
+        }
+        outbox.make_contiguous().sort_by_key(|(at, _, _)| *at);
+    }
+    arrivals.sort_by_key(|a| a.at);
+    (arrivals, fell_back)
+}
+
+/// The call reaches the server after a little network jitter, using up to its
+/// estimate; the holder settles it there.
+fn send(arrivals: &mut Vec<Arrival>, rng: &mut Rng, ticket: mistral_ratelimit::Ticket, now: Instant) {
+    let at = now + Duration::from_millis(rng.below(40));
+    let tokens = 1 + rng.below(ticket.estimate());
+    arrivals.push(Arrival { at, tokens });
+    ticket.settle(tokens, at);
+}
+
+/// The largest total in any window `(t - w, t]`.
+fn busiest(arrivals: &[Arrival], w: Duration, cost: impl Fn(&Arrival) -> u64) -> u64 {
+    let (mut best, mut sum, mut start) = (0, 0, 0);
+    for (i, a) in arrivals.iter().enumerate() {
+        sum += cost(a);
+        while arrivals[start].at + w <= arrivals[i].at {
+            sum -= cost(&arrivals[start]);
+            start += 1;
+        }
+        best = best.max(sum);
+    }
+    best
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn holders_together_never_exceed_a_limit_in_any_window(
+        seed in any::<u64>(),
+        holders in 1usize..6,
+        rps in 1u64..12,
+        tpw in 200u64..5000,
+        load in 0.5f64..20.0,
+        loss in prop_oneof![Just(0.0), 0.0f64..0.3],
+        delay_ms in 0u64..200,
+        deaths in any::<bool>(),
+        restarts in any::<bool>(),
+    ) {
+        let w = World { seed, holders, rps, tpw, call_tokens: tpw / 4, load, loss, delay_ms, deaths, restarts };
+        let (arrivals, fell_back) = run(w, 30);
+        prop_assume!(!fell_back);
+        let requests = busiest(&arrivals, Duration::from_secs(1), |_| 1);
+        prop_assert!(requests <= rps, "{requests} requests in a second, limit {rps}: {w:?}");
+        let tokens = busiest(&arrivals, TOKEN_WINDOW, |a| a.tokens);
+        prop_assert!(tokens <= tpw, "{tokens} tokens in a window, limit {tpw}: {w:?}");
+    }
+}
+
+#[test]
+fn busy_holders_use_the_budget() {
+    for holders in [1, 3, 8] {
+        let w = World {
+            seed: 7,
+            holders,
+            rps: 5,
+            tpw: 1_000_000,
+            call_tokens: 100,
+            load: 50.0,
+            loss: 0.0,
+            delay_ms: 20,
+            deaths: false,
+            restarts: false,
+        };
+        let (arrivals, _) = run(w, 60);
+        let late: Vec<&Arrival> = arrivals.iter().filter(|a| a.at > Instant::ZERO + Duration::from_secs(10)).collect();
+        let rate = late.len() as f64 / 50.0;
+        assert!(rate >= 0.9 * 5.0, "{holders} holders: {rate:.2} requests/s of 5");
+    }
+}

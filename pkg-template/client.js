@@ -126,6 +126,30 @@ class EventStreamIterable {
   }
 }
 
+// A shared budget's transport: `lease(ask)` resolves with the coordinator's grant.
+// A Durable Object namespace is reached through a stub made per ask: in Workers a
+// stub belongs to the request that made it, and a client serves many requests.
+function sharedBudget(budget) {
+  if (budget === null || typeof budget !== "object") throw configError("budget must be an object: { durableObject, name }");
+  const { durableObject, name, ...extra } = budget;
+  const unknown = Object.keys(extra);
+  if (unknown.length) throw configError(`unknown budget option '${unknown[0]}'; the options are durableObject, name`);
+  if (typeof name !== "string" || name === "" || name.length > 256) {
+    throw configError("budget.name must be a non-empty string (at most 256 characters): the budget's name, e.g. your organization");
+  }
+  if (typeof durableObject?.idFromName !== "function" || typeof durableObject?.get !== "function") {
+    throw configError("budget.durableObject must be a Durable Object namespace binding (env.MISTRAL_BUDGET) whose class is MistralBudget");
+  }
+  return { name, lease: (ask) => durableObject.get(durableObject.idFromName(name)).lease(ask) };
+}
+
+// Names this client among the budget's holders.
+function holderId() {
+  const bytes = new Uint8Array(8);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 // What reads, lists and deletes pass for a body.
 const bodiless = Symbol("bodiless");
 
@@ -155,7 +179,8 @@ export class MistralRatelimitClient {
 
   constructor(options = {}) {
     if (options === null || typeof options !== "object") throw configError("options must be an object");
-    const { onEvent, tokenizer = "heuristic", ...rest } = options;
+    const { onEvent, tokenizer = "heuristic", budget, ...rest } = options;
+    const shared = budget === undefined ? undefined : sharedBudget(budget);
     if (onEvent !== undefined && typeof onEvent !== "function") throw configError("onEvent must be a function");
     if (tokenizer !== "heuristic" && tokenizer !== "tekken") {
       throw configError(`tokenizer must be "heuristic" or "tekken", got ${JSON.stringify(tokenizer)}`);
@@ -185,6 +210,7 @@ export class MistralRatelimitClient {
     this.#build = () => {
       const client = new (runtime.live().Client)({ ...rest, apiKey }, makeError, (event) => this.#emit(event));
       if (counter) client.useCounter(counter);
+      if (shared) client.shareBudget(shared.name, `${shared.name}/${holderId()}`, shared.lease);
       return client;
     };
     this.#generation = runtime.currentGeneration();

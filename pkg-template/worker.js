@@ -17,3 +17,4 @@ setTekkenLoader(async () => {
 });
 
 export * from "./client.js";
+export { MistralBudget } from "./durable-budget.js";

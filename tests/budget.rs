@@ -51,6 +51,8 @@ struct World {
     call_tokens: u64,
     /// Calls per second per holder.
     load: f64,
+    /// Calls each holder has queued at the start.
+    burst: u64,
     loss: f64,
     /// One-way message delay, at most.
     delay_ms: u64,
@@ -136,6 +138,14 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
                 s.limiter.set_share(Unit::Requests, Duration::from_secs(1), Some(0), now);
                 s.limiter.set_share(Unit::Tokens, TOKEN_WINDOW, Some(0), now);
             }
+            let burst = if now == Instant::ZERO + STEP { w.burst } else { 0 };
+            for _ in 0..burst {
+                match s.limiter.reserve(Demand::tokens(1 + rng.below(w.call_tokens)), now) {
+                    Ok(Reservation::Ready(t)) => send(&mut arrivals, &mut rng, t, now),
+                    Ok(Reservation::Queued(q)) => s.waiting.push(q),
+                    Err(_) => {}
+                }
+            }
             if rng.chance(w.load * STEP.as_secs_f64()) {
                 let tokens = 1 + rng.below(w.call_tokens);
                 match s.limiter.reserve(Demand::tokens(tokens), now) {
@@ -157,7 +167,8 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
             }
             let view = s.limiter.shareable(now);
             let want: Vec<u64> = view.iter().map(|(_, held, queued)| held + queued).collect();
-            if s.holder.due(now, &want) {
+            let held: Vec<u64> = view.iter().map(|(_, held, _)| *held).collect();
+            if s.holder.due(now, &held, &want) {
                 let lanes = view
                     .iter()
                     .map(|(spec, _, _)| SharedLane {
@@ -166,7 +177,6 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
                         limit: spec.capacity,
                     })
                     .collect();
-                let held = view.iter().map(|(_, held, _)| *held).collect();
                 let ask = s.holder.ask(lanes, held, want, now);
                 let lands = now + Duration::from_millis(rng.below(w.delay_ms + 1));
                 if rng.chance(w.loss) {
@@ -220,7 +230,7 @@ proptest! {
         deaths in any::<bool>(),
         restarts in any::<bool>(),
     ) {
-        let w = World { seed, holders, rps, tpw, call_tokens: tpw / 4, load, loss, delay_ms, deaths, restarts };
+        let w = World { seed, holders, rps, tpw, call_tokens: tpw / 4, load, burst: 0, loss, delay_ms, deaths, restarts };
         let (arrivals, fell_back) = run(w, 30);
         prop_assume!(!fell_back);
         let requests = busiest(&arrivals, Duration::from_secs(1), |_| 1);
@@ -240,6 +250,7 @@ fn busy_holders_use_the_budget() {
             tpw: 1_000_000,
             call_tokens: 100,
             load: 50.0,
+            burst: 0,
             loss: 0.0,
             delay_ms: 20,
             deaths: false,
@@ -249,5 +260,37 @@ fn busy_holders_use_the_budget() {
         let late: Vec<&Arrival> = arrivals.iter().filter(|a| a.at > Instant::ZERO + Duration::from_secs(10)).collect();
         let rate = late.len() as f64 / 50.0;
         assert!(rate >= 0.9 * 5.0, "{holders} holders: {rate:.2} requests/s of 5");
+    }
+}
+
+/// Every holder starts with a long queue: the whole drains about as fast as it
+/// would through one limiter alone (the baseline, run the same way).
+#[test]
+fn queued_bursts_drain_at_the_limit() {
+    let mut alone = None;
+    for holders in [1, 3, 8] {
+        let w = World {
+            seed: 11,
+            holders,
+            rps: 5,
+            tpw: 1_000_000,
+            call_tokens: 100,
+            load: 0.0,
+            burst: 300 / holders as u64,
+            loss: 0.0,
+            delay_ms: 20,
+            deaths: false,
+            restarts: false,
+        };
+        let (arrivals, _) = run(w, 120);
+        let makespan = arrivals.last().unwrap().at.saturating_since(Instant::ZERO).as_secs_f64();
+        let per_call = makespan / arrivals.len() as f64;
+        let baseline = *alone.get_or_insert(per_call);
+        eprintln!(
+            "{holders} holders: {} calls in {makespan:.1} s, {:.3} of one limiter's pace",
+            arrivals.len(),
+            baseline / per_call
+        );
+        assert!(baseline / per_call >= 0.92, "{holders} holders: {:.3} of one limiter's pace", baseline / per_call);
     }
 }

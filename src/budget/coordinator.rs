@@ -33,7 +33,7 @@ pub struct CoordinatorPolicy {
 
 impl Default for CoordinatorPolicy {
     fn default() -> Self {
-        CoordinatorPolicy { lease_ms: 15_000, renew_ms: 5_000, busy_renew_ms: 1_000, margin_ms: 500 }
+        CoordinatorPolicy { lease_ms: 15_000, renew_ms: 5_000, busy_renew_ms: 250, margin_ms: 150 }
     }
 }
 
@@ -42,8 +42,12 @@ struct Holding {
     /// Per coordinator lane: what is counted for this holder (at least what it
     /// may be applying).
     counted: Vec<u64>,
-    /// Per coordinator lane: what it would like.
+    /// Per coordinator lane: what it would like (what its window holds plus what
+    /// waits).
     want: Vec<u64>,
+    /// Per coordinator lane: whether something waits (a holder whose window
+    /// holds much but whose queue is empty is not short of anything).
+    waiting: Vec<bool>,
     /// When its lease ends on the coordinator's clock, in ms.
     expires: u64,
 }
@@ -88,18 +92,24 @@ impl Coordinator {
         self.expire(now);
         let lanes: Vec<Option<usize>> = ask.lanes.iter().map(|lane| self.lane_for(lane)).collect();
         if !self.holders.contains_key(&ask.holder) && self.holders.len() >= MOST_HOLDERS {
-            return self.grant(vec![0; ask.lanes.len()], false, false);
+            return self.grant(ask.seq, vec![0; ask.lanes.len()], false, vec![false; ask.lanes.len()]);
         }
         let width = self.lanes.len();
         let policy = self.policy;
-        let mut holding =
-            self.holders.remove(&ask.holder).unwrap_or(Holding { counted: Vec::new(), want: Vec::new(), expires: 0 });
+        let mut holding = self.holders.remove(&ask.holder).unwrap_or(Holding {
+            counted: Vec::new(),
+            want: Vec::new(),
+            waiting: Vec::new(),
+            expires: 0,
+        });
         holding.counted.resize(width, 0);
         holding.want.resize(width, 0);
+        holding.waiting.resize(width, false);
         holding.expires = now.saturating_add(policy.lease_ms);
         for (i, lane) in lanes.iter().enumerate() {
             let Some(l) = *lane else { continue };
             holding.want[l] = ask.want.get(i).copied().unwrap_or(0);
+            holding.waiting[l] = holding.want[l] > ask.held.get(i).copied().unwrap_or(0);
             // The holder applies less than is counted: a lowering it confirms, or
             // one it made itself. What its window still holds above that cools.
             let applied = ask.applied.get(i).copied().unwrap_or(0);
@@ -115,19 +125,25 @@ impl Coordinator {
         self.holders.insert(ask.holder.clone(), holding);
 
         let mut shares = vec![0; ask.lanes.len()];
-        let (mut short, mut contended) = (false, false);
+        let mut contended = vec![false; ask.lanes.len()];
+        let mut short = false;
         for (i, lane) in lanes.iter().enumerate() {
             let Some(l) = *lane else { continue };
             let (share, starving) = self.divide(&ask.holder, l);
             shares[i] = share;
             short |= starving;
-            contended |= self.holders.values().map(|h| h.want[l]).sum::<u64>() > self.lanes[l].limit;
+            contended[i] = self.contended(l);
         }
-        self.grant(shares, short, contended)
+        self.grant(ask.seq, shares, short, contended)
     }
 
-    fn grant(&self, shares: Vec<u64>, short: bool, contended: bool) -> Grant {
+    fn contended(&self, l: usize) -> bool {
+        self.holders.values().map(|h| h.want[l]).sum::<u64>() > self.lanes[l].limit
+    }
+
+    fn grant(&self, seq: u64, shares: Vec<u64>, short: bool, contended: Vec<bool>) -> Grant {
         Grant {
+            seq,
             shares,
             renew_ms: if short { self.policy.busy_renew_ms } else { self.policy.renew_ms },
             expires_ms: self.policy.lease_ms,
@@ -138,20 +154,37 @@ impl Coordinator {
 
     /// The asker's new share on lane `l`, and whether someone (it or another)
     /// holds less than its fair part and must wait for capacity to move.
+    ///
+    /// A holder's fair part is an equal split among those with calls waiting, up
+    /// to its want; one with none waiting has no claim. Shares are sticky: a holder keeps what it has (at least an equal split
+    /// of the limit, when free) until someone else holds less than its fair part;
+    /// then those above theirs come down to it.
     fn divide(&mut self, asker: &str, l: usize) -> (u64, bool) {
         let limit = self.lanes[l].limit;
-        let wanting = self.holders.values().filter(|h| h.want[l] > 0).count().max(1) as u64;
-        let fair = |h: &Holding| h.want[l].min(limit / wanting);
+        let wanting = self.holders.values().filter(|h| h.waiting[l]).count().max(1) as u64;
+        let even = limit / self.holders.len().max(1) as u64;
+        let fair = |h: &Holding| if h.waiting[l] { h.want[l].min(limit / wanting) } else { 0 };
         let starving = self.holders.iter().any(|(name, h)| name.as_str() != asker && h.counted[l] < fair(h));
         let free = limit.saturating_sub(self.counted(l)).saturating_sub(self.cooling_on(l));
+        let contended = self.contended(l);
         let h = self.holders.get_mut(asker).unwrap_or_else(|| unreachable!("the asker was just inserted"));
-        let (counted, want, fair_share) = (h.counted[l], h.want[l], fair(h));
-        let share = if want < counted {
-            want
-        } else if starving && counted > fair_share {
+        let (counted, fair_share) = (h.counted[l], fair(h));
+        let share = if starving && counted > fair_share {
             fair_share
         } else {
-            want.min(counted.saturating_add(free))
+            // While someone starves, no one grows past its fair part; in a contended
+            // lane, one with nothing waiting claims nothing more.
+            let target = if starving {
+                fair_share
+            } else if contended && !h.waiting[l] {
+                0
+            } else {
+                h.want[l].max(even).min(limit)
+            };
+            // A newcomer takes half of what is free at first: others may be
+            // arriving at the same moment, and taking back costs a window.
+            let take = if counted == 0 { free.div_ceil(2) } else { free };
+            counted.max(target.min(counted.saturating_add(take)))
         };
         // A raise is counted now; a lowering once the holder confirms it.
         h.counted[l] = h.counted[l].max(share);
@@ -172,6 +205,7 @@ impl Coordinator {
         for h in self.holders.values_mut() {
             h.counted.push(0);
             h.want.push(0);
+            h.waiting.push(false);
         }
         Some(self.lanes.len() - 1)
     }
@@ -212,38 +246,50 @@ mod tests {
     const RPS5: SharedLane = SharedLane { unit: Unit::Requests, window_ms: 1000, limit: 5 };
 
     fn ask(holder: &str, held: u64, applied: u64, want: u64) -> Ask {
-        Ask { holder: holder.into(), lanes: vec![RPS5], held: vec![held], applied: vec![applied], want: vec![want] }
+        Ask {
+            holder: holder.into(),
+            seq: 0,
+            lanes: vec![RPS5],
+            held: vec![held],
+            applied: vec![applied],
+            want: vec![want],
+        }
     }
 
     #[test]
-    fn a_lone_holder_gets_what_it_wants_up_to_the_limit() {
+    fn a_lone_holder_gets_the_whole_limit() {
         let mut c = Coordinator::new(CoordinatorPolicy::default());
-        assert_eq!(c.lease(&ask("a", 0, 0, 3), 0).shares, vec![3]);
+        assert_eq!(c.lease(&ask("a", 0, 0, 3), 0).shares, vec![3], "half of what is free, at first");
         assert_eq!(c.lease(&ask("a", 3, 3, 50), 10).shares, vec![5]);
     }
 
     #[test]
     fn a_newcomer_waits_for_a_lowering_to_be_confirmed_and_cooled() {
         let mut c = Coordinator::new(CoordinatorPolicy::default());
-        assert_eq!(c.lease(&ask("a", 0, 0, 50), 0).shares, vec![5]);
+        c.lease(&ask("a", 0, 0, 50), 0);
+        assert_eq!(c.lease(&ask("a", 0, 3, 50), 50).shares, vec![5]);
         let b = c.lease(&ask("b", 0, 0, 50), 100);
         assert_eq!(b.shares, vec![0], "nothing is free yet");
-        assert_eq!(b.renew_ms, 1000, "b comes back soon");
+        assert_eq!(b.renew_ms, 250, "b comes back soon");
         // a's next ask lowers it to its fair part; still counted until confirmed.
         assert_eq!(c.lease(&ask("a", 5, 5, 50), 200).shares, vec![2]);
         assert_eq!(c.lease(&ask("b", 0, 0, 50), 300).shares, vec![0]);
-        // a confirms at 1200 with 5 still in its window: 3 cool until 1200 + 1500.
+        // a confirms at 1200 with 5 still in its window: 3 cool until 1200 + 1150.
         assert_eq!(c.lease(&ask("a", 5, 2, 50), 1200).shares, vec![2]);
-        assert_eq!(c.lease(&ask("b", 0, 0, 50), 2600).shares, vec![0]);
-        assert_eq!(c.lease(&ask("b", 0, 0, 50), 2700).shares, vec![3]);
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), 2300).shares, vec![0]);
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), 2350).shares, vec![2], "half of the 3 free, as a newcomer");
     }
 
     #[test]
     fn a_holder_that_lowers_itself_frees_what_its_window_does_not_hold() {
         let mut c = Coordinator::new(CoordinatorPolicy::default());
         c.lease(&ask("a", 0, 0, 50), 0);
-        assert_eq!(c.lease(&ask("a", 1, 1, 1), 500).shares, vec![1]);
-        assert_eq!(c.lease(&ask("b", 0, 0, 50), 600).shares, vec![4]);
+        c.lease(&ask("a", 0, 3, 50), 50);
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), 100).shares, vec![0]);
+        assert_eq!(c.lease(&ask("a", 1, 1, 1), 500).shares, vec![0], "nothing waits: its claim goes");
+        // 4 are free at once (a's window holds 1); b, new, takes half.
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), 600).shares, vec![2]);
+        assert_eq!(c.lease(&ask("b", 2, 2, 50), 700).shares, vec![4]);
     }
 
     #[test]
@@ -251,15 +297,17 @@ mod tests {
         let policy = CoordinatorPolicy::default();
         let mut c = Coordinator::new(policy);
         c.lease(&ask("a", 0, 0, 50), 0);
+        c.lease(&ask("a", 0, 3, 50), 0);
         let end = policy.lease_ms + 1000 + policy.margin_ms;
         assert_eq!(c.lease(&ask("b", 0, 0, 50), end - 1).shares, vec![0]);
-        assert_eq!(c.lease(&ask("b", 0, 0, 50), end).shares, vec![5]);
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), end).shares, vec![3], "free again (half, as a newcomer)");
     }
 
     #[test]
     fn state_survives_a_round_trip_through_json() {
         let mut c = Coordinator::new(CoordinatorPolicy::default());
         c.lease(&ask("a", 0, 0, 50), 0);
+        c.lease(&ask("a", 0, 3, 50), 0);
         let mut back: Coordinator = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back.lease(&ask("b", 0, 0, 50), 10).shares, vec![0]);
     }

@@ -7,11 +7,17 @@ use super::{Ask, Grant, SharedLane};
 use crate::time::Instant;
 
 /// The least time between two asks prompted by demand (a lease that is due is
-/// renewed at once).
+/// renewed at once): short while there may be room to take, longer while every
+/// holder wants more than the limit (room appears only when one drains).
 const LEAST_GAP: Duration = Duration::from_millis(250);
+const CONTENDED_GAP: Duration = Duration::from_millis(500);
 
 /// How long after a failed ask the next may go.
 const RETRY: Duration = Duration::from_secs(1);
+
+/// An ask unanswered this long has failed (in Workers, the request that sent it
+/// may have ended, and its answer with it).
+pub const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Without any lease yet and no coordinator to ask, a holder spends this part of
 /// each limit: a guess that leaves room for others doing the same.
@@ -51,10 +57,14 @@ pub struct Holder {
     applied: Vec<u64>,
     /// An ask on its way since.
     sent_at: Option<Instant>,
+    seq: u64,
     last_sent: Option<Instant>,
     expires_at: Option<Instant>,
     renew_at: Instant,
-    contended: bool,
+    /// Per lane of the last ask, as of the last answer.
+    contended: Vec<bool>,
+    /// The least time between asks for more, as [`Holder::due`] last found it.
+    gap: Duration,
     holders: u32,
     state: HolderState,
     asks: u64,
@@ -69,10 +79,12 @@ impl Holder {
             lanes: Vec::new(),
             applied: Vec::new(),
             sent_at: None,
+            seq: 0,
             last_sent: None,
             expires_at: None,
             renew_at: Instant::ZERO,
-            contended: false,
+            contended: Vec::new(),
+            gap: LEAST_GAP,
             holders: 0,
             state: HolderState::Joining,
             asks: 0,
@@ -80,25 +92,56 @@ impl Holder {
         }
     }
 
-    /// Whether to ask at `now`: the lease is due, or `want` (per lane of the last
-    /// ask) exceeds the shares and the last ask is not too recent.
-    pub fn due(&self, now: Instant, want: &[u64]) -> bool {
-        if self.sent_at.is_some() {
-            return false;
+    /// Whether to ask at `now`, given per lane of the last ask what the window
+    /// holds and what the client would like (held plus queued): the lease is due;
+    /// or demand exceeds the shares and the last ask is not too recent; or, in a
+    /// contended budget, the queue ran dry and a share can go back.
+    pub fn due(&mut self, now: Instant, held: &[u64], want: &[u64]) -> bool {
+        match self.sent_at {
+            Some(t) if now - t >= ASK_TIMEOUT => self.failed(now),
+            Some(_) => return false,
+            None => {}
         }
         if now >= self.renew_at {
             return true;
         }
+        if self.state != HolderState::Shared {
+            return false;
+        }
+        if held == want && self.spare().next().is_some() {
+            return true;
+        }
         let short = want.iter().zip(&self.applied).any(|(w, a)| w > a);
-        short && self.state == HolderState::Shared && self.last_sent.is_none_or(|t| now - t >= LEAST_GAP)
+        self.gap = self.gap(want);
+        short && self.last_sent.is_none_or(|t| now - t >= self.gap)
     }
 
     /// When [`Holder::due`] may turn true with no new demand.
     pub fn next_due(&self) -> Instant {
+        if let Some(t) = self.sent_at {
+            return t + ASK_TIMEOUT;
+        }
         match self.last_sent {
-            Some(t) if self.state == HolderState::Shared => self.renew_at.min(t + LEAST_GAP),
+            Some(t) if self.state == HolderState::Shared => self.renew_at.min(t + self.gap),
             _ => self.renew_at,
         }
+    }
+
+    /// The least time between asks for more: longer while every holder wants
+    /// more than the limit (room appears only when one drains), unless this one
+    /// has nothing on a lane it needs.
+    fn gap(&self, want: &[u64]) -> Duration {
+        let starved = want.iter().zip(&self.applied).any(|(w, a)| *w > 0 && *a == 0);
+        if self.contended.iter().any(|c| *c) && !starved {
+            CONTENDED_GAP
+        } else {
+            LEAST_GAP
+        }
+    }
+
+    /// The lanes whose share could go back: contended, and held.
+    fn spare(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.applied.len()).filter(|&i| self.applied[i] > 0 && self.contended.get(i).copied().unwrap_or(false))
     }
 
     /// Whether an ask is on its way.
@@ -116,26 +159,42 @@ impl Holder {
             .collect();
         self.applied = applied;
         self.lanes = lanes;
-        // In a contended budget, what the queue no longer needs goes back at once.
-        if self.contended {
-            for (a, w) in self.applied.iter_mut().zip(&want) {
-                *a = (*a).min(*w);
+        // A queue that ran dry gives back its share of contended lanes at once
+        // (what its window still holds cools at the coordinator).
+        if held == want {
+            for i in self.spare().collect::<Vec<_>>() {
+                self.applied[i] = 0;
             }
         }
         self.sent_at = Some(now);
         self.last_sent = Some(now);
         self.asks += 1;
-        Ask { holder: self.name.clone(), lanes: self.lanes.clone(), held, applied: self.applied.clone(), want }
+        self.seq += 1;
+        Ask {
+            holder: self.name.clone(),
+            seq: self.seq,
+            lanes: self.lanes.clone(),
+            held,
+            applied: self.applied.clone(),
+            want,
+        }
     }
 
-    /// The coordinator answered the ask on its way.
+    /// The coordinator answered. An answer to an ask given up on, or to an
+    /// earlier one, is ignored: the coordinator counts at least what is applied.
     pub fn granted(&mut self, grant: &Grant, now: Instant) {
-        let sent = self.sent_at.take().unwrap_or(now);
-        self.applied = grant.shares.clone();
-        self.applied.resize(self.lanes.len(), 0);
+        let Some(sent) = self.sent_at.filter(|_| grant.seq == self.seq) else { return };
+        self.sent_at = None;
+        let mut shares = grant.shares.clone();
+        shares.resize(self.lanes.len(), 0);
+        // A lowering is confirmed by the next ask, at once: until then the
+        // coordinator keeps counting the old share, and no one else gets it.
+        let lowered = shares.iter().zip(&self.applied).any(|(new, old)| new < old);
+        self.applied = shares;
         self.expires_at = Some(sent + Duration::from_millis(grant.expires_ms));
-        self.renew_at = now + Duration::from_millis(grant.renew_ms.clamp(50, grant.expires_ms / 2));
-        self.contended = grant.contended;
+        let renew = if lowered { 0 } else { grant.renew_ms.clamp(50, grant.expires_ms / 2) };
+        self.renew_at = now + Duration::from_millis(renew);
+        self.contended = grant.contended.clone();
         self.holders = grant.holders;
         self.state = HolderState::Shared;
     }
@@ -200,20 +259,21 @@ mod tests {
     }
 
     fn grant(share: u64) -> Grant {
-        Grant { shares: vec![share], renew_ms: 5000, expires_ms: 15_000, holders: 2, contended: true }
+        Grant { seq: 1, shares: vec![share], renew_ms: 5000, expires_ms: 15_000, holders: 2, contended: vec![true] }
     }
 
     #[test]
     fn a_lease_is_spent_until_it_expires_then_nothing_until_renewed() {
         let mut h = Holder::new("a");
-        assert!(h.due(at(0), &[3]));
+        assert!(h.due(at(0), &[0], &[3]));
         h.ask(vec![RPS5], vec![0], vec![3], at(0));
-        assert!(!h.due(at(10), &[3]), "one ask at a time");
+        assert!(!h.due(at(10), &[0], &[3]), "one ask at a time");
         h.granted(&grant(3), at(20));
         assert_eq!(h.shares(at(20)), vec![3]);
-        assert!(!h.due(at(100), &[3]));
-        assert!(h.due(at(300), &[4]), "demand beyond the share asks early");
-        assert!(h.due(at(5020), &[0]), "renewal");
+        assert!(!h.due(at(100), &[0], &[3]));
+        assert!(!h.due(at(300), &[0], &[4]), "in a contended budget, demand asks twice a second");
+        assert!(h.due(at(500), &[0], &[4]));
+        assert!(h.due(at(5020), &[0], &[0]), "renewal");
         assert_eq!(h.shares(at(15_000)), vec![0], "expired counting from when the ask left");
     }
 
@@ -231,6 +291,19 @@ mod tests {
     }
 
     #[test]
+    fn an_unanswered_ask_fails_after_its_timeout_and_a_late_answer_is_ignored() {
+        let mut h = Holder::new("a");
+        h.ask(vec![RPS5], vec![0], vec![3], at(0));
+        assert!(!h.due(at(4000), &[0], &[3]));
+        assert_eq!(h.next_due(), at(5000));
+        assert!(!h.due(at(6100), &[0], &[3]), "given up; the retry waits a second");
+        assert!(h.due(at(7100), &[0], &[3]));
+        h.ask(vec![RPS5], vec![0], vec![3], at(7100));
+        h.granted(&grant(3), at(7200));
+        assert!(h.asking(), "the answer to the first ask does not count for the second");
+    }
+
+    #[test]
     fn with_no_lease_ever_a_blind_fallback_spends_a_quarter() {
         let mut h = Holder::new("a");
         h.ask(vec![RPS5], vec![0], vec![3], at(0));
@@ -244,8 +317,9 @@ mod tests {
         let mut h = Holder::new("a");
         h.ask(vec![RPS5], vec![0], vec![3], at(0));
         h.granted(&grant(3), at(20));
+        assert!(h.due(at(400), &[1], &[1]), "the queue ran dry");
         let ask = h.ask(vec![RPS5], vec![1], vec![1], at(400));
-        assert_eq!(ask.applied, vec![1]);
-        assert_eq!(h.shares(at(401)), vec![1], "applied before the answer");
+        assert_eq!(ask.applied, vec![0]);
+        assert_eq!(h.shares(at(401)), vec![0], "applied before the answer");
     }
 }

@@ -40,7 +40,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use self::coordinator::{Coordinator, CoordinatorPolicy};
-pub use self::holder::{Holder, HolderState};
+pub use self::holder::{Holder, HolderState, ASK_TIMEOUT};
 use crate::units::Unit;
 
 /// A shared lane: its unit, window and limit.
@@ -73,6 +73,8 @@ impl SharedLane {
 pub struct Ask {
     /// A name unique to this holder for its life.
     pub holder: String,
+    /// Numbers this holder's asks; the grant echoes it.
+    pub seq: u64,
     /// The lanes and their limits as the holder believes them.
     pub lanes: Vec<SharedLane>,
     /// Per lane: what the holder's window holds now.
@@ -87,6 +89,8 @@ pub struct Ask {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Grant {
+    /// The ask's `seq`.
+    pub seq: u64,
     /// Per lane of the ask: the capacity per window this holder may use.
     pub shares: Vec<u64>,
     /// Ask again within this long (sooner if demand changes).
@@ -95,7 +99,7 @@ pub struct Grant {
     pub expires_ms: u64,
     /// Holders sharing the budget now.
     pub holders: u32,
-    /// Whether holders want more than the limit in all: a holder whose queue runs
-    /// dry then gives back what it does not use at once.
-    pub contended: bool,
+    /// Per lane of the ask: whether holders want more than the limit in all. A
+    /// holder whose queue runs dry gives its share of such a lane back at once.
+    pub contended: Vec<bool>,
 }

@@ -55,6 +55,14 @@ pub enum Event {
         /// The multiplier now applied.
         ratio: f64,
     },
+    /// The client's standing in a shared budget changed (`crate::budget`).
+    Budget {
+        /// `shared`, `holding` (the coordinator cannot be reached; spending the
+        /// lease) or `fallback` (the lease expired too; spending the last share).
+        state: &'static str,
+        /// Holders sharing the budget, as of the coordinator's last answer.
+        holders: u32,
+    },
 }
 
 /// A field's value as JS will see it.
@@ -71,7 +79,7 @@ pub enum Field {
 impl Event {
     /// Every event's `type`, in declaration order.
     pub const NAMES: &'static [&'static str] =
-        &["queued", "sent", "settled", "rate-limited", "retry", "error", "calibrated"];
+        &["queued", "sent", "settled", "rate-limited", "retry", "error", "calibrated", "budget"];
 
     /// Its `type` in JS.
     pub fn name(&self) -> &'static str {
@@ -83,6 +91,7 @@ impl Event {
             Event::Retry { .. } => "retry",
             Event::Error { .. } => "error",
             Event::Calibrated { .. } => "calibrated",
+            Event::Budget { .. } => "budget",
         }
     }
 
@@ -107,6 +116,9 @@ impl Event {
             Event::Error { kind } => vec![("name", Field::Text(kind.name()))],
             Event::Calibrated { model, ratio } => {
                 vec![("model", Field::Owned(model.clone())), ("ratio", Field::Number(*ratio))]
+            }
+            Event::Budget { state, holders } => {
+                vec![("state", Field::Text(state)), ("holders", n((*holders).into()))]
             }
         }
     }

@@ -386,9 +386,11 @@ impl Core {
                 continue;
             }
             // The server's count includes other clients of the workspace. Hold
-            // the difference from now, as if it had just been spent.
+            // the difference from now, as if it had just been spent; with a share
+            // of a shared budget, the rest of the limit is the others' to spend.
             let server_used = lane.spec.capacity.saturating_sub(remaining);
-            let unseen = server_used.saturating_sub(lane.held());
+            let others = lane.spec.capacity - lane.cap();
+            let unseen = server_used.saturating_sub(lane.held().saturating_add(others));
             if unseen > 0 {
                 lane.book(now, unseen, hold);
                 self.counters.tightened += unseen;

@@ -67,7 +67,7 @@ pub async fn run(inner: &Rc<Inner>, call: &mut Call, wire: &Wire, scope: &mut Sc
             scope.disarm();
         }
         input = match action {
-            Action::Reserve(demand) => match or_stop(scope, inner.driver().admit(demand)).await {
+            Action::Reserve(demand) => match or_stop(scope, inner.admit(demand)).await {
                 Err(why) => why.input(),
                 Ok(Ok(ticket)) => Input::Admitted(ticket),
                 Ok(Err(refusal)) => Input::Refused(refusal),

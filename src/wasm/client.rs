@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::budget::Budget;
 use super::call::{self, Done, Wire};
 use super::inner::Inner;
 use super::js;
@@ -218,6 +219,13 @@ impl Client {
     #[wasm_bindgen(js_name = useCounter)]
     pub fn use_counter(&self, count: js_sys::Function) {
         self.inner.use_estimator(Rc::new(JsCounter(count)));
+    }
+
+    /// Spends a share of the budget `name` from now on, as holder `holder`
+    /// (unique to this client), asking with `lease(ask) -> Promise<grant>`.
+    #[wasm_bindgen(js_name = shareBudget)]
+    pub fn share_budget(&self, name: String, holder: String, lease: js_sys::Function) {
+        self.inner.share_budget(Budget::new(name, holder, lease));
     }
 
     /// Lanes, queue, the server's last word, and counters.

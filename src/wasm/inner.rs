@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use wasm_bindgen::prelude::*;
 
+use super::budget::Budget;
 use super::driver::Driver;
 use super::error;
 use super::js;
 use crate::client::event::Field;
 use crate::client::{Action, Call, CallError, ClientConfig, ClientState, Estimator, Event, Heuristic, Input, Now};
-use crate::limiter::Limiter;
+use crate::limiter::{Demand, Limiter, Rejection, Ticket};
 
 pub struct Inner {
     config: ClientConfig,
@@ -23,6 +24,8 @@ pub struct Inner {
     estimator: RefCell<Rc<dyn Estimator>>,
     make_error: js_sys::Function,
     listener: Option<js_sys::Function>,
+    /// The shared budget this client holds a lease on, if any.
+    budget: RefCell<Option<Rc<Budget>>>,
 }
 
 impl Inner {
@@ -35,6 +38,39 @@ impl Inner {
             config,
             make_error,
             listener,
+            budget: RefCell::new(None),
+        }
+    }
+
+    pub fn limiter(&self) -> &Limiter {
+        &self.driver.limiter
+    }
+
+    /// From now on the client spends its share of a shared budget.
+    pub fn share_budget(&self, budget: Budget) {
+        *self.budget.borrow_mut() = Some(Rc::new(budget));
+    }
+
+    /// Waits for admission; with a shared budget, the lease is renewed first when
+    /// due, and again while the call waits, from this call (its own I/O context).
+    pub async fn admit(&self, demand: Demand) -> Result<Ticket, Rejection> {
+        let budget = self.budget.borrow().clone();
+        let Some(budget) = budget else { return self.driver.admit(demand).await };
+        budget.renew_if_due(self).await;
+        let admission = self.driver.admit(demand);
+        futures_util::pin_mut!(admission);
+        loop {
+            let wait = budget.next_due().saturating_since(js::now()).max(Duration::from_millis(10));
+            let renewal = gloo_timers::future::sleep(wait);
+            futures_util::pin_mut!(renewal);
+            match futures_util::future::select(admission.as_mut(), renewal).await {
+                futures_util::future::Either::Left((outcome, _)) => {
+                    // The last call of a queue gives back what the budget's others need.
+                    budget.renew_if_due(self).await;
+                    return outcome;
+                }
+                futures_util::future::Either::Right(_) => budget.renew_if_due(self).await,
+            }
         }
     }
 
@@ -85,7 +121,7 @@ impl Inner {
 
     /// Sends an event to the listener, if there is one. A listener that throws is
     /// the caller's problem, not the call's.
-    fn emit(&self, event: &Event) {
+    pub fn emit(&self, event: &Event) {
         let Some(f) = &self.listener else { return };
         let mut pairs = vec![("type", JsValue::from_str(event.name()))];
         pairs.extend(event.fields().into_iter().map(|(k, v)| {
@@ -116,6 +152,7 @@ impl Inner {
                 ("windowMs", ms(l.window).into()),
                 ("limit", n(l.limit)),
                 ("configured", l.configured.map_or(JsValue::NULL, n)),
+                ("share", l.share.map_or(JsValue::NULL, n)),
                 ("used", n(l.used)),
                 ("percent", l.percent().into()),
                 ("available", n(l.available)),
@@ -142,6 +179,7 @@ impl Inner {
             ("closedForMs", ms(s.closed_for).into()),
             ("marginMs", ms(s.margin).into()),
             ("server", server),
+            ("budget", self.budget.borrow().as_ref().map_or(JsValue::NULL, |b| b.status(js::now()))),
             (
                 "counters",
                 js::object(&[

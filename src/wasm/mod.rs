@@ -6,6 +6,7 @@
 // useful, so `Debug` would only add noise.
 #![allow(missing_debug_implementations)]
 
+mod budget;
 mod call;
 mod client;
 mod driver;

@@ -28,16 +28,25 @@ function modules(dir) {
   return list;
 }
 
-/** Starts workerd with `workers` ({ name, bindings }) on the staged `dir`. */
-export async function workerd(dir, workers) {
+/**
+ * Starts workerd with `workers` ({ name, bindings, budget }) on the staged `dir`.
+ * `budget: true` binds MISTRAL_BUDGET to the MistralBudget object of the first
+ * such worker, so that separate isolates share one.
+ */
+export async function workerd(dir, workers, { persist } = {}) {
+  const owner = workers.find((w) => w.budget)?.name;
   const mf = new Miniflare({
     host: "127.0.0.1",
-    workers: workers.map(({ name, bindings }) => ({
+    durableObjectsPersist: persist ?? false,
+    workers: workers.map(({ name, bindings, budget }) => ({
       name,
       modules: modules(dir),
       modulesRoot: dir,
       compatibilityDate: "2025-04-01",
       bindings,
+      durableObjects: budget
+        ? { MISTRAL_BUDGET: { className: "MistralBudget", ...(name === owner ? {} : { scriptName: owner }) } }
+        : undefined,
     })),
   });
   await mf.ready;

@@ -2,6 +2,9 @@
 // request this isolate serves, as users write it.
 import { MistralRatelimitClient } from "./pkg/worker.js";
 
+// Bound as MISTRAL_BUDGET by the tests that share one budget between Workers.
+export { MistralBudget } from "./pkg/worker.js";
+
 let client;
 
 function shared(env) {
@@ -10,6 +13,7 @@ function shared(env) {
     serverURL: env.UPSTREAM_URL,
     requestsPerSecond: Number(env.RPS),
     maxRetries: 0,
+    budget: env.MISTRAL_BUDGET ? { durableObject: env.MISTRAL_BUDGET, name: "org" } : undefined,
   });
   return client;
 }
@@ -33,6 +37,9 @@ export default {
     const url = new URL(req.url);
     const c = shared(env);
     if (url.pathname === "/status") return Response.json(c.status());
+    if (url.pathname === "/budget") {
+      return Response.json(await env.MISTRAL_BUDGET.get(env.MISTRAL_BUDGET.idFromName("org")).status());
+    }
     // /calls?n=5&streamed=odd: n calls at once; streamed all, none or every other.
     const n = Number(url.searchParams.get("n") ?? 1);
     const streamed = url.searchParams.get("streamed") ?? "none";

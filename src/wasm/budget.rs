@@ -1,0 +1,180 @@
+//! The edge of a shared budget (`crate::budget`): a client's holder, which asks
+//! through a JS function (a Durable Object stub, Redis, the leader tab), and the
+//! coordinator class a Durable Object runs.
+//!
+//! Asks go out from inside the call that needs them, so in Workers their I/O
+//! belongs to that call's request; there is no background timer.
+
+use std::cell::RefCell;
+
+use futures_util::future::{select, Either};
+use futures_util::pin_mut;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use super::inner::Inner;
+use super::js;
+use crate::budget::{Ask, Coordinator, CoordinatorPolicy, Grant, Holder, SharedLane, ASK_TIMEOUT};
+use crate::client::Event;
+use crate::time::Instant;
+
+/// One client's lease, and how it asks.
+pub struct Budget {
+    name: String,
+    holder: RefCell<Holder>,
+    /// `lease(ask) -> Promise<grant>`.
+    lease: js_sys::Function,
+}
+
+impl Budget {
+    pub fn new(name: String, holder: String, lease: js_sys::Function) -> Budget {
+        Budget { name, holder: RefCell::new(Holder::new(holder)), lease }
+    }
+
+    /// When an ask may next be due with no new demand.
+    pub fn next_due(&self) -> Instant {
+        self.holder.borrow().next_due()
+    }
+
+    /// Asks the coordinator if the lease is due or short of demand, and applies
+    /// the answer. One ask at a time; others return at once.
+    pub async fn renew_if_due(&self, inner: &Inner) {
+        let now = js::now();
+        self.apply(inner, now);
+        let view = inner.limiter().shareable(now);
+        let held: Vec<u64> = view.iter().map(|(_, held, _)| *held).collect();
+        let want: Vec<u64> = view.iter().map(|(_, held, queued)| held.saturating_add(*queued)).collect();
+        let ask = {
+            let mut holder = self.holder.borrow_mut();
+            if !holder.due(now, &held, &want) {
+                return;
+            }
+            let lanes = view
+                .iter()
+                .map(|(spec, _, _)| SharedLane {
+                    unit: spec.unit,
+                    window_ms: spec.window.as_millis() as u64,
+                    limit: spec.capacity,
+                })
+                .collect();
+            holder.ask(lanes, held, want, now)
+        };
+        // A self-lowered share applies before the answer.
+        self.apply(inner, now);
+        let before = self.holder.borrow().state();
+        match self.send(&ask).await {
+            Some(grant) => self.holder.borrow_mut().granted(&grant, js::now()),
+            None => self.holder.borrow_mut().failed(js::now()),
+        }
+        self.apply(inner, js::now());
+        let holder = self.holder.borrow();
+        if holder.state() != before {
+            inner.emit(&Event::Budget { state: holder.state().name(), holders: holder.holders() });
+        }
+    }
+
+    async fn send(&self, ask: &Ask) -> Option<Grant> {
+        let ask = serde_wasm_bindgen::to_value(ask).ok()?;
+        // Durable Object RPC answers with a thenable, not a Promise.
+        let answer = JsFuture::from(js_sys::Promise::resolve(&self.lease.call1(&JsValue::NULL, &ask).ok()?));
+        let timeout = gloo_timers::future::sleep(ASK_TIMEOUT);
+        pin_mut!(answer, timeout);
+        match select(answer, timeout).await {
+            Either::Left((Ok(grant), _)) => serde_wasm_bindgen::from_value(grant).ok(),
+            _ => None,
+        }
+    }
+
+    /// Puts the holder's shares on the limiter, and hands out what now fits.
+    fn apply(&self, inner: &Inner, now: Instant) {
+        let mut holder = self.holder.borrow_mut();
+        let shares = holder.shares(now);
+        let limiter = inner.limiter();
+        if holder.lanes().is_empty() {
+            // Before the first answer nothing is shared: nothing goes.
+            for (spec, _, _) in limiter.shareable(now) {
+                limiter.set_share(spec.unit, spec.window, Some(0), now);
+            }
+        }
+        for (lane, share) in holder.lanes().iter().zip(shares) {
+            limiter.set_share(lane.unit, lane.window(), Some(share), now);
+        }
+        drop(holder);
+        inner.driver().serve();
+    }
+
+    /// `{name, state, holders, asks, failures, shares}` for `status()`.
+    pub fn status(&self, now: Instant) -> JsValue {
+        let mut holder = self.holder.borrow_mut();
+        let shares = js_sys::Array::new();
+        for (lane, share) in holder.lanes().to_vec().iter().zip(holder.shares(now)) {
+            shares.push(&js::object(&[
+                ("unit", lane.unit.as_str().into()),
+                ("windowMs", (lane.window_ms as f64).into()),
+                ("limit", (lane.limit as f64).into()),
+                ("share", (share as f64).into()),
+            ]));
+        }
+        let (asks, failures) = holder.counts();
+        js::object(&[
+            ("name", self.name.as_str().into()),
+            ("state", holder.state().name().into()),
+            ("holders", holder.holders().into()),
+            ("asks", (asks as f64).into()),
+            ("failures", (failures as f64).into()),
+            ("shares", shares.into()),
+        ])
+    }
+}
+
+/// The budget of one organization, as a Durable Object (or the leader tab) holds
+/// it: answers asks, and saves to a string after each.
+#[wasm_bindgen]
+pub struct BudgetCoordinator {
+    inner: Coordinator,
+}
+
+#[wasm_bindgen]
+impl BudgetCoordinator {
+    /// From the string `save()` returned, or anew (`saved` absent or unreadable),
+    /// with `leaseMs` (how long a lease lasts, also how long a dead holder's share
+    /// stays counted) if given.
+    #[wasm_bindgen(constructor)]
+    pub fn new(saved: Option<String>, lease_ms: Option<f64>) -> BudgetCoordinator {
+        let mut policy = CoordinatorPolicy::default();
+        if let Some(ms) = lease_ms.filter(|ms| ms.is_finite() && *ms >= 1000.0 && *ms <= 3_600_000.0) {
+            policy.lease_ms = ms as u64;
+            policy.renew_ms = policy.renew_ms.min(policy.lease_ms / 3);
+        }
+        let inner = saved.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_else(|| Coordinator::new(policy));
+        BudgetCoordinator { inner }
+    }
+
+    /// Answers an ask at `now_ms` (this coordinator's clock, in ms).
+    pub fn lease(&mut self, ask: JsValue, now_ms: f64) -> Result<JsValue, JsValue> {
+        let ask: Ask = serde_wasm_bindgen::from_value(ask).map_err(|e| JsValue::from_str(&format!("bad ask: {e}")))?;
+        let grant = self.inner.lease(&ask, now_ms.max(0.0) as u64);
+        serde_wasm_bindgen::to_value(&grant).map_err(|e| JsValue::from_str(&e.to_string()))
+    }
+
+    /// The whole state, to store.
+    pub fn save(&self) -> String {
+        serde_json::to_string(&self.inner).unwrap_or_default()
+    }
+
+    /// `{holders, lanes: [{unit, windowMs, limit, counted, cooling}]}` at `now_ms`.
+    pub fn status(&mut self, now_ms: f64) -> JsValue {
+        let now = now_ms.max(0.0) as u64;
+        let lanes = js_sys::Array::new();
+        for (lane, counted, cooling) in self.inner.lanes(now) {
+            lanes.push(&js::object(&[
+                ("unit", lane.unit.as_str().into()),
+                ("windowMs", (lane.window_ms as f64).into()),
+                ("limit", (lane.limit as f64).into()),
+                ("counted", (counted as f64).into()),
+                ("cooling", (cooling as f64).into()),
+            ]));
+        }
+        js::object(&[("holders", (self.inner.holders(now) as f64).into()), ("lanes", lanes.into())])
+    }
+}

@@ -46,11 +46,12 @@ test-pkg:
 	  node --test tests/client/
 
 ## The package in workerd (Miniflare, from npm): a client at module scope serving
-## overlapping requests.
+## overlapping requests, and separate Workers sharing one budget (MistralBudget).
+## One file at a time: they measure time.
 test-workerd:
 	scripts/setup.sh wasm node
 	scripts/pkg.sh dev $(PKG_DEV)
-	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh --rps 1000 -- node --test tests/workerd/
+	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh --rps 1000 -- node --test --test-concurrency=1 tests/workerd/
 
 ## A scripted hostile server (absurd limits, windows, timings, bodies, Retry-After)
 ## against the built package in Node, Deno and headless Chromium.

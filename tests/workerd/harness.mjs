@@ -30,8 +30,9 @@ function modules(dir) {
 
 /**
  * Starts workerd with `workers` ({ name, bindings, budget }) on the staged `dir`.
- * `budget: true` binds MISTRAL_BUDGET to the MistralBudget object of the first
- * such worker, so that separate isolates share one.
+ * `budget: true` binds MISTRAL_BUDGET to the budget object (MistralBudget, with a
+ * restart for the tests) of the first such worker, so that separate isolates
+ * share one.
  */
 export async function workerd(dir, workers, { persist } = {}) {
   const owner = workers.find((w) => w.budget)?.name;
@@ -45,7 +46,7 @@ export async function workerd(dir, workers, { persist } = {}) {
       compatibilityDate: "2025-04-01",
       bindings,
       durableObjects: budget
-        ? { MISTRAL_BUDGET: { className: "MistralBudget", ...(name === owner ? {} : { scriptName: owner }) } }
+        ? { MISTRAL_BUDGET: { className: "TestBudget", ...(name === owner ? {} : { scriptName: owner }) } }
         : undefined,
     })),
   });

@@ -2,8 +2,37 @@
 // request this isolate serves, as users write it.
 import { MistralRatelimitClient } from "./pkg/worker.js";
 
-// Bound as MISTRAL_BUDGET by the tests that share one budget between Workers.
-export { MistralBudget } from "./pkg/worker.js";
+import { MistralBudget } from "./pkg/worker.js";
+
+// Bound as MISTRAL_BUDGET by the tests that share one budget between Workers:
+// the package's object, plus a way to restart it (its storage kept).
+export class TestBudget extends MistralBudget {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => ctx.storage.put("boots", ((await ctx.storage.get("boots")) ?? 0) + 1));
+  }
+
+  async restart() {
+    this.ctx.abort("restarted by the test");
+  }
+
+  async boots() {
+    return this.ctx.storage.get("boots");
+  }
+}
+
+// A coordinator outage, as this isolate sees it: asks fail until then.
+let outageUntil = 0;
+
+function reachable(ns) {
+  return {
+    idFromName: (name) => ns.idFromName(name),
+    get: (id) => ({
+      lease: (ask) =>
+        Date.now() < outageUntil ? Promise.reject(new Error("the coordinator is unreachable")) : ns.get(id).lease(ask),
+    }),
+  };
+}
 
 let client;
 
@@ -13,7 +42,7 @@ function shared(env) {
     serverURL: env.UPSTREAM_URL,
     requestsPerSecond: Number(env.RPS),
     maxRetries: 0,
-    budget: env.MISTRAL_BUDGET ? { durableObject: env.MISTRAL_BUDGET, name: "org" } : undefined,
+    budget: env.MISTRAL_BUDGET ? { durableObject: reachable(env.MISTRAL_BUDGET), name: "org" } : undefined,
   });
   return client;
 }
@@ -37,8 +66,15 @@ export default {
     const url = new URL(req.url);
     const c = shared(env);
     if (url.pathname === "/status") return Response.json(c.status());
-    if (url.pathname === "/budget") {
-      return Response.json(await env.MISTRAL_BUDGET.get(env.MISTRAL_BUDGET.idFromName("org")).status());
+    const budget = () => env.MISTRAL_BUDGET.get(env.MISTRAL_BUDGET.idFromName("org"));
+    if (url.pathname === "/budget") return Response.json({ ...(await budget().status()), boots: await budget().boots() });
+    if (url.pathname === "/restart") {
+      await budget().restart().catch(() => {});
+      return new Response("restarted");
+    }
+    if (url.pathname === "/outage") {
+      outageUntil = Date.now() + Number(url.searchParams.get("ms"));
+      return new Response("unreachable");
     }
     // /calls?n=5&streamed=odd: n calls at once; streamed all, none or every other.
     const n = Number(url.searchParams.get("n") ?? 1);

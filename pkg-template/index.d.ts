@@ -34,6 +34,43 @@ export interface ClientOptions {
    * loaded, on the first call; until then, and with "heuristic" (the default), a
    * heuristic that leans high estimates them. */
   tokenizer?: "heuristic" | "tekken";
+  /**
+   * Spend a share of a budget that other clients (isolates, Workers, processes)
+   * share, instead of the whole limit: the limits above are the organization's.
+   */
+  budget?: BudgetOptions;
+}
+
+/** Cloudflare Workers: the budget lives in the package's `MistralBudget` Durable Object. */
+export interface BudgetOptions {
+  /** The Durable Object namespace binding whose class is `MistralBudget` (e.g. `env.MISTRAL_BUDGET`). */
+  durableObject: DurableObjectNamespaceLike;
+  /** The budget's name: every client with the same name shares one (e.g. your organization). */
+  name: string;
+}
+
+/** What `budget.durableObject` needs of a Workers namespace binding. */
+export interface DurableObjectNamespaceLike {
+  idFromName(name: string): unknown;
+  get(id: any): { lease(ask: unknown): Promise<unknown> };
+}
+
+/**
+ * The Durable Object that holds one organization's budget for every isolate
+ * (exported by the package's `workerd` entry). Bind it in wrangler.toml and
+ * re-export it from your Worker: `export { MistralBudget } from "mistral-ratelimit"`.
+ * `MISTRAL_BUDGET_LEASE_MS` in the Worker's vars sets how long a lease lasts
+ * (default 15000): also how long the share of an isolate that died stays counted.
+ */
+export declare class MistralBudget {
+  constructor(ctx: unknown, env: unknown);
+  /** Answers a holder's ask (RPC; the client calls it). */
+  lease(ask: unknown): Promise<unknown>;
+  /** Holders, and per lane what is counted for them and what cools before it is free. */
+  status(): Promise<{
+    holders: number;
+    lanes: Array<{ unit: "requests" | "tokens"; windowMs: number; limit: number; counted: number; cooling: number }>;
+  }>;
 }
 
 export interface CallOptions {
@@ -332,6 +369,8 @@ export interface LaneStatus {
   limit: number;
   /** What was configured; null for a window the server named. */
   configured: number | null;
+  /** This client's share of a shared budget; null without one. */
+  share: number | null;
   used: number;
   percent: number;
   available: number;
@@ -352,6 +391,8 @@ export interface ClientStatus {
      * second or over a month, more new windows than the client learns), since it was made. */
     ignored: number;
   };
+  /** The shared budget, when the client has one. */
+  budget: BudgetStatus | null;
   counters: {
     requests: number;
     retries: number;
@@ -365,6 +406,18 @@ export interface ClientStatus {
   };
 }
 
+export interface BudgetStatus {
+  name: string;
+  /** "joining" (no lease yet), "shared", "holding" (the coordinator cannot be
+   * reached: spending the lease), "fallback" (the lease expired too: spending the
+   * last share alone, without the guarantee). */
+  state: "joining" | "shared" | "holding" | "fallback";
+  holders: number;
+  asks: number;
+  failures: number;
+  shares: Array<{ unit: "requests" | "tokens"; windowMs: number; limit: number; share: number }>;
+}
+
 export type ClientEvent =
   | { type: "queued"; estimate: number; attempt: number }
   | { type: "sent"; attempt: number }
@@ -373,7 +426,9 @@ export type ClientEvent =
   | { type: "settled"; tokens: number; refunded: number; debt: number }
   | { type: "error"; name: ErrorName }
   /** The server counted a model's prompts higher than estimated: its estimates are multiplied by `ratio` from now on. */
-  | { type: "calibrated"; model: string; ratio: number };
+  | { type: "calibrated"; model: string; ratio: number }
+  /** The client's standing in a shared budget changed. */
+  | { type: "budget"; state: "shared" | "holding" | "fallback"; holders: number };
 
 // ===== Errors =====
 

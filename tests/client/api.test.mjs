@@ -108,6 +108,10 @@ test("bad options and bad call options are ConfigErrors that say what to change"
     [{ maxRetries: -1 }, "maxRetries"],
     [{ timeoutMs: "soon" }, "timeoutMs"],
     [{ serverUrl: "x" }, "unknown option 'serverUrl'"],
+    [{ budget: "org" }, "budget must be an object"],
+    [{ budget: { durableObject: {}, name: "org" } }, "budget.durableObject must be a Durable Object namespace"],
+    [{ budget: { durableObject: { idFromName() {}, get() {} } } }, "budget.name"],
+    [{ budget: { name: "org", redis: {} } }, "unknown budget option 'redis'"],
   ]) {
     assert.throws(() => new pkg.MistralRatelimitClient({ apiKey: "k", ...options }), (e) => e instanceof pkg.ConfigError && e.message.includes(says));
   }

@@ -3,7 +3,9 @@
 import {
   countChatTokens,
   countTokens,
+  MistralBudget,
   MistralRatelimitClient,
+  type DurableObjectNamespaceLike,
   QueueTimeoutError,
   RateLimitError,
   ValidationError,
@@ -61,7 +63,24 @@ export async function uses(signal: AbortSignal): Promise<void> {
   console.log(exact.status().queued, n);
 }
 
+// A Worker: one client at module scope, its budget in the package's Durable Object.
+export { MistralBudget };
+export function workerClient(env: { MISTRAL_BUDGET: DurableObjectNamespaceLike }): MistralRatelimitClient {
+  const shared = new MistralRatelimitClient({
+    requestsPerSecond: 5,
+    budget: { durableObject: env.MISTRAL_BUDGET, name: "my-org" },
+    onEvent: (e) => {
+      if (e.type === "budget") console.log(e.state, e.holders);
+    },
+  });
+  const b = shared.status().budget;
+  if (b && b.state !== "shared") console.log(b.failures, b.shares[0]?.share, shared.status().lanes[0].share);
+  return shared;
+}
+
 export async function misuse(): Promise<void> {
+  // @ts-expect-error: a budget needs its name
+  new MistralRatelimitClient({ budget: { durableObject: {} as DurableObjectNamespaceLike } });
   // @ts-expect-error: an option that does not exist
   new MistralRatelimitClient({ tokensPerMinit: 5 });
   // @ts-expect-error: a limit is a number

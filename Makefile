@@ -90,6 +90,7 @@ bench: pkg
 	scripts/bench-mock.sh 10
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/client.mjs
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/budget.mjs
+	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/shared-budget.mjs
 	MISTRAL_PKG=pkg node benches/tokens.mjs
 
 ## The mock Mistral server on http://127.0.0.1:8787 (MOCK_ARGS for its options).

@@ -77,7 +77,8 @@ struct Arrival {
 /// What reached the server, and whether some holder fell back.
 fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
     let mut rng = Rng(w.seed | 1);
-    let policy = CoordinatorPolicy { lease_ms: 6000, renew_ms: 1000, busy_renew_ms: 200, margin_ms: 500 };
+    let policy =
+        CoordinatorPolicy { lease_ms: 6000, renew_ms: 2000, soon_renew_ms: 500, busy_renew_ms: 200, margin_ms: 500 };
     let mut fell_back = false;
     let mut coordinator = Coordinator::new(policy);
     // Asks on their way to the coordinator: (lands, holder, ask).

@@ -15,6 +15,17 @@ const MOST_LANES: usize = 8;
 /// until a lease expires.
 const MOST_HOLDERS: usize = 1024;
 
+/// How soon a holder should ask again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Pace {
+    /// Nothing it could gain is in sight.
+    Steady,
+    /// It is short, and capacity is free, cooling or about to be given back.
+    Soon,
+    /// Someone holds less than its fair part: shares are moving.
+    Busy,
+}
+
 /// Lease lengths and renewal pace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -24,7 +35,10 @@ pub struct CoordinatorPolicy {
     pub lease_ms: u64,
     /// How often a holder renews when nothing needs to move.
     pub renew_ms: u64,
-    /// How often holders renew while one of them waits for capacity.
+    /// How often a holder short of what it wants renews while capacity is free,
+    /// cooling, or about to be given back by a holder whose queue runs dry.
+    pub soon_renew_ms: u64,
+    /// How often holders renew while one of them holds less than its fair part.
     pub busy_renew_ms: u64,
     /// Added to a window before capacity that left a holder is handed on: the
     /// time an answer takes to arrive and the network's spread.
@@ -33,7 +47,13 @@ pub struct CoordinatorPolicy {
 
 impl Default for CoordinatorPolicy {
     fn default() -> Self {
-        CoordinatorPolicy { lease_ms: 15_000, renew_ms: 5_000, busy_renew_ms: 250, margin_ms: 150 }
+        CoordinatorPolicy {
+            lease_ms: 15_000,
+            renew_ms: 5_000,
+            soon_renew_ms: 1_000,
+            busy_renew_ms: 250,
+            margin_ms: 150,
+        }
     }
 }
 
@@ -45,9 +65,9 @@ struct Holding {
     /// Per coordinator lane: what it would like (what its window holds plus what
     /// waits).
     want: Vec<u64>,
-    /// Per coordinator lane: whether something waits (a holder whose window
-    /// holds much but whose queue is empty is not short of anything).
-    waiting: Vec<bool>,
+    /// Per coordinator lane: what waits in its queue (a holder whose window holds
+    /// much but whose queue is empty is not short of anything).
+    queued: Vec<u64>,
     /// When its lease ends on the coordinator's clock, in ms.
     expires: u64,
 }
@@ -92,24 +112,24 @@ impl Coordinator {
         self.expire(now);
         let lanes: Vec<Option<usize>> = ask.lanes.iter().map(|lane| self.lane_for(lane)).collect();
         if !self.holders.contains_key(&ask.holder) && self.holders.len() >= MOST_HOLDERS {
-            return self.grant(ask.seq, vec![0; ask.lanes.len()], false, vec![false; ask.lanes.len()]);
+            return self.grant(ask.seq, vec![0; ask.lanes.len()], Pace::Steady, vec![false; ask.lanes.len()]);
         }
         let width = self.lanes.len();
         let policy = self.policy;
         let mut holding = self.holders.remove(&ask.holder).unwrap_or(Holding {
             counted: Vec::new(),
             want: Vec::new(),
-            waiting: Vec::new(),
+            queued: Vec::new(),
             expires: 0,
         });
         holding.counted.resize(width, 0);
         holding.want.resize(width, 0);
-        holding.waiting.resize(width, false);
+        holding.queued.resize(width, 0);
         holding.expires = now.saturating_add(policy.lease_ms);
         for (i, lane) in lanes.iter().enumerate() {
             let Some(l) = *lane else { continue };
             holding.want[l] = ask.want.get(i).copied().unwrap_or(0);
-            holding.waiting[l] = holding.want[l] > ask.held.get(i).copied().unwrap_or(0);
+            holding.queued[l] = holding.want[l].saturating_sub(ask.held.get(i).copied().unwrap_or(0));
             // The holder applies less than is counted: a lowering it confirms, or
             // one it made itself. What its window still holds above that cools.
             let applied = ask.applied.get(i).copied().unwrap_or(0);
@@ -126,46 +146,56 @@ impl Coordinator {
 
         let mut shares = vec![0; ask.lanes.len()];
         let mut contended = vec![false; ask.lanes.len()];
-        let mut short = false;
+        let mut pace = Pace::Steady;
         for (i, lane) in lanes.iter().enumerate() {
             let Some(l) = *lane else { continue };
-            let (share, starving) = self.divide(&ask.holder, l);
+            let (share, lane_pace) = self.divide(&ask.holder, l);
             shares[i] = share;
-            short |= starving;
+            pace = pace.max(lane_pace);
             contended[i] = self.contended(l);
         }
-        self.grant(ask.seq, shares, short, contended)
+        self.grant(ask.seq, shares, pace, contended)
     }
 
     fn contended(&self, l: usize) -> bool {
         self.holders.values().map(|h| h.want[l]).sum::<u64>() > self.lanes[l].limit
     }
 
-    fn grant(&self, seq: u64, shares: Vec<u64>, short: bool, contended: Vec<bool>) -> Grant {
+    fn grant(&self, seq: u64, shares: Vec<u64>, pace: Pace, contended: Vec<bool>) -> Grant {
         Grant {
             seq,
             shares,
-            renew_ms: if short { self.policy.busy_renew_ms } else { self.policy.renew_ms },
+            renew_ms: match pace {
+                Pace::Busy => self.policy.busy_renew_ms,
+                Pace::Soon => self.policy.soon_renew_ms,
+                Pace::Steady => self.policy.renew_ms,
+            },
             expires_ms: self.policy.lease_ms,
             holders: self.holders.len() as u32,
             contended,
         }
     }
 
-    /// The asker's new share on lane `l`, and whether someone (it or another)
-    /// holds less than its fair part and must wait for capacity to move.
+    /// The asker's new share on lane `l`, and how soon it should come back.
     ///
     /// A holder's fair part is an equal split among those with calls waiting, up
-    /// to its want; one with none waiting has no claim. Shares are sticky: a holder keeps what it has (at least an equal split
-    /// of the limit, when free) until someone else holds less than its fair part;
-    /// then those above theirs come down to it.
-    fn divide(&mut self, asker: &str, l: usize) -> (u64, bool) {
+    /// to its want; one with none waiting has no claim. Shares are sticky: a holder
+    /// keeps what it has (at least an equal split of the limit, when free) until
+    /// someone else holds less than its fair part; then those above theirs come
+    /// down to it.
+    fn divide(&mut self, asker: &str, l: usize) -> (u64, Pace) {
         let limit = self.lanes[l].limit;
-        let wanting = self.holders.values().filter(|h| h.waiting[l]).count().max(1) as u64;
+        let waiting = |h: &Holding| h.queued[l] > 0;
+        let wanting = self.holders.values().filter(|h| waiting(h)).count().max(1) as u64;
         let even = limit / self.holders.len().max(1) as u64;
-        let fair = |h: &Holding| if h.waiting[l] { h.want[l].min(limit / wanting) } else { 0 };
-        let starving = self.holders.iter().any(|(name, h)| name.as_str() != asker && h.counted[l] < fair(h));
-        let free = limit.saturating_sub(self.counted(l)).saturating_sub(self.cooling_on(l));
+        let fair = |h: &Holding| if waiting(h) { h.want[l].min(limit / wanting) } else { 0 };
+        let others = || self.holders.iter().filter(|(name, _)| name.as_str() != asker).map(|(_, h)| h);
+        let starving = others().any(|h| h.counted[l] < fair(h));
+        // Another holder whose queue will run dry within a couple of windows gives
+        // its share back then: those short of theirs should be there to take it.
+        let draining = others().any(|h| h.counted[l] > 0 && h.queued[l] < 2 * h.counted[l]);
+        let cooling = self.cooling_on(l);
+        let free = limit.saturating_sub(self.counted(l)).saturating_sub(cooling);
         let contended = self.contended(l);
         let h = self.holders.get_mut(asker).unwrap_or_else(|| unreachable!("the asker was just inserted"));
         let (counted, fair_share) = (h.counted[l], fair(h));
@@ -176,7 +206,7 @@ impl Coordinator {
             // lane, one with nothing waiting claims nothing more.
             let target = if starving {
                 fair_share
-            } else if contended && !h.waiting[l] {
+            } else if contended && !waiting(h) {
                 0
             } else {
                 h.want[l].max(even).min(limit)
@@ -188,7 +218,15 @@ impl Coordinator {
         };
         // A raise is counted now; a lowering once the holder confirms it.
         h.counted[l] = h.counted[l].max(share);
-        (share, starving || share < fair_share)
+        let short = share < h.want[l].min(limit);
+        let pace = if starving || share < fair_share {
+            Pace::Busy
+        } else if short && (free > share.saturating_sub(counted) || cooling > 0 || draining) {
+            Pace::Soon
+        } else {
+            Pace::Steady
+        };
+        (share, pace)
     }
 
     /// The coordinator lane for `lane`, added if new (up to [`MOST_LANES`]); its
@@ -205,7 +243,7 @@ impl Coordinator {
         for h in self.holders.values_mut() {
             h.counted.push(0);
             h.want.push(0);
-            h.waiting.push(false);
+            h.queued.push(0);
         }
         Some(self.lanes.len() - 1)
     }

@@ -10,7 +10,6 @@ use crate::time::Instant;
 /// renewed at once): short while there may be room to take, longer while every
 /// holder wants more than the limit (room appears only when one drains).
 const LEAST_GAP: Duration = Duration::from_millis(250);
-const CONTENDED_GAP: Duration = Duration::from_millis(500);
 
 /// How long after a failed ask the next may go.
 const RETRY: Duration = Duration::from_secs(1);
@@ -63,8 +62,6 @@ pub struct Holder {
     renew_at: Instant,
     /// Per lane of the last ask, as of the last answer.
     contended: Vec<bool>,
-    /// The least time between asks for more, as [`Holder::due`] last found it.
-    gap: Duration,
     holders: u32,
     state: HolderState,
     asks: u64,
@@ -84,7 +81,6 @@ impl Holder {
             expires_at: None,
             renew_at: Instant::ZERO,
             contended: Vec::new(),
-            gap: LEAST_GAP,
             holders: 0,
             state: HolderState::Joining,
             asks: 0,
@@ -94,8 +90,9 @@ impl Holder {
 
     /// Whether to ask at `now`, given per lane of the last ask what the window
     /// holds and what the client would like (held plus queued): the lease is due;
-    /// or demand exceeds the shares and the last ask is not too recent; or, in a
-    /// contended budget, the queue ran dry and a share can go back.
+    /// or demand exceeds the shares of an uncontended lane not yet at its limit,
+    /// and the last ask is not too recent; or the queue ran dry and a share of a
+    /// contended lane can go back.
     pub fn due(&mut self, now: Instant, held: &[u64], want: &[u64]) -> bool {
         match self.sent_at {
             Some(t) if now - t >= ASK_TIMEOUT => self.failed(now),
@@ -111,9 +108,13 @@ impl Holder {
         if held == want && self.spare().next().is_some() {
             return true;
         }
-        let short = want.iter().zip(&self.applied).any(|(w, a)| w > a);
-        self.gap = self.gap(want);
-        short && self.last_sent.is_none_or(|t| now - t >= self.gap)
+        let short = (0..self.applied.len()).any(|i| {
+            let (applied, limit) = (self.applied[i], self.lanes.get(i).map_or(0, |l| l.limit));
+            want.get(i).is_some_and(|w| *w > applied)
+                && applied < limit
+                && !self.contended.get(i).copied().unwrap_or(false)
+        });
+        short && self.last_sent.is_none_or(|t| now - t >= LEAST_GAP)
     }
 
     /// When [`Holder::due`] may turn true with no new demand.
@@ -122,20 +123,8 @@ impl Holder {
             return t + ASK_TIMEOUT;
         }
         match self.last_sent {
-            Some(t) if self.state == HolderState::Shared => self.renew_at.min(t + self.gap),
+            Some(t) if self.state == HolderState::Shared => self.renew_at.min(t + LEAST_GAP),
             _ => self.renew_at,
-        }
-    }
-
-    /// The least time between asks for more: longer while every holder wants
-    /// more than the limit (room appears only when one drains), unless this one
-    /// has nothing on a lane it needs.
-    fn gap(&self, want: &[u64]) -> Duration {
-        let starved = want.iter().zip(&self.applied).any(|(w, a)| *w > 0 && *a == 0);
-        if self.contended.iter().any(|c| *c) && !starved {
-            CONTENDED_GAP
-        } else {
-            LEAST_GAP
         }
     }
 
@@ -271,8 +260,7 @@ mod tests {
         h.granted(&grant(3), at(20));
         assert_eq!(h.shares(at(20)), vec![3]);
         assert!(!h.due(at(100), &[0], &[3]));
-        assert!(!h.due(at(300), &[0], &[4]), "in a contended budget, demand asks twice a second");
-        assert!(h.due(at(500), &[0], &[4]));
+        assert!(!h.due(at(300), &[0], &[4]), "in a contended budget, the coordinator says when");
         assert!(h.due(at(5020), &[0], &[0]), "renewal");
         assert_eq!(h.shares(at(15_000)), vec![0], "expired counting from when the ask left");
     }

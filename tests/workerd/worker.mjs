@@ -80,6 +80,12 @@ export default {
     const n = Number(url.searchParams.get("n") ?? 1);
     const streamed = url.searchParams.get("streamed") ?? "none";
     const calls = Array.from({ length: n }, (_, i) => one(c, i, streamed === "all" || (streamed === "odd" && i % 2 === 1)));
+    if (url.pathname === "/timed") {
+      // One plain call, and how long it took from the caller's side.
+      const started = performance.now();
+      const outcome = await one(c, 0, false);
+      return Response.json({ outcome, ms: performance.now() - started });
+    }
     if (url.pathname === "/orphan") {
       // Ends before its calls do: workerd drops what the request left behind.
       return new Response("gone");

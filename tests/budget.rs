@@ -178,7 +178,10 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
                         limit: spec.capacity,
                     })
                     .collect();
-                let ask = s.holder.ask(lanes, held, want, now);
+                let specs: Vec<LaneSpec> = view.iter().map(|(spec, _, _)| *spec).collect();
+                let limiter = &s.limiter;
+                let clear = |i: usize, level| limiter.clears_at(specs[i].unit, specs[i].window, level, now);
+                let ask = s.holder.ask(lanes, held, want, clear, now);
                 let lands = now + Duration::from_millis(rng.below(w.delay_ms + 1));
                 if rng.chance(w.loss) {
                     s.inbox.push_back((lands + Duration::from_millis(w.delay_ms), None));

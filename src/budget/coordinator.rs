@@ -70,6 +70,9 @@ struct Holding {
     queued: Vec<u64>,
     /// When its lease ends on the coordinator's clock, in ms.
     expires: u64,
+    /// When it last asked, in ms.
+    #[serde(default)]
+    asked: u64,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -121,7 +124,9 @@ impl Coordinator {
             want: Vec::new(),
             queued: Vec::new(),
             expires: 0,
+            asked: now,
         });
+        holding.asked = now;
         holding.counted.resize(width, 0);
         holding.want.resize(width, 0);
         holding.queued.resize(width, 0);
@@ -136,7 +141,9 @@ impl Coordinator {
             if applied < holding.counted[l] {
                 let held = ask.held.get(i).copied().unwrap_or(u64::MAX).min(holding.counted[l]);
                 if held > applied {
-                    let until = now.saturating_add(self.lanes[l].window_ms + policy.margin_ms);
+                    let window = self.lanes[l].window_ms;
+                    let clear = ask.clear_ms.get(i).copied().unwrap_or(window).min(window);
+                    let until = now.saturating_add(clear + policy.margin_ms);
                     self.cooling.push(Cooling { lane: l, amount: held - applied, until });
                 }
                 holding.counted[l] = applied;
@@ -149,7 +156,7 @@ impl Coordinator {
         let mut pace = Pace::Steady;
         for (i, lane) in lanes.iter().enumerate() {
             let Some(l) = *lane else { continue };
-            let (share, lane_pace) = self.divide(&ask.holder, l);
+            let (share, lane_pace) = self.divide(&ask.holder, l, now);
             shares[i] = share;
             pace = pace.max(lane_pace);
             contended[i] = self.contended(l);
@@ -183,7 +190,7 @@ impl Coordinator {
     /// keeps what it has (at least an equal split of the limit, when free) until
     /// someone else holds less than its fair part; then those above theirs come
     /// down to it.
-    fn divide(&mut self, asker: &str, l: usize) -> (u64, Pace) {
+    fn divide(&mut self, asker: &str, l: usize, now: u64) -> (u64, Pace) {
         let limit = self.lanes[l].limit;
         let waiting = |h: &Holding| h.queued[l] > 0;
         let wanting = self.holders.values().filter(|h| waiting(h)).count().max(1) as u64;
@@ -191,9 +198,14 @@ impl Coordinator {
         let fair = |h: &Holding| if waiting(h) { h.want[l].min(limit / wanting) } else { 0 };
         let others = || self.holders.iter().filter(|(name, _)| name.as_str() != asker).map(|(_, h)| h);
         let starving = others().any(|h| h.counted[l] < fair(h));
-        // Another holder whose queue will run dry within a couple of windows gives
-        // its share back then: those short of theirs should be there to take it.
-        let draining = others().any(|h| h.counted[l] > 0 && h.queued[l] < 2 * h.counted[l]);
+        // Another holder whose queue will run dry within a couple of windows (at its
+        // share's pace since it last said) gives its share back then: those short
+        // of theirs should be there to take it.
+        let window = self.lanes[l].window_ms;
+        let draining = others().any(|h| {
+            let dry_at = h.asked.saturating_add(h.queued[l].saturating_mul(window) / h.counted[l].max(1));
+            h.counted[l] > 0 && dry_at < now.saturating_add(2 * window)
+        });
         let cooling = self.cooling_on(l);
         let free = limit.saturating_sub(self.counted(l)).saturating_sub(cooling);
         let contended = self.contended(l);
@@ -290,6 +302,7 @@ mod tests {
             lanes: vec![RPS5],
             held: vec![held],
             applied: vec![applied],
+            clear_ms: vec![1000],
             want: vec![want],
         }
     }

@@ -139,8 +139,16 @@ impl Holder {
     }
 
     /// The ask to send at `now`: `lanes` as the client believes them, with per lane
-    /// what its window holds and what it would like (held plus queued).
-    pub fn ask(&mut self, lanes: Vec<SharedLane>, held: Vec<u64>, want: Vec<u64>, now: Instant) -> Ask {
+    /// what its window holds and what it would like (held plus queued); `clear(i,
+    /// level)` says when lane `i`'s window will hold no more than `level`.
+    pub fn ask(
+        &mut self,
+        lanes: Vec<SharedLane>,
+        held: Vec<u64>,
+        want: Vec<u64>,
+        clear: impl Fn(usize, u64) -> Instant,
+        now: Instant,
+    ) -> Ask {
         // Shares follow the lanes by name: a lane new to this holder starts at 0.
         let applied: Vec<u64> = lanes
             .iter()
@@ -159,12 +167,15 @@ impl Holder {
         self.last_sent = Some(now);
         self.asks += 1;
         self.seq += 1;
+        let clear_ms =
+            self.applied.iter().enumerate().map(|(i, a)| clear(i, *a).saturating_since(now).as_millis() as u64).collect();
         Ask {
             holder: self.name.clone(),
             seq: self.seq,
             lanes: self.lanes.clone(),
             held,
             applied: self.applied.clone(),
+            clear_ms,
             want,
         }
     }
@@ -255,7 +266,7 @@ mod tests {
     fn a_lease_is_spent_until_it_expires_then_nothing_until_renewed() {
         let mut h = Holder::new("a");
         assert!(h.due(at(0), &[0], &[3]));
-        h.ask(vec![RPS5], vec![0], vec![3], at(0));
+        h.ask(vec![RPS5], vec![0], vec![3], |_, _| Instant::ZERO, at(0));
         assert!(!h.due(at(10), &[0], &[3]), "one ask at a time");
         h.granted(&grant(3), at(20));
         assert_eq!(h.shares(at(20)), vec![3]);
@@ -268,9 +279,9 @@ mod tests {
     #[test]
     fn an_unreachable_coordinator_spends_the_lease_then_falls_back_to_the_last_share() {
         let mut h = Holder::new("a");
-        h.ask(vec![RPS5], vec![0], vec![3], at(0));
+        h.ask(vec![RPS5], vec![0], vec![3], |_, _| Instant::ZERO, at(0));
         h.granted(&grant(2), at(20));
-        h.ask(vec![RPS5], vec![2], vec![3], at(5020));
+        h.ask(vec![RPS5], vec![2], vec![3], |_, _| Instant::ZERO, at(5020));
         h.failed(at(6000));
         assert_eq!(h.state(), HolderState::Holding);
         assert_eq!(h.shares(at(14_000)), vec![2]);
@@ -281,12 +292,12 @@ mod tests {
     #[test]
     fn an_unanswered_ask_fails_after_its_timeout_and_a_late_answer_is_ignored() {
         let mut h = Holder::new("a");
-        h.ask(vec![RPS5], vec![0], vec![3], at(0));
+        h.ask(vec![RPS5], vec![0], vec![3], |_, _| Instant::ZERO, at(0));
         assert!(!h.due(at(4000), &[0], &[3]));
         assert_eq!(h.next_due(), at(5000));
         assert!(!h.due(at(6100), &[0], &[3]), "given up; the retry waits a second");
         assert!(h.due(at(7100), &[0], &[3]));
-        h.ask(vec![RPS5], vec![0], vec![3], at(7100));
+        h.ask(vec![RPS5], vec![0], vec![3], |_, _| Instant::ZERO, at(7100));
         h.granted(&grant(3), at(7200));
         assert!(h.asking(), "the answer to the first ask does not count for the second");
     }
@@ -294,7 +305,7 @@ mod tests {
     #[test]
     fn with_no_lease_ever_a_blind_fallback_spends_a_quarter() {
         let mut h = Holder::new("a");
-        h.ask(vec![RPS5], vec![0], vec![3], at(0));
+        h.ask(vec![RPS5], vec![0], vec![3], |_, _| Instant::ZERO, at(0));
         assert_eq!(h.shares(at(1)), vec![0], "waiting for the first answer");
         h.failed(at(5000));
         assert_eq!(h.shares(at(5000)), vec![1]);
@@ -303,10 +314,10 @@ mod tests {
     #[test]
     fn in_a_contended_budget_a_drained_queue_gives_back_at_once() {
         let mut h = Holder::new("a");
-        h.ask(vec![RPS5], vec![0], vec![3], at(0));
+        h.ask(vec![RPS5], vec![0], vec![3], |_, _| Instant::ZERO, at(0));
         h.granted(&grant(3), at(20));
         assert!(h.due(at(400), &[1], &[1]), "the queue ran dry");
-        let ask = h.ask(vec![RPS5], vec![1], vec![1], at(400));
+        let ask = h.ask(vec![RPS5], vec![1], vec![1], |_, _| Instant::ZERO, at(400));
         assert_eq!(ask.applied, vec![0]);
         assert_eq!(h.shares(at(401)), vec![0], "applied before the answer");
     }

@@ -16,7 +16,8 @@
 //! takes two steps, so that a lost answer never leaves capacity counted twice: the
 //! coordinator keeps counting the old share until the holder's next ask says it
 //! applies the new one; then what the holder's window still holds above it
-//! *cools* for one window and a margin, and the rest is free at once. A holder may
+//! *cools* until it leaves that window (at most a window) plus a margin, and the
+//! rest is free at once. A holder may
 //! lower its own share any time and say so in its next ask (a queue that ran dry
 //! gives back at once). A holder that cannot renew stops spending its share when
 //! the lease expires, and the coordinator counts that share until the lease has
@@ -81,6 +82,10 @@ pub struct Ask {
     pub held: Vec<u64>,
     /// Per lane: the share the holder enforces now (the last granted, or lower).
     pub applied: Vec<u64>,
+    /// Per lane: in how many ms the holder's window holds no more than `applied`
+    /// (what it holds above cools until then, never longer than a window).
+    #[serde(default)]
+    pub clear_ms: Vec<u64>,
     /// Per lane: what the holder would like to hold in a window (held plus queued).
     pub want: Vec<u64>,
 }

@@ -511,6 +511,19 @@ impl Core {
             .collect()
     }
 
+    /// When the workspace lane of `unit` and `window` holds no more than `level`.
+    pub(crate) fn clears_at(&mut self, unit: Unit, window: Duration, level: u64, now: Instant) -> Instant {
+        let now = self.advance(now);
+        self.lanes
+            .workspace
+            .iter()
+            .map(|&i| &self.lanes.lanes[i])
+            .filter(|l| l.spec.unit == unit && l.spec.window == window)
+            .map(|l| l.clears_at(now, level))
+            .max()
+            .unwrap_or(now)
+    }
+
     /// Sets this client's share on the workspace lane of `unit` and `window`
     /// (`None`: the whole limit), then serves whoever now fits.
     pub(crate) fn set_share(&mut self, unit: Unit, window: Duration, share: Option<u64>, now: Instant) {

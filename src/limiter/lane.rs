@@ -217,6 +217,22 @@ impl Lane {
         (expires, merge)
     }
 
+    /// The instant from which this lane holds no more than `level`, given no new
+    /// entries.
+    pub(crate) fn clears_at(&self, now: Instant, level: u64) -> Instant {
+        let mut held = self.held;
+        for e in &self.log {
+            if held <= level {
+                break;
+            }
+            held -= e.cost;
+            if held <= level {
+                return e.expires.next_tick().max(now);
+            }
+        }
+        now
+    }
+
     /// The cost that would be held at `t` if `cost` were booked at `now`.
     pub(crate) fn held_at_after_booking(&self, now: Instant, cost: u64, hold: Duration, t: Instant) -> u64 {
         let base = self.held_at(t);

@@ -326,6 +326,13 @@ impl Limiter {
         self.core.borrow_mut().shareable(now)
     }
 
+    /// When the workspace lane of `unit` and `window` will hold no more than
+    /// `level`, if nothing more is admitted: when a share lowered to `level` is
+    /// clear of what the window holds.
+    pub fn clears_at(&self, unit: Unit, window: Duration, level: u64, now: Instant) -> Instant {
+        self.core.borrow_mut().clears_at(unit, window, level, now)
+    }
+
     /// Limits this client to `share` of the workspace lane of `unit` and `window`
     /// (see `crate::budget`); `None` lifts it.
     pub fn set_share(&self, unit: Unit, window: Duration, share: Option<u64>, now: Instant) {

@@ -57,7 +57,10 @@ impl Budget {
                     limit: spec.capacity,
                 })
                 .collect();
-            holder.ask(lanes, held, want, now)
+            let limiter = inner.limiter();
+            let specs: Vec<_> = view.iter().map(|(spec, _, _)| *spec).collect();
+            let clear = |i: usize, level| limiter.clears_at(specs[i].unit, specs[i].window, level, now);
+            holder.ask(lanes, held, want, clear, now)
         };
         // A self-lowered share applies before the answer.
         self.apply(inner, now);

@@ -14,7 +14,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use mistral_ratelimit::budget::{Coordinator, CoordinatorPolicy, Grant, Holder, HolderState, SharedLane};
+use mistral_ratelimit::budget::{Coordinator, CoordinatorPolicy, Grant, Holder, HolderState};
 use mistral_ratelimit::{
     Demand, Instant, LaneSpec, Limiter, LimiterConfig, MarginPolicy, Reservation, Unit, WaitState,
 };
@@ -129,16 +129,8 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
                     None => s.holder.failed(now),
                 }
             }
-            let shares = s.holder.shares(now);
+            s.holder.apply(&s.limiter, now);
             fell_back |= s.holder.state() == HolderState::Fallback;
-            for (lane, share) in s.holder.lanes().to_vec().iter().zip(shares) {
-                s.limiter.set_share(lane.unit, lane.window(), Some(share), now);
-            }
-            if s.holder.lanes().is_empty() {
-                // Before the first ask, nothing is shared yet: nothing may be sent.
-                s.limiter.set_share(Unit::Requests, Duration::from_secs(1), Some(0), now);
-                s.limiter.set_share(Unit::Tokens, TOKEN_WINDOW, Some(0), now);
-            }
             let burst = if now == Instant::ZERO + STEP { w.burst } else { 0 };
             for _ in 0..burst {
                 match s.limiter.reserve(Demand::tokens(1 + rng.below(w.call_tokens)), now) {
@@ -166,22 +158,7 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
                     }
                 }
             }
-            let view = s.limiter.shareable(now);
-            let want: Vec<u64> = view.iter().map(|(_, held, queued)| held + queued).collect();
-            let held: Vec<u64> = view.iter().map(|(_, held, _)| *held).collect();
-            if s.holder.due(now, &held, &want) {
-                let lanes = view
-                    .iter()
-                    .map(|(spec, _, _)| SharedLane {
-                        unit: spec.unit,
-                        window_ms: spec.window.as_millis() as u64,
-                        limit: spec.capacity,
-                    })
-                    .collect();
-                let specs: Vec<LaneSpec> = view.iter().map(|(spec, _, _)| *spec).collect();
-                let limiter = &s.limiter;
-                let clear = |i: usize, level| limiter.clears_at(specs[i].unit, specs[i].window, level, now);
-                let ask = s.holder.ask(lanes, held, want, clear, now);
+            if let Some(ask) = s.holder.ask_if_due(&s.limiter, now) {
                 let lands = now + Duration::from_millis(rng.below(w.delay_ms + 1));
                 if rng.chance(w.loss) {
                     s.inbox.push_back((lands + Duration::from_millis(w.delay_ms), None));

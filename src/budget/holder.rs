@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{Ask, Grant, SharedLane};
+use crate::limiter::Limiter;
 use crate::time::Instant;
 
 /// The least time between two asks prompted by demand (a lease that is due is
@@ -167,8 +168,12 @@ impl Holder {
         self.last_sent = Some(now);
         self.asks += 1;
         self.seq += 1;
-        let clear_ms =
-            self.applied.iter().enumerate().map(|(i, a)| clear(i, *a).saturating_since(now).as_millis() as u64).collect();
+        let clear_ms = self
+            .applied
+            .iter()
+            .enumerate()
+            .map(|(i, a)| clear(i, *a).saturating_since(now).as_millis() as u64)
+            .collect();
         Ask {
             holder: self.name.clone(),
             seq: self.seq,
@@ -177,6 +182,41 @@ impl Holder {
             applied: self.applied.clone(),
             clear_ms,
             want,
+        }
+    }
+
+    /// The ask to send now, if one is due, from what `limiter` holds and queues on
+    /// the lanes a budget shares.
+    pub fn ask_if_due(&mut self, limiter: &Limiter, now: Instant) -> Option<Ask> {
+        let view = limiter.shareable(now);
+        let held: Vec<u64> = view.iter().map(|(_, held, _)| *held).collect();
+        let want: Vec<u64> = view.iter().map(|(_, held, queued)| held.saturating_add(*queued)).collect();
+        if !self.due(now, &held, &want) {
+            return None;
+        }
+        let lanes = view
+            .iter()
+            .map(|(spec, _, _)| SharedLane {
+                unit: spec.unit,
+                window_ms: spec.window.as_millis() as u64,
+                limit: spec.capacity,
+            })
+            .collect();
+        let clear = |i: usize, level| limiter.clears_at(view[i].0.unit, view[i].0.window, level, now);
+        Some(self.ask(lanes, held, want, clear, now))
+    }
+
+    /// Puts the shares to apply at `now` on `limiter`; before any answer nothing
+    /// is shared, so nothing goes.
+    pub fn apply(&mut self, limiter: &Limiter, now: Instant) {
+        if self.lanes.is_empty() {
+            for (spec, _, _) in limiter.shareable(now) {
+                limiter.set_share(spec.unit, spec.window, Some(0), now);
+            }
+        }
+        let shares = self.shares(now);
+        for (lane, share) in self.lanes.iter().zip(shares) {
+            limiter.set_share(lane.unit, lane.window(), Some(share), now);
         }
     }
 

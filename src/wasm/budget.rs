@@ -14,7 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::inner::Inner;
 use super::js;
-use crate::budget::{Ask, Coordinator, CoordinatorPolicy, Grant, Holder, SharedLane, ASK_TIMEOUT};
+use crate::budget::{Ask, Coordinator, CoordinatorPolicy, Grant, Holder, ASK_TIMEOUT};
 use crate::client::Event;
 use crate::time::Instant;
 
@@ -41,27 +41,7 @@ impl Budget {
     pub async fn renew_if_due(&self, inner: &Inner) {
         let now = js::now();
         self.apply(inner, now);
-        let view = inner.limiter().shareable(now);
-        let held: Vec<u64> = view.iter().map(|(_, held, _)| *held).collect();
-        let want: Vec<u64> = view.iter().map(|(_, held, queued)| held.saturating_add(*queued)).collect();
-        let ask = {
-            let mut holder = self.holder.borrow_mut();
-            if !holder.due(now, &held, &want) {
-                return;
-            }
-            let lanes = view
-                .iter()
-                .map(|(spec, _, _)| SharedLane {
-                    unit: spec.unit,
-                    window_ms: spec.window.as_millis() as u64,
-                    limit: spec.capacity,
-                })
-                .collect();
-            let limiter = inner.limiter();
-            let specs: Vec<_> = view.iter().map(|(spec, _, _)| *spec).collect();
-            let clear = |i: usize, level| limiter.clears_at(specs[i].unit, specs[i].window, level, now);
-            holder.ask(lanes, held, want, clear, now)
-        };
+        let Some(ask) = self.holder.borrow_mut().ask_if_due(inner.limiter(), now) else { return };
         // A self-lowered share applies before the answer.
         self.apply(inner, now);
         let before = self.holder.borrow().state();
@@ -90,19 +70,7 @@ impl Budget {
 
     /// Puts the holder's shares on the limiter, and hands out what now fits.
     fn apply(&self, inner: &Inner, now: Instant) {
-        let mut holder = self.holder.borrow_mut();
-        let shares = holder.shares(now);
-        let limiter = inner.limiter();
-        if holder.lanes().is_empty() {
-            // Before the first answer nothing is shared: nothing goes.
-            for (spec, _, _) in limiter.shareable(now) {
-                limiter.set_share(spec.unit, spec.window, Some(0), now);
-            }
-        }
-        for (lane, share) in holder.lanes().iter().zip(shares) {
-            limiter.set_share(lane.unit, lane.window(), Some(share), now);
-        }
-        drop(holder);
+        self.holder.borrow_mut().apply(inner.limiter(), now);
         inner.driver().serve();
     }
 

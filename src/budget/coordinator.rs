@@ -52,7 +52,7 @@ impl Default for CoordinatorPolicy {
             renew_ms: 5_000,
             soon_renew_ms: 1_000,
             busy_renew_ms: 250,
-            margin_ms: 150,
+            margin_ms: 400,
         }
     }
 }
@@ -325,10 +325,11 @@ mod tests {
         // a's next ask lowers it to its fair part; still counted until confirmed.
         assert_eq!(c.lease(&ask("a", 5, 5, 50), 200).shares, vec![2]);
         assert_eq!(c.lease(&ask("b", 0, 0, 50), 300).shares, vec![0]);
-        // a confirms at 1200 with 5 still in its window: 3 cool until 1200 + 1150.
+        // a confirms at 1200 with 5 still in its window for 1 s: 3 cool until
+        // 1200 + 1000 + 400.
         assert_eq!(c.lease(&ask("a", 5, 2, 50), 1200).shares, vec![2]);
-        assert_eq!(c.lease(&ask("b", 0, 0, 50), 2300).shares, vec![0]);
-        assert_eq!(c.lease(&ask("b", 0, 0, 50), 2350).shares, vec![2], "half of the 3 free, as a newcomer");
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), 2550).shares, vec![0]);
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), 2600).shares, vec![2], "half of the 3 free, as a newcomer");
     }
 
     #[test]

@@ -19,10 +19,6 @@ const RETRY: Duration = Duration::from_secs(1);
 /// may have ended, and its answer with it).
 pub const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Without any lease yet and no coordinator to ask, a holder spends this part of
-/// each limit: a guess that leaves room for others doing the same.
-const BLIND_DIVISOR: u64 = 4;
-
 /// Where a holder stands, as `status()` and events report it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HolderState {
@@ -33,7 +29,7 @@ pub enum HolderState {
     /// The coordinator cannot be reached; spending the lease until it expires.
     Holding,
     /// The coordinator cannot be reached and the lease has expired: spending the
-    /// last share it granted (or a quarter of each limit, if none), alone.
+    /// last share it granted, alone (with none ever granted, nothing).
     Fallback,
 }
 
@@ -260,8 +256,7 @@ impl Holder {
         }
         match self.state {
             _ if live => self.applied.clone(),
-            HolderState::Fallback if self.expires_at.is_some() => self.applied.clone(),
-            HolderState::Fallback => self.lanes.iter().map(|l| (l.limit / BLIND_DIVISOR).max(1)).collect(),
+            HolderState::Fallback => self.applied.clone(),
             _ => vec![0; self.lanes.len()],
         }
     }
@@ -343,12 +338,12 @@ mod tests {
     }
 
     #[test]
-    fn with_no_lease_ever_a_blind_fallback_spends_a_quarter() {
+    fn with_no_lease_ever_nothing_is_spent() {
         let mut h = Holder::new("a");
         h.ask(vec![RPS5], vec![0], vec![3], |_, _| Instant::ZERO, at(0));
         assert_eq!(h.shares(at(1)), vec![0], "waiting for the first answer");
         h.failed(at(5000));
-        assert_eq!(h.shares(at(5000)), vec![1]);
+        assert_eq!(h.shares(at(5000)), vec![0], "no share was ever known: none is guessed");
     }
 
     #[test]

@@ -52,8 +52,10 @@ impl Inner {
     }
 
     /// Waits for admission; with a shared budget, the lease is renewed first when
-    /// due, and again while the call waits, from this call (its own I/O context).
-    pub async fn admit(&self, demand: Demand) -> Result<Ticket, Rejection> {
+    /// due (from this call, so in its own I/O context). Renewals due while it waits,
+    /// and the give-back of a queue that ran dry, run beside it: a ticket must never
+    /// wait on a round trip, or the request would leave later than its window assumes.
+    pub async fn admit(self: &Rc<Self>, demand: Demand) -> Result<Ticket, Rejection> {
         let budget = self.budget.borrow().clone();
         let Some(budget) = budget else { return self.driver.admit(demand).await };
         budget.renew_if_due(self).await;
@@ -63,13 +65,11 @@ impl Inner {
             let wait = budget.next_due().saturating_since(js::now()).max(Duration::from_millis(10));
             let renewal = gloo_timers::future::sleep(wait);
             futures_util::pin_mut!(renewal);
-            match futures_util::future::select(admission.as_mut(), renewal).await {
-                futures_util::future::Either::Left((outcome, _)) => {
-                    // The last call of a queue gives back what the budget's others need.
-                    budget.renew_if_due(self).await;
-                    return outcome;
-                }
-                futures_util::future::Either::Right(_) => budget.renew_if_due(self).await,
+            let woke = futures_util::future::select(admission.as_mut(), renewal).await;
+            let (inner, beside) = (self.clone(), budget.clone());
+            wasm_bindgen_futures::spawn_local(async move { beside.renew_if_due(&inner).await });
+            if let futures_util::future::Either::Left((outcome, _)) = woke {
+                return outcome;
             }
         }
     }

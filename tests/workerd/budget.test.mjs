@@ -54,6 +54,8 @@ test("3 Workers, one budget: 300 calls at 5 rps, plain and streamed, none refuse
       const started = performance.now();
       const outcomes = await load(workers, get, 10);
       const makespan = performance.now() - started;
+      const budgets = await Promise.all(workers.map(async (w) => (await (await get(w, "/status")).json()).budget));
+      console.log(`asks ${budgets.map((b) => `${b.asks} (${b.failures} failed)`).join(", ")}`);
       assert.deepEqual(outcomes.filter((o) => o !== "ok"), []);
       await assertWithin(mock, 300);
       const use = ideal(300) / makespan;

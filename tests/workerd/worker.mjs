@@ -41,7 +41,7 @@ function shared(env) {
     apiKey: "test-key",
     serverURL: env.UPSTREAM_URL,
     requestsPerSecond: Number(env.RPS),
-    maxRetries: 0,
+    maxRetries: Number(env.MAX_RETRIES ?? 0),
     budget: env.MISTRAL_BUDGET ? { durableObject: reachable(env.MISTRAL_BUDGET), name: "org" } : undefined,
   });
   return client;

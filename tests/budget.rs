@@ -60,6 +60,26 @@ struct World {
     restarts: bool,
 }
 
+impl World {
+    /// `holders` on a 5 rps budget with tokens to spare, no losses, deaths or
+    /// restarts, 20 ms of delay: the worlds where the budget should be used.
+    fn busy(holders: usize) -> World {
+        World {
+            seed: 1,
+            holders,
+            rps: 5,
+            tpw: 1_000_000,
+            call_tokens: 100,
+            load: 0.0,
+            burst: 0,
+            loss: 0.0,
+            delay_ms: 20,
+            deaths: false,
+            restarts: false,
+        }
+    }
+}
+
 struct Sim {
     holder: Holder,
     limiter: Limiter,
@@ -224,19 +244,7 @@ proptest! {
 #[test]
 fn busy_holders_use_the_budget() {
     for holders in [1, 3, 8] {
-        let w = World {
-            seed: 7,
-            holders,
-            rps: 5,
-            tpw: 1_000_000,
-            call_tokens: 100,
-            load: 50.0,
-            burst: 0,
-            loss: 0.0,
-            delay_ms: 20,
-            deaths: false,
-            restarts: false,
-        };
+        let w = World { seed: 7, load: 50.0, ..World::busy(holders) };
         let (arrivals, _) = run(w, 60);
         let late: Vec<&Arrival> = arrivals.iter().filter(|a| a.at > Instant::ZERO + Duration::from_secs(10)).collect();
         let rate = late.len() as f64 / 50.0;
@@ -250,19 +258,7 @@ fn busy_holders_use_the_budget() {
 fn queued_bursts_drain_at_the_limit() {
     let mut alone = None;
     for holders in [1, 3, 8] {
-        let w = World {
-            seed: 11,
-            holders,
-            rps: 5,
-            tpw: 1_000_000,
-            call_tokens: 100,
-            load: 0.0,
-            burst: 300 / holders as u64,
-            loss: 0.0,
-            delay_ms: 20,
-            deaths: false,
-            restarts: false,
-        };
+        let w = World { seed: 11, burst: 300 / holders as u64, ..World::busy(holders) };
         let (arrivals, _) = run(w, 120);
         let makespan = arrivals.last().unwrap().at.saturating_since(Instant::ZERO).as_secs_f64();
         let per_call = makespan / arrivals.len() as f64;

@@ -6,7 +6,8 @@
 //! any window of a lane's length, never exceeds the limit, as long as no holder
 //! fell back: a holder whose lease expired while the coordinator could not be
 //! reached spends its last share alone, trading the guarantee for going on
-//! (`HolderState::Fallback`, reported in `status()`).
+//! (`HolderState::Fallback`, reported in `status()`). The month's tokens hold
+//! even then: a holder spends what it was allowed of them and no more.
 //!
 //! A second property: with every holder busy and no message lost, the budget is
 //! used: over a long run the server sees at least 90% of the request limit.
@@ -47,6 +48,8 @@ struct World {
     holders: usize,
     rps: u64,
     tpw: u64,
+    /// Tokens in the month (the run is shorter than a month).
+    month: u64,
     /// The most tokens a call costs.
     call_tokens: u64,
     /// Calls per second per holder.
@@ -69,6 +72,7 @@ impl World {
             holders,
             rps: 5,
             tpw: 1_000_000,
+            month: 1_000_000_000,
             call_tokens: 100,
             load: 0.0,
             burst: 0,
@@ -110,6 +114,7 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
                 lanes: vec![
                     LaneSpec::requests_per_second(w.rps),
                     LaneSpec { unit: Unit::Tokens, capacity: w.tpw, window: TOKEN_WINDOW },
+                    LaneSpec::tokens_per_month(w.month),
                 ],
                 margin: MarginPolicy::fixed(Duration::from_millis(60)),
             }),
@@ -225,14 +230,19 @@ proptest! {
         holders in 1usize..6,
         rps in 1u64..12,
         tpw in 200u64..5000,
+        months in 1u64..6,
         load in 0.5f64..20.0,
         loss in prop_oneof![Just(0.0), 0.0f64..0.3],
         delay_ms in 0u64..200,
         deaths in any::<bool>(),
         restarts in any::<bool>(),
     ) {
-        let w = World { seed, holders, rps, tpw, call_tokens: tpw / 4, load, burst: 0, loss, delay_ms, deaths, restarts };
+        // A month of a few windows' tokens: it runs out within the run.
+        let month = tpw * months;
+        let w = World { seed, holders, rps, tpw, month, call_tokens: tpw / 4, load, burst: 0, loss, delay_ms, deaths, restarts };
         let (arrivals, fell_back) = run(w, 30);
+        let spent: u64 = arrivals.iter().map(|a| a.tokens).sum();
+        prop_assert!(spent <= month, "{spent} tokens in the month, limit {month}: {w:?}");
         prop_assume!(!fell_back);
         let requests = busiest(&arrivals, Duration::from_secs(1), |_| 1);
         prop_assert!(requests <= rps, "{requests} requests in a second, limit {rps}: {w:?}");

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Ask, Grant, SharedLane};
+use crate::units::Unit;
 
 /// The most lanes a coordinator tracks; asks naming more get no share of them.
 const MOST_LANES: usize = 8;
@@ -143,8 +144,7 @@ impl Coordinator {
                 if held > applied {
                     let window = self.lanes[l].window_ms;
                     let clear = ask.clear_ms.get(i).copied().unwrap_or(window).min(window);
-                    let until = now.saturating_add(clear + policy.margin_ms);
-                    self.cooling.push(Cooling { lane: l, amount: held - applied, until });
+                    self.cool(l, held - applied, now.saturating_add(clear + policy.margin_ms));
                 }
                 holding.counted[l] = applied;
             }
@@ -165,7 +165,8 @@ impl Coordinator {
     }
 
     fn contended(&self, l: usize) -> bool {
-        self.holders.values().map(|h| h.want[l]).sum::<u64>() > self.lanes[l].limit
+        !self.lanes[l].is_allowance()
+            && self.holders.values().map(|h| h.want[l]).sum::<u64>() > self.lanes[l].limit
     }
 
     fn grant(&self, seq: u64, shares: Vec<u64>, pace: Pace, contended: Vec<bool>) -> Grant {
@@ -191,6 +192,9 @@ impl Coordinator {
     /// someone else holds less than its fair part; then those above theirs come
     /// down to it.
     fn divide(&mut self, asker: &str, l: usize, now: u64) -> (u64, Pace) {
+        if self.lanes[l].is_allowance() {
+            return (self.allow(asker, l), Pace::Steady);
+        }
         let limit = self.lanes[l].limit;
         let waiting = |h: &Holding| h.queued[l] > 0;
         let wanting = self.holders.values().filter(|h| waiting(h)).count().max(1) as u64;
@@ -241,6 +245,34 @@ impl Coordinator {
         (share, pace)
     }
 
+    /// The asker's new share of allowance lane `l`: what it has spent, plus what
+    /// waits or what its rate shares let it spend in a lease (with no token rate
+    /// shared, a slice of the limit), whichever is more.
+    /// What it spent stays counted, even past the share (a call that ran over);
+    /// a share far above the target (a new calendar month, a rate share that
+    /// shrank) comes down to it.
+    fn allow(&mut self, asker: &str, l: usize) -> u64 {
+        let free = self.lanes[l].limit.saturating_sub(self.counted(l)).saturating_sub(self.cooling_on(l));
+        let lease_ms = self.policy.lease_ms;
+        let lanes = &self.lanes;
+        let h = self.holders.get_mut(asker).unwrap_or_else(|| unreachable!("the asker was just inserted"));
+        let in_a_lease = (0..lanes.len())
+            .filter(|&k| lanes[k].unit == Unit::Tokens && !lanes[k].is_allowance())
+            .map(|k| h.counted[k].saturating_mul((lease_ms / lanes[k].window_ms.max(1)).max(1)))
+            .min()
+            .unwrap_or(lanes[l].limit / MOST_HOLDERS as u64);
+        let held = h.want[l].saturating_sub(h.queued[l]);
+        let target = held.saturating_add(h.queued[l].max(in_a_lease));
+        let counted = h.counted[l];
+        let share = if counted > target.saturating_mul(2) {
+            target
+        } else {
+            counted.max(target.min(counted.saturating_add(free)))
+        };
+        h.counted[l] = counted.max(share).max(held);
+        share
+    }
+
     /// The coordinator lane for `lane`, added if new (up to [`MOST_LANES`]); its
     /// limit becomes what the holder believes, the latest word on it.
     fn lane_for(&mut self, lane: &SharedLane) -> Option<usize> {
@@ -268,30 +300,38 @@ impl Coordinator {
         self.cooling.iter().filter(|c| c.lane == l).map(|c| c.amount).sum()
     }
 
+    /// Counts `amount` on lane `l` until `until`. Amounts that free within a
+    /// thousandth of the window of each other are kept as one (freed at the
+    /// later time), so that holders dying through a month keep the list short.
+    fn cool(&mut self, l: usize, amount: u64, until: u64) {
+        let near = self.lanes[l].window_ms / 1000;
+        match self.cooling.iter_mut().find(|c| c.lane == l && c.until.abs_diff(until) <= near) {
+            Some(c) => {
+                c.amount = c.amount.saturating_add(amount);
+                c.until = c.until.max(until);
+            }
+            None => self.cooling.push(Cooling { lane: l, amount, until }),
+        }
+    }
+
     /// Leases that ended cool for a window; cooled capacity is free.
     fn expire(&mut self, now: u64) {
-        let margin = self.policy.margin_ms;
-        let lanes = &self.lanes;
-        let cooling = &mut self.cooling;
-        self.holders.retain(|_, h| {
-            if h.expires > now {
-                return true;
-            }
+        let ended: Vec<String> = self.holders.iter().filter(|(_, h)| h.expires <= now).map(|(n, _)| n.clone()).collect();
+        for name in ended {
+            let Some(h) = self.holders.remove(&name) else { continue };
             for (l, &amount) in h.counted.iter().enumerate() {
                 if amount > 0 {
-                    cooling.push(Cooling { lane: l, amount, until: h.expires + lanes[l].window_ms + margin });
+                    self.cool(l, amount, h.expires + self.lanes[l].window_ms + self.policy.margin_ms);
                 }
             }
-            false
-        });
-        cooling.retain(|c| c.until > now);
+        }
+        self.cooling.retain(|c| c.until > now);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::units::Unit;
 
     const RPS5: SharedLane = SharedLane { unit: Unit::Requests, window_ms: 1000, limit: 5 };
 
@@ -353,6 +393,49 @@ mod tests {
         let end = policy.lease_ms + 1000 + policy.margin_ms;
         assert_eq!(c.lease(&ask("b", 0, 0, 50), end - 1).shares, vec![0]);
         assert_eq!(c.lease(&ask("b", 0, 0, 50), end).shares, vec![3], "free again (half, as a newcomer)");
+    }
+
+    const TPM: SharedLane = SharedLane { unit: Unit::Tokens, window_ms: 60_000, limit: 6_000 };
+    const MONTH: SharedLane = SharedLane { unit: Unit::Tokens, window_ms: 31 * 86_400_000, limit: 1_000_000 };
+
+    /// An ask on a minute's and a month's tokens: the month's window holds
+    /// `spent`, and `queued` waits on both.
+    fn month_ask(holder: &str, spent: u64, applied: [u64; 2], queued: u64) -> Ask {
+        Ask {
+            holder: holder.into(),
+            seq: 0,
+            lanes: vec![TPM, MONTH],
+            held: vec![0, spent],
+            applied: applied.to_vec(),
+            clear_ms: vec![0, 0],
+            want: vec![queued, spent + queued],
+        }
+    }
+
+    #[test]
+    fn a_month_is_what_was_spent_plus_what_a_lease_can_spend() {
+        let mut c = Coordinator::new(CoordinatorPolicy::default());
+        assert_eq!(c.lease(&month_ask("a", 0, [0, 0], 100), 0).shares, vec![3_000, 3_000], "a minute's share");
+        assert_eq!(c.lease(&month_ask("a", 2_500, [3_000, 3_000], 100), 10).shares, vec![6_000, 8_500]);
+        let many = month_ask("a", 2_500, [6_000, 8_500], 20_000);
+        assert_eq!(c.lease(&many, 20).shares, vec![6_000, 22_500], "what waits, when it is more");
+        // A new calendar month: the server says nothing is spent, and the share
+        // comes down (once the holder confirms it, the rest is free).
+        assert_eq!(c.lease(&month_ask("a", 0, [6_000, 22_500], 100), 30).shares, vec![6_000, 6_000]);
+        c.lease(&month_ask("a", 0, [6_000, 6_000], 100), 40);
+        assert_eq!(c.lanes(50)[1], (MONTH, 6_000, 0));
+    }
+
+    #[test]
+    fn a_dead_holder_strands_only_what_it_spent_and_could_spend_for_the_month() {
+        let policy = CoordinatorPolicy::default();
+        let mut c = Coordinator::new(policy);
+        c.lease(&month_ask("a", 0, [0, 0], 100), 0);
+        c.lease(&month_ask("a", 2_500, [3_000, 3_000], 100), 10);
+        let after = policy.lease_ms + 60_000 + policy.margin_ms + 10;
+        let b = c.lease(&month_ask("b", 0, [0, 0], 100), after);
+        assert_eq!(b.shares, vec![3_000, 3_000], "the minute's tokens are free again");
+        assert_eq!(c.lanes(after)[1], (MONTH, 3_000, 8_500), "a's month stays counted");
     }
 
     #[test]

@@ -2,9 +2,7 @@
 //! the lease protocol, pure. A [`Coordinator`] (in a Durable Object, on Redis, in
 //! the leader tab) divides each shared lane's capacity into *shares*; a
 //! [`Holder`] (each client) enforces its share with its own limiter, so that most
-//! calls never wait on the coordinator. Only windows up to an hour are shared
-//! (requests per second, tokens per minute); a month's window would cool for a
-//! month.
+//! calls never wait on the coordinator.
 //!
 //! # Why shares, and why it is safe
 //!
@@ -19,13 +17,20 @@
 //! *cools* until it leaves that window (at most a window) plus a margin, and the
 //! rest is free at once. A holder may
 //! lower its own share any time and say so in its next ask (a queue that ran dry
-//! gives back at once). A holder that cannot renew stops spending its share when
-//! the lease expires, and the coordinator counts that share until the lease has
-//! expired and cooled: a holder that dies costs its share for a lease and a
-//! window, never correctness.
+//! gives back at once). The coordinator counts a holder's share until its lease
+//! has expired and cooled: a holder that dies costs its share for a lease and a
+//! window, never correctness. A live holder that cannot reach the coordinator
+//! spends its share until the lease expires, then falls back to it alone
+//! ([`HolderState::Fallback`]): going on, without the guarantee, and saying so.
+//!
+//! A lane longer than an hour (the month's tokens) is an *allowance*: its share is
+//! what the holder has spent plus what its rate shares let it spend in a lease,
+//! so a holder that dies, or cannot reach the coordinator, strands little for the
+//! month, and one that falls back spends what it was allowed and no more (the
+//! month fails closed).
 //!
 //! Refunds and debts stay with the holder: a settle changes what its own window
-//! holds, inside its share, and the coordinator never hears of it. Every time is a
+//! holds, and the coordinator hears of it only as that, in the next ask. Every time is a
 //! duration on the clock of whoever measures it, so holders and coordinator need no
 //! common clock.
 //!
@@ -59,6 +64,11 @@ impl SharedLane {
     /// The window as a duration.
     pub fn window(&self) -> Duration {
         Duration::from_millis(self.window_ms)
+    }
+
+    /// Whether it is an allowance (a window over an hour: the month), not a rate.
+    pub fn is_allowance(&self) -> bool {
+        self.window_ms > 3_600_000
     }
 
     fn same_lane(&self, other: &SharedLane) -> bool {

@@ -18,9 +18,6 @@ use super::status::{Counters, LaneStatus, Status};
 use super::{Arrival, Demand, LimiterConfig, Rejection, Settlement, WaiterId};
 use crate::feedback::ServerReport;
 
-/// The longest window a shared budget divides: a longer one would cool for as
-/// long whenever a share moved.
-const SHAREABLE: Duration = Duration::from_secs(3600);
 use crate::time::Instant;
 
 /// Windows this long reset with the calendar on the server (a monthly quota).
@@ -491,8 +488,8 @@ impl Core {
         }
     }
 
-    /// The workspace lanes a budget may share (configured, windows up to an hour):
-    /// each with what it holds and what waits for it.
+    /// The workspace lanes a budget shares (those with a known limit, configured
+    /// or learned): each with what it holds and what waits for it.
     pub(crate) fn shareable(&mut self, now: Instant) -> Vec<(LaneSpec, u64, u64)> {
         self.advance(now);
         let (requests, tokens) = self.queue.totals();
@@ -500,7 +497,7 @@ impl Core {
             .workspace
             .iter()
             .map(|&i| &self.lanes.lanes[i])
-            .filter(|l| l.configured != UNCONFIGURED && l.spec.window <= SHAREABLE)
+            .filter(|l| l.spec.capacity != UNCONFIGURED)
             .map(|l| {
                 let queued = match l.spec.unit {
                     Unit::Requests => requests,

@@ -61,6 +61,9 @@ struct World {
     delay_ms: u64,
     deaths: bool,
     restarts: bool,
+    /// The coordinator loses its state (a store without persistence restarts)
+    /// this far into the run.
+    lost_at: Option<Duration>,
 }
 
 impl World {
@@ -80,6 +83,7 @@ impl World {
             delay_ms: 20,
             deaths: false,
             restarts: false,
+            lost_at: None,
         }
     }
 }
@@ -131,6 +135,9 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
         if w.restarts && rng.chance(0.0005) {
             let saved = serde_json::to_string(&coordinator).unwrap();
             coordinator = serde_json::from_str(&saved).unwrap();
+        }
+        if w.lost_at.is_some_and(|at| now == Instant::ZERO + at) {
+            coordinator = Coordinator::new(policy);
         }
         // Asks land in order; the answer goes back (or is lost).
         while outbox.front().is_some_and(|(at, _, _)| *at <= now) {
@@ -239,7 +246,7 @@ proptest! {
     ) {
         // A month of a few windows' tokens: it runs out within the run.
         let month = tpw * months;
-        let w = World { seed, holders, rps, tpw, month, call_tokens: tpw / 4, load, burst: 0, loss, delay_ms, deaths, restarts };
+        let w = World { seed, holders, rps, tpw, month, call_tokens: tpw / 4, load, burst: 0, loss, delay_ms, deaths, restarts, lost_at: None };
         let (arrivals, fell_back) = run(w, 30);
         let spent: u64 = arrivals.iter().map(|a| a.tokens).sum();
         prop_assert!(spent <= month, "{spent} tokens in the month, limit {month}: {w:?}");
@@ -279,5 +286,24 @@ fn queued_bursts_drain_at_the_limit() {
             baseline / per_call
         );
         assert!(baseline / per_call >= 0.92, "{holders} holders: {:.3} of one limiter's pace", baseline / per_call);
+    }
+}
+
+/// A coordinator whose state is lost mid-run (Redis restarted without
+/// persistence): holders that knew the old one come back to the new one, which
+/// keeps what was free unused until the old leases are over, and no window goes
+/// over a limit.
+#[test]
+fn a_lost_state_never_lets_a_window_go_over() {
+    for holders in [2, 5] {
+        for seed in 1..6 {
+            let w = World { seed, load: 30.0, lost_at: Some(Duration::from_secs(10)), ..World::busy(holders) };
+            let (arrivals, fell_back) = run(w, 40);
+            assert!(!fell_back);
+            let requests = busiest(&arrivals, Duration::from_secs(1), |_| 1);
+            assert!(requests <= w.rps, "{requests} requests in a second: {w:?}");
+            let after = arrivals.iter().filter(|a| a.at > Instant::ZERO + Duration::from_secs(30)).count();
+            assert!(after as f64 >= 0.8 * 10.0 * w.rps as f64, "{after} requests in the last 10 s: {w:?}");
+        }
     }
 }

@@ -16,17 +16,6 @@ const MOST_LANES: usize = 8;
 /// until a lease expires.
 const MOST_HOLDERS: usize = 1024;
 
-/// How soon a holder should ask again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Pace {
-    /// Nothing it could gain is in sight.
-    Steady,
-    /// It is short, and capacity is free, cooling or about to be given back.
-    Soon,
-    /// Someone holds less than its fair part: shares are moving.
-    Busy,
-}
-
 /// Lease lengths and renewal pace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -34,7 +23,8 @@ pub struct CoordinatorPolicy {
     /// How long a lease lasts unless renewed: also how long a dead holder's share
     /// stays counted (plus a window).
     pub lease_ms: u64,
-    /// How often a holder renews when nothing needs to move.
+    /// How often a holder renews when nothing needs to move (half a lease by
+    /// default: a lost renewal leaves time for another).
     pub renew_ms: u64,
     /// How often a holder short of what it wants renews while capacity is free,
     /// cooling, or about to be given back by a holder whose queue runs dry.
@@ -50,7 +40,7 @@ impl Default for CoordinatorPolicy {
     fn default() -> Self {
         CoordinatorPolicy {
             lease_ms: 15_000,
-            renew_ms: 5_000,
+            renew_ms: 7_500,
             soon_renew_ms: 1_000,
             busy_renew_ms: 250,
             margin_ms: 400,
@@ -91,6 +81,13 @@ pub struct Coordinator {
     lanes: Vec<SharedLane>,
     holders: BTreeMap<String, Holding>,
     cooling: Vec<Cooling>,
+    /// When it first answered, in ms.
+    #[serde(default)]
+    born: Option<u64>,
+    /// Whether it found that a state before it was lost (see
+    /// [`Coordinator::quarantine`]).
+    #[serde(default)]
+    quarantined: bool,
 }
 
 impl Coordinator {
@@ -116,8 +113,13 @@ impl Coordinator {
         self.expire(now);
         let lanes: Vec<Option<usize>> = ask.lanes.iter().map(|lane| self.lane_for(lane)).collect();
         if !self.holders.contains_key(&ask.holder) && self.holders.len() >= MOST_HOLDERS {
-            return self.grant(ask.seq, vec![0; ask.lanes.len()], Pace::Steady, vec![false; ask.lanes.len()]);
+            let steady = self.policy.renew_ms;
+            return self.grant(ask.seq, vec![0; ask.lanes.len()], steady, vec![false; ask.lanes.len()]);
         }
+        let born = *self.born.get_or_insert(now);
+        // A holder that was granted leases by another coordinator (before this one
+        // was born) may still be spending them.
+        let lost = ask.epoch.is_some_and(|e| e != born) && now < born.saturating_add(self.policy.lease_ms);
         let width = self.lanes.len();
         let policy = self.policy;
         let mut holding = self.holders.remove(&ask.holder).unwrap_or(Holding {
@@ -148,20 +150,26 @@ impl Coordinator {
                 }
                 holding.counted[l] = applied;
             }
+            // A holder that applies more than is counted (a stranger) spends it:
+            // it is counted from now on.
+            holding.counted[l] = holding.counted[l].max(applied);
         }
         self.holders.insert(ask.holder.clone(), holding);
+        if lost {
+            self.quarantine(born);
+        }
 
         let mut shares = vec![0; ask.lanes.len()];
         let mut contended = vec![false; ask.lanes.len()];
-        let mut pace = Pace::Steady;
+        let mut renew_ms = self.policy.renew_ms;
         for (i, lane) in lanes.iter().enumerate() {
             let Some(l) = *lane else { continue };
-            let (share, lane_pace) = self.divide(&ask.holder, l, now);
+            let (share, lane_renew) = self.divide(&ask.holder, l, now);
             shares[i] = share;
-            pace = pace.max(lane_pace);
+            renew_ms = renew_ms.min(lane_renew);
             contended[i] = self.contended(l);
         }
-        self.grant(ask.seq, shares, pace, contended)
+        self.grant(ask.seq, shares, renew_ms, contended)
     }
 
     fn contended(&self, l: usize) -> bool {
@@ -169,52 +177,55 @@ impl Coordinator {
             && self.holders.values().map(|h| h.want[l]).sum::<u64>() > self.lanes[l].limit
     }
 
-    fn grant(&self, seq: u64, shares: Vec<u64>, pace: Pace, contended: Vec<bool>) -> Grant {
+    fn grant(&self, seq: u64, shares: Vec<u64>, renew_ms: u64, contended: Vec<bool>) -> Grant {
         Grant {
             seq,
             shares,
-            renew_ms: match pace {
-                Pace::Busy => self.policy.busy_renew_ms,
-                Pace::Soon => self.policy.soon_renew_ms,
-                Pace::Steady => self.policy.renew_ms,
-            },
+            renew_ms,
             expires_ms: self.policy.lease_ms,
+            epoch: self.born.unwrap_or(0),
             holders: self.holders.len() as u32,
             contended,
         }
     }
 
-    /// The asker's new share on lane `l`, and how soon it should come back.
+    /// The asker's new share on lane `l`, and in how many ms it should come back.
     ///
     /// A holder's fair part is an equal split among those with calls waiting, up
     /// to its want; one with none waiting has no claim. Shares are sticky: a holder
     /// keeps what it has (at least an equal split of the limit, when free) until
     /// someone else holds less than its fair part; then those above theirs come
     /// down to it.
-    fn divide(&mut self, asker: &str, l: usize, now: u64) -> (u64, Pace) {
+    fn divide(&mut self, asker: &str, l: usize, now: u64) -> (u64, u64) {
         if self.lanes[l].is_allowance() {
-            return (self.allow(asker, l), Pace::Steady);
+            return (self.allow(asker, l), self.policy.renew_ms);
         }
         let limit = self.lanes[l].limit;
         let waiting = |h: &Holding| h.queued[l] > 0;
-        let wanting = self.holders.values().filter(|h| waiting(h)).count().max(1) as u64;
+        // What the equal split leaves over goes one each to the waiting holders
+        // that hold the most (by name among equals): 5 among 3 is 2, 2, 1.
+        let mut wanting: Vec<(&String, &Holding)> = self.holders.iter().filter(|(_, h)| waiting(h)).collect();
+        wanting.sort_by(|a, b| b.1.counted[l].cmp(&a.1.counted[l]).then(a.0.cmp(b.0)));
+        let (base, over) = (limit / wanting.len().max(1) as u64, limit % wanting.len().max(1) as u64);
+        let parts: BTreeMap<String, u64> =
+            wanting.iter().enumerate().map(|(i, (name, _))| ((*name).clone(), base + u64::from((i as u64) < over))).collect();
+        let fair = |name: &str, h: &Holding| parts.get(name).map_or(0, |part| h.want[l].min(*part));
         let even = limit / self.holders.len().max(1) as u64;
-        let fair = |h: &Holding| if waiting(h) { h.want[l].min(limit / wanting) } else { 0 };
-        let others = || self.holders.iter().filter(|(name, _)| name.as_str() != asker).map(|(_, h)| h);
-        let starving = others().any(|h| h.counted[l] < fair(h));
-        // Another holder whose queue will run dry within a couple of windows (at its
-        // share's pace since it last said) gives its share back then: those short
-        // of theirs should be there to take it.
+        let others = || self.holders.iter().filter(|(name, _)| name.as_str() != asker);
+        let starving = others().any(|(name, h)| h.counted[l] < fair(name, h));
+        // Another holder's queue runs dry (at its share's pace since it last said)
+        // and it gives its share back then: those short of theirs should be there
+        // to take it.
         let window = self.lanes[l].window_ms;
-        let draining = others().any(|h| {
-            let dry_at = h.asked.saturating_add(h.queued[l].saturating_mul(window) / h.counted[l].max(1));
-            h.counted[l] > 0 && dry_at < now.saturating_add(2 * window)
-        });
+        let next_dry = others()
+            .filter(|(_, h)| h.counted[l] > 0)
+            .map(|(_, h)| h.asked.saturating_add(h.queued[l].saturating_mul(window) / h.counted[l]))
+            .min();
         let cooling = self.cooling_on(l);
         let free = limit.saturating_sub(self.counted(l)).saturating_sub(cooling);
         let contended = self.contended(l);
         let h = self.holders.get_mut(asker).unwrap_or_else(|| unreachable!("the asker was just inserted"));
-        let (counted, fair_share) = (h.counted[l], fair(h));
+        let (counted, fair_share) = (h.counted[l], fair(asker, h));
         let share = if starving && counted > fair_share {
             fair_share
         } else {
@@ -235,14 +246,18 @@ impl Coordinator {
         // A raise is counted now; a lowering once the holder confirms it.
         h.counted[l] = h.counted[l].max(share);
         let short = share < h.want[l].min(limit);
-        let pace = if starving || share < fair_share {
-            Pace::Busy
-        } else if short && (free > share.saturating_sub(counted) || cooling > 0 || draining) {
-            Pace::Soon
+        let policy = self.policy;
+        let renew_ms = if starving || share < fair_share {
+            // Shares are moving.
+            policy.busy_renew_ms
+        } else if short && (free > share.saturating_sub(counted) || cooling > 0) {
+            policy.soon_renew_ms
+        } else if let Some(dry) = next_dry.filter(|_| short) {
+            dry.saturating_sub(now).clamp(policy.soon_renew_ms, policy.renew_ms)
         } else {
-            Pace::Steady
+            policy.renew_ms
         };
-        (share, pace)
+        (share, renew_ms)
     }
 
     /// The asker's new share of allowance lane `l`: what it has spent, plus what
@@ -300,6 +315,27 @@ impl Coordinator {
         self.cooling.iter().filter(|c| c.lane == l).map(|c| c.amount).sum()
     }
 
+    /// A holder that knew another coordinator asks within a lease of this one's
+    /// birth at `born`: the state was lost (a Redis restarted without persistence,
+    /// storage wiped), and the leases the lost state granted may still be spent. Until they have all expired and cooled, what is free
+    /// on every rate lane stays unused; those leases' holders are counted as they
+    /// ask, and keep what they apply.
+    fn quarantine(&mut self, born: u64) {
+        if self.quarantined {
+            return;
+        }
+        self.quarantined = true;
+        for l in 0..self.lanes.len() {
+            let lane = self.lanes[l];
+            if lane.is_allowance() {
+                continue;
+            }
+            let free = lane.limit.saturating_sub(self.counted(l)).saturating_sub(self.cooling_on(l));
+            let until = born + self.policy.lease_ms + lane.window_ms + self.policy.margin_ms;
+            self.cool(l, free, until);
+        }
+    }
+
     /// Counts `amount` on lane `l` until `until`. Amounts that free within a
     /// thousandth of the window of each other are kept as one (freed at the
     /// later time), so that holders dying through a month keep the list short.
@@ -344,6 +380,7 @@ mod tests {
             applied: vec![applied],
             clear_ms: vec![1000],
             want: vec![want],
+            epoch: None,
         }
     }
 
@@ -362,14 +399,35 @@ mod tests {
         let b = c.lease(&ask("b", 0, 0, 50), 100);
         assert_eq!(b.shares, vec![0], "nothing is free yet");
         assert_eq!(b.renew_ms, 250, "b comes back soon");
-        // a's next ask lowers it to its fair part; still counted until confirmed.
-        assert_eq!(c.lease(&ask("a", 5, 5, 50), 200).shares, vec![2]);
+        // a's next ask lowers it to its fair part (3 of 5: it holds the most, so
+        // the odd one stays with it); still counted until confirmed.
+        assert_eq!(c.lease(&ask("a", 5, 5, 50), 200).shares, vec![3]);
         assert_eq!(c.lease(&ask("b", 0, 0, 50), 300).shares, vec![0]);
-        // a confirms at 1200 with 5 still in its window for 1 s: 3 cool until
+        // a confirms at 1200 with 5 still in its window for 1 s: 2 cool until
         // 1200 + 1000 + 400.
-        assert_eq!(c.lease(&ask("a", 5, 2, 50), 1200).shares, vec![2]);
+        assert_eq!(c.lease(&ask("a", 5, 3, 50), 1200).shares, vec![3]);
         assert_eq!(c.lease(&ask("b", 0, 0, 50), 2550).shares, vec![0]);
-        assert_eq!(c.lease(&ask("b", 0, 0, 50), 2600).shares, vec![2], "half of the 3 free, as a newcomer");
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), 2600).shares, vec![1], "half of the 2 free, as a newcomer");
+        assert_eq!(c.lease(&ask("b", 1, 1, 50), 2700).shares, vec![2], "then its fair part");
+    }
+
+    #[test]
+    fn what_an_equal_split_leaves_over_stays_with_those_holding_most() {
+        let mut c = Coordinator::new(CoordinatorPolicy::default());
+        c.lease(&ask("a", 0, 0, 50), 0);
+        c.lease(&ask("a", 0, 3, 50), 10);
+        c.lease(&ask("b", 0, 0, 50), 20);
+        c.lease(&ask("c", 0, 0, 50), 30);
+        // a holds 5, b and c none: a comes down to 2, not 1, and b and c rise
+        // to 2 and 1 as a's capacity cools.
+        assert_eq!(c.lease(&ask("a", 5, 5, 50), 40).shares, vec![2]);
+        c.lease(&ask("a", 5, 2, 50), 50);
+        let (mut b, mut c_share) = (0, 0);
+        for t in [2000, 2100, 2200] {
+            b = c.lease(&ask("b", 0, b, 50), t).shares[0];
+            c_share = c.lease(&ask("c", 0, c_share, 50), t + 50).shares[0];
+        }
+        assert_eq!((b, c_share), (2, 1));
     }
 
     #[test]
@@ -409,6 +467,7 @@ mod tests {
             applied: applied.to_vec(),
             clear_ms: vec![0, 0],
             want: vec![queued, spent + queued],
+            epoch: None,
         }
     }
 
@@ -436,6 +495,26 @@ mod tests {
         let b = c.lease(&month_ask("b", 0, [0, 0], 100), after);
         assert_eq!(b.shares, vec![3_000, 3_000], "the minute's tokens are free again");
         assert_eq!(c.lanes(after)[1], (MONTH, 3_000, 8_500), "a's month stays counted");
+    }
+
+    #[test]
+    fn a_coordinator_that_lost_its_state_hands_out_nothing_until_the_old_leases_are_over() {
+        let policy = CoordinatorPolicy::default();
+        let mut old = Coordinator::new(policy);
+        let epoch = old.lease(&ask("a", 0, 0, 50), 0).epoch;
+        old.lease(&ask("a", 0, 3, 50), 10);
+        // The state is lost; a asks the new coordinator, applying 3: the other 2
+        // may be out with holders that have not asked yet.
+        let mut c = Coordinator::new(policy);
+        let born = 1_000;
+        let a = c.lease(&Ask { epoch: Some(epoch), ..ask("a", 3, 3, 50) }, born);
+        assert_eq!(a.shares, vec![3], "a keeps what it applies");
+        assert_ne!(a.epoch, epoch);
+        let end = born + policy.lease_ms + 1000 + policy.margin_ms;
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), born + 100).shares, vec![0]);
+        c.lease(&ask("a", 3, 3, 50), born + 7_500);
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), end - 1).shares, vec![0]);
+        assert_eq!(c.lease(&ask("b", 0, 0, 50), end).shares, vec![1], "half of the 2 free, as a newcomer");
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct Holder {
     /// Per lane of the last ask, as of the last answer.
     contended: Vec<bool>,
     holders: u32,
+    /// The coordinator's epoch as of the last answer.
+    epoch: Option<u64>,
     state: HolderState,
     asks: u64,
     failures: u64,
@@ -79,6 +81,7 @@ impl Holder {
             renew_at: Instant::ZERO,
             contended: Vec::new(),
             holders: 0,
+            epoch: None,
             state: HolderState::Joining,
             asks: 0,
             failures: 0,
@@ -178,6 +181,7 @@ impl Holder {
             applied: self.applied.clone(),
             clear_ms,
             want,
+            epoch: self.epoch,
         }
     }
 
@@ -232,6 +236,7 @@ impl Holder {
         self.renew_at = now + Duration::from_millis(renew);
         self.contended = grant.contended.clone();
         self.holders = grant.holders;
+        self.epoch = Some(grant.epoch);
         self.state = HolderState::Shared;
     }
 
@@ -294,7 +299,7 @@ mod tests {
     }
 
     fn grant(share: u64) -> Grant {
-        Grant { seq: 1, shares: vec![share], renew_ms: 5000, expires_ms: 15_000, holders: 2, contended: vec![true] }
+        Grant { seq: 1, shares: vec![share], renew_ms: 5000, expires_ms: 15_000, holders: 2, contended: vec![true], epoch: 1 }
     }
 
     #[test]

@@ -98,6 +98,10 @@ pub struct Ask {
     pub clear_ms: Vec<u64>,
     /// Per lane: what the holder would like to hold in a window (held plus queued).
     pub want: Vec<u64>,
+    /// The `epoch` of the last grant, if any: a coordinator that finds another
+    /// one's knows its state was lost.
+    #[serde(default)]
+    pub epoch: Option<u64>,
 }
 
 /// The coordinator's answer: a share per lane of the ask, and when to ask again.
@@ -114,6 +118,10 @@ pub struct Grant {
     pub expires_ms: u64,
     /// Holders sharing the budget now.
     pub holders: u32,
+    /// Names this coordinator's state (a restarted one that kept its state keeps
+    /// it; one that lost it has another).
+    #[serde(default)]
+    pub epoch: u64,
     /// Per lane of the ask: whether holders want more than the limit in all. A
     /// holder whose queue runs dry gives its share of such a lane back at once.
     pub contended: Vec<bool>,

@@ -115,7 +115,7 @@ impl BudgetCoordinator {
         let mut policy = CoordinatorPolicy::default();
         if let Some(ms) = lease_ms.filter(|ms| ms.is_finite() && *ms >= 1000.0 && *ms <= 3_600_000.0) {
             policy.lease_ms = ms as u64;
-            policy.renew_ms = policy.renew_ms.min(policy.lease_ms / 3);
+            policy.renew_ms = policy.renew_ms.min(policy.lease_ms / 2);
         }
         let inner = saved.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_else(|| Coordinator::new(policy));
         BudgetCoordinator { inner }

@@ -192,10 +192,13 @@ impl Coordinator {
     /// The asker's new share on lane `l`, and in how many ms it should come back.
     ///
     /// A holder's fair part is an equal split among those with calls waiting, up
-    /// to its want; one with none waiting has no claim. Shares are sticky: a holder
-    /// keeps what it has (at least an equal split of the limit, when free) until
-    /// someone else holds less than its fair part; then those above theirs come
-    /// down to it.
+    /// to its want; one with none waiting has no claim. Otherwise a share follows
+    /// demand: twice what the holder wants (its window plus its queue), so that
+    /// its calls seldom wait for an ask, and no more, so that a holder that dies
+    /// strands little (its share stays counted for a lease and a window). Shares
+    /// are sticky within a factor of two: a holder keeps what it has until someone
+    /// else holds less than its fair part, or its demand falls to under a quarter
+    /// of it.
     fn divide(&mut self, asker: &str, l: usize, now: u64) -> (u64, u64) {
         if self.lanes[l].is_allowance() {
             return (self.allow(asker, l), self.policy.renew_ms);
@@ -210,7 +213,6 @@ impl Coordinator {
         let parts: BTreeMap<String, u64> =
             wanting.iter().enumerate().map(|(i, (name, _))| ((*name).clone(), base + u64::from((i as u64) < over))).collect();
         let fair = |name: &str, h: &Holding| parts.get(name).map_or(0, |part| h.want[l].min(*part));
-        let even = limit / self.holders.len().max(1) as u64;
         let others = || self.holders.iter().filter(|(name, _)| name.as_str() != asker);
         let starving = others().any(|(name, h)| h.counted[l] < fair(name, h));
         // Another holder's queue runs dry (at its share's pace since it last said)
@@ -226,18 +228,18 @@ impl Coordinator {
         let contended = self.contended(l);
         let h = self.holders.get_mut(asker).unwrap_or_else(|| unreachable!("the asker was just inserted"));
         let (counted, fair_share) = (h.counted[l], fair(asker, h));
-        let share = if starving && counted > fair_share {
+        // While someone starves, no one grows past its fair part; in a contended
+        // lane, one with nothing waiting claims nothing more.
+        let target = if starving {
             fair_share
+        } else if contended && !waiting(h) {
+            0
         } else {
-            // While someone starves, no one grows past its fair part; in a contended
-            // lane, one with nothing waiting claims nothing more.
-            let target = if starving {
-                fair_share
-            } else if contended && !waiting(h) {
-                0
-            } else {
-                h.want[l].max(even).min(limit)
-            };
+            h.want[l].saturating_mul(2).min(limit)
+        };
+        let share = if (starving && counted > fair_share) || counted > target.saturating_mul(2) {
+            target
+        } else {
             // A newcomer takes half of what is free at first: others may be
             // arriving at the same moment, and taking back costs a window.
             let take = if counted == 0 { free.div_ceil(2) } else { free };
@@ -474,14 +476,14 @@ mod tests {
     #[test]
     fn a_month_is_what_was_spent_plus_what_a_lease_can_spend() {
         let mut c = Coordinator::new(CoordinatorPolicy::default());
-        assert_eq!(c.lease(&month_ask("a", 0, [0, 0], 100), 0).shares, vec![3_000, 3_000], "a minute's share");
-        assert_eq!(c.lease(&month_ask("a", 2_500, [3_000, 3_000], 100), 10).shares, vec![6_000, 8_500]);
-        let many = month_ask("a", 2_500, [6_000, 8_500], 20_000);
+        assert_eq!(c.lease(&month_ask("a", 0, [0, 0], 100), 0).shares, vec![200, 200], "a minute's share");
+        assert_eq!(c.lease(&month_ask("a", 2_500, [200, 200], 100), 10).shares, vec![200, 2_700]);
+        let many = month_ask("a", 2_500, [200, 2_700], 20_000);
         assert_eq!(c.lease(&many, 20).shares, vec![6_000, 22_500], "what waits, when it is more");
         // A new calendar month: the server says nothing is spent, and the share
         // comes down (once the holder confirms it, the rest is free).
-        assert_eq!(c.lease(&month_ask("a", 0, [6_000, 22_500], 100), 30).shares, vec![6_000, 6_000]);
-        c.lease(&month_ask("a", 0, [6_000, 6_000], 100), 40);
+        assert_eq!(c.lease(&month_ask("a", 0, [6_000, 22_500], 100), 30).shares, vec![200, 6_000]);
+        c.lease(&month_ask("a", 0, [200, 6_000], 100), 40);
         assert_eq!(c.lanes(50)[1], (MONTH, 6_000, 0));
     }
 
@@ -490,11 +492,11 @@ mod tests {
         let policy = CoordinatorPolicy::default();
         let mut c = Coordinator::new(policy);
         c.lease(&month_ask("a", 0, [0, 0], 100), 0);
-        c.lease(&month_ask("a", 2_500, [3_000, 3_000], 100), 10);
+        c.lease(&month_ask("a", 2_500, [200, 200], 100), 10);
         let after = policy.lease_ms + 60_000 + policy.margin_ms + 10;
         let b = c.lease(&month_ask("b", 0, [0, 0], 100), after);
-        assert_eq!(b.shares, vec![3_000, 3_000], "the minute's tokens are free again");
-        assert_eq!(c.lanes(after)[1], (MONTH, 3_000, 8_500), "a's month stays counted");
+        assert_eq!(b.shares, vec![200, 200], "the minute's tokens are free again");
+        assert_eq!(c.lanes(after)[1], (MONTH, 200, 2_700), "a's month stays counted");
     }
 
     #[test]

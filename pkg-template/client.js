@@ -4,6 +4,7 @@
 // instantiate the wasm module first.
 import { loadTekken } from "./assets.js";
 import * as runtime from "./runtime.js";
+import { isRedisClient, redisLease } from "./redis-budget.js";
 
 /** Every error the client throws. `code` is stable; `name` is the class name. */
 export class MistralRatelimitError extends Error {
@@ -130,13 +131,23 @@ class EventStreamIterable {
 // A Durable Object namespace is reached through a stub made per ask: in Workers a
 // stub belongs to the request that made it, and a client serves many requests.
 function sharedBudget(budget) {
-  if (budget === null || typeof budget !== "object") throw configError("budget must be an object: { durableObject, name }");
-  const { durableObject, name, ...extra } = budget;
+  const shapes = "{ durableObject, name } (Workers) or { redis, name, leaseMs? } (ioredis or node-redis)";
+  if (budget === null || typeof budget !== "object") throw configError(`budget must be an object: ${shapes}`);
+  const { durableObject, redis, name, leaseMs, ...extra } = budget;
   const unknown = Object.keys(extra);
-  if (unknown.length) throw configError(`unknown budget option '${unknown[0]}'; the options are durableObject, name`);
+  if (unknown.length) throw configError(`unknown budget option '${unknown[0]}'; the budget is ${shapes}`);
   if (typeof name !== "string" || name === "" || name.length > 256) {
     throw configError("budget.name must be a non-empty string (at most 256 characters): the budget's name, e.g. your organization");
   }
+  if ((durableObject === undefined) === (redis === undefined)) throw configError(`budget needs one of durableObject and redis: ${shapes}`);
+  if (redis !== undefined) {
+    if (!isRedisClient(redis)) throw configError("budget.redis must be a connected ioredis or node-redis (4+) client");
+    if (leaseMs !== undefined && !(Number.isFinite(leaseMs) && leaseMs >= 1000 && leaseMs <= 3_600_000)) {
+      throw configError("budget.leaseMs must be a number of milliseconds from 1000 to 3600000 (default 15000)");
+    }
+    return { name, lease: redisLease(redis, name, leaseMs) };
+  }
+  if (leaseMs !== undefined) throw configError("budget.leaseMs is for Redis; a Durable Object takes MISTRAL_BUDGET_LEASE_MS from its vars");
   if (typeof durableObject?.idFromName !== "function" || typeof durableObject?.get !== "function") {
     throw configError("budget.durableObject must be a Durable Object namespace binding (env.MISTRAL_BUDGET) whose class is MistralBudget");
   }

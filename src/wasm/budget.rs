@@ -6,6 +6,7 @@
 //! belongs to that call's request; there is no background timer.
 
 use std::cell::RefCell;
+use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::pin_mut;
@@ -17,6 +18,9 @@ use super::js;
 use crate::budget::{Ask, Coordinator, CoordinatorPolicy, Grant, Holder, ASK_TIMEOUT};
 use crate::client::Event;
 use crate::time::Instant;
+
+/// How often calls that wait look for an answer that has arrived.
+const ANSWER_LOOK: Duration = Duration::from_millis(25);
 
 /// One client's lease, and how it asks.
 pub struct Budget {
@@ -31,9 +35,17 @@ impl Budget {
         Budget { name, holder: RefCell::new(Holder::new(holder)), lease }
     }
 
-    /// When an ask may next be due with no new demand.
-    pub fn next_due(&self) -> Instant {
-        self.holder.borrow().next_due()
+    /// When to look again whether an ask is due. While one is on its way, soon:
+    /// its answer may make the next one due long before the ask's timeout (a
+    /// holder left short comes back within a quarter second), and nothing else
+    /// wakes the calls that wait.
+    pub fn next_look(&self, now: Instant) -> Instant {
+        let holder = self.holder.borrow();
+        if holder.asking() {
+            holder.next_due().min(now + ANSWER_LOOK)
+        } else {
+            holder.next_due()
+        }
     }
 
     /// Asks the coordinator if the lease is due or short of demand, and applies

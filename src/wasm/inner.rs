@@ -62,7 +62,8 @@ impl Inner {
         let admission = self.driver.admit(demand);
         futures_util::pin_mut!(admission);
         loop {
-            let wait = budget.next_due().saturating_since(js::now()).max(Duration::from_millis(10));
+            let now = js::now();
+            let wait = budget.next_look(now).saturating_since(now).max(Duration::from_millis(10));
             let renewal = gloo_timers::future::sleep(wait);
             futures_util::pin_mut!(renewal);
             let woke = futures_util::future::select(admission.as_mut(), renewal).await;

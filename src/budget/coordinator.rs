@@ -103,6 +103,20 @@ impl Coordinator {
         Coordinator { policy, ..Coordinator::default() }
     }
 
+    /// A coordinator read back from storage, made whole: a stored state may have
+    /// been cut short or tampered with, and must never make an answer panic.
+    pub fn repaired(mut self) -> Coordinator {
+        self.lanes.truncate(MOST_LANES);
+        let width = self.lanes.len();
+        for h in self.holders.values_mut() {
+            h.counted.resize(width, 0);
+            h.want.resize(width, 0);
+            h.queued.resize(width, 0);
+        }
+        self.cooling.retain(|c| c.lane < width);
+        self
+    }
+
     /// How many holders have a live lease at `now`.
     pub fn holders(&mut self, now: u64) -> usize {
         self.expire(now);
@@ -153,7 +167,7 @@ impl Coordinator {
                 if held > applied {
                     let window = self.lanes[l].window_ms;
                     let clear = ask.clear_ms.get(i).copied().unwrap_or(window).min(window);
-                    self.cool(l, held - applied, now.saturating_add(clear + CLEAR_SLACK_MS));
+                    self.cool(l, held - applied, now.saturating_add(clear).saturating_add(CLEAR_SLACK_MS));
                 }
                 holding.counted[l] = applied;
             }
@@ -180,8 +194,7 @@ impl Coordinator {
     }
 
     fn contended(&self, l: usize) -> bool {
-        !self.lanes[l].is_allowance()
-            && self.holders.values().map(|h| h.want[l]).sum::<u64>() > self.lanes[l].limit
+        !self.lanes[l].is_allowance() && total(self.holders.values().map(|h| h.want[l])) > self.lanes[l].limit
     }
 
     fn grant(&self, seq: u64, shares: Vec<u64>, renew_ms: u64, contended: Vec<bool>) -> Grant {
@@ -217,8 +230,11 @@ impl Coordinator {
         let mut wanting: Vec<(&String, &Holding)> = self.holders.iter().filter(|(_, h)| waiting(h)).collect();
         wanting.sort_by(|a, b| b.1.counted[l].cmp(&a.1.counted[l]).then(a.0.cmp(b.0)));
         let (base, over) = (limit / wanting.len().max(1) as u64, limit % wanting.len().max(1) as u64);
-        let parts: BTreeMap<String, u64> =
-            wanting.iter().enumerate().map(|(i, (name, _))| ((*name).clone(), base + u64::from((i as u64) < over))).collect();
+        let parts: BTreeMap<String, u64> = wanting
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| ((*name).clone(), base + u64::from((i as u64) < over)))
+            .collect();
         let fair = |name: &str, h: &Holding| parts.get(name).map_or(0, |part| h.want[l].min(*part));
         let others = || self.holders.iter().filter(|(name, _)| name.as_str() != asker);
         let starving = others().any(|(name, h)| h.counted[l] < fair(name, h));
@@ -264,7 +280,7 @@ impl Coordinator {
         } else if short && (free > share.saturating_sub(counted) || cooling > 0) {
             policy.soon_renew_ms
         } else if let Some(dry) = next_dry.filter(|_| short) {
-            dry.saturating_sub(now).clamp(policy.soon_renew_ms, policy.renew_ms)
+            dry.saturating_sub(now).max(policy.soon_renew_ms).min(policy.renew_ms)
         } else {
             policy.renew_ms
         };
@@ -319,11 +335,11 @@ impl Coordinator {
     }
 
     fn counted(&self, l: usize) -> u64 {
-        self.holders.values().map(|h| h.counted[l]).sum()
+        total(self.holders.values().map(|h| h.counted[l]))
     }
 
     fn cooling_on(&self, l: usize) -> u64 {
-        self.cooling.iter().filter(|c| c.lane == l).map(|c| c.amount).sum()
+        total(self.cooling.iter().filter(|c| c.lane == l).map(|c| c.amount))
     }
 
     /// A holder that knew another coordinator asks within a lease of this one's
@@ -342,7 +358,10 @@ impl Coordinator {
                 continue;
             }
             let free = lane.limit.saturating_sub(self.counted(l)).saturating_sub(self.cooling_on(l));
-            let until = born + self.policy.lease_ms + lane.window_ms + self.policy.margin_ms;
+            let until = born
+                .saturating_add(self.policy.lease_ms)
+                .saturating_add(lane.window_ms)
+                .saturating_add(self.policy.margin_ms);
             self.cool(l, free, until);
         }
     }
@@ -363,17 +382,27 @@ impl Coordinator {
 
     /// Leases that ended cool for a window; cooled capacity is free.
     fn expire(&mut self, now: u64) {
-        let ended: Vec<String> = self.holders.iter().filter(|(_, h)| h.expires <= now).map(|(n, _)| n.clone()).collect();
+        let ended: Vec<String> =
+            self.holders.iter().filter(|(_, h)| h.expires <= now).map(|(n, _)| n.clone()).collect();
         for name in ended {
             let Some(h) = self.holders.remove(&name) else { continue };
             for (l, &amount) in h.counted.iter().enumerate() {
                 if amount > 0 {
-                    self.cool(l, amount, h.expires + self.lanes[l].window_ms + self.policy.margin_ms);
+                    self.cool(
+                        l,
+                        amount,
+                        h.expires.saturating_add(self.lanes[l].window_ms).saturating_add(self.policy.margin_ms),
+                    );
                 }
             }
         }
         self.cooling.retain(|c| c.until > now);
     }
+}
+
+/// A sum that stops at `u64::MAX` (a holder may say anything).
+fn total(amounts: impl Iterator<Item = u64>) -> u64 {
+    amounts.fold(0, u64::saturating_add)
 }
 
 #[cfg(test)]
@@ -526,6 +555,50 @@ mod tests {
         c.lease(&ask("a", 3, 3, 50), born + 7_500);
         assert_eq!(c.lease(&ask("b", 0, 0, 50), end - 1).shares, vec![0]);
         assert_eq!(c.lease(&ask("b", 0, 0, 50), end).shares, vec![1], "a quarter of the 2 free, as a newcomer");
+    }
+
+    proptest::proptest! {
+        /// Whatever holders say, in whatever order and at whatever times, with
+        /// whatever policy a stored state carries, an answer never panics.
+        #[test]
+        fn no_ask_makes_an_answer_panic(
+            lease_ms in proptest::prop_oneof![proptest::strategy::Just(0u64), 0u64..100_000, proptest::strategy::Just(u64::MAX)],
+            renew_ms in 0u64..20_000,
+            asks in proptest::collection::vec((0u8..4, 0u64..u64::MAX, proptest::collection::vec((0u64..u64::MAX, 0u64..u64::MAX, 0u64..10, 0u64..10, 0u64..10, 0u64..10), 0..4), proptest::option::of(0u64..3)), 1..40),
+        ) {
+            let policy = CoordinatorPolicy { lease_ms, renew_ms, soon_renew_ms: 1000, busy_renew_ms: 250, margin_ms: 500 };
+            let mut c = Coordinator::new(policy);
+            for (i, (holder, now, lanes, epoch)) in asks.iter().enumerate() {
+                let small = |x: u64| if x % 3 == 0 { x } else { x % 2000 };
+                let ask = Ask {
+                    holder: format!("h{holder}"),
+                    seq: i as u64,
+                    lanes: lanes.iter().map(|(w, limit, ..)| SharedLane {
+                        unit: if w % 2 == 0 { Unit::Requests } else { Unit::Tokens },
+                        window_ms: small(*w),
+                        limit: small(*limit),
+                    }).collect(),
+                    held: lanes.iter().map(|l| l.2).collect(),
+                    applied: lanes.iter().map(|l| l.3).collect(),
+                    clear_ms: lanes.iter().map(|l| l.4).collect(),
+                    want: lanes.iter().map(|l| l.5).collect(),
+                    epoch: *epoch,
+                };
+                c.lease(&ask, small(*now));
+                if i % 7 == 3 {
+                    c = serde_json::from_str::<Coordinator>(&serde_json::to_string(&c).unwrap()).unwrap().repaired();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_state_cut_short_is_repaired_before_it_answers() {
+        let mut c = Coordinator::new(CoordinatorPolicy::default());
+        c.lease(&ask("a", 0, 0, 3), 0);
+        let cut = serde_json::to_string(&c).unwrap().replace("\"counted\":[2]", "\"counted\":[]");
+        let mut back = serde_json::from_str::<Coordinator>(&cut).unwrap().repaired();
+        assert_eq!(back.lease(&ask("b", 0, 0, 3), 10).shares, vec![2]);
     }
 
     #[test]

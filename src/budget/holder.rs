@@ -232,7 +232,8 @@ impl Holder {
         let lowered = shares.iter().zip(&self.applied).any(|(new, old)| new < old);
         self.applied = shares;
         self.expires_at = Some(sent + Duration::from_millis(grant.expires_ms));
-        let renew = if lowered { 0 } else { grant.renew_ms.clamp(50, grant.expires_ms / 2) };
+        // Never a panic on an odd grant: a stored state may say anything.
+        let renew = if lowered { 0 } else { grant.renew_ms.min(grant.expires_ms / 2).max(50) };
         self.renew_at = now + Duration::from_millis(renew);
         self.contended = grant.contended.clone();
         self.holders = grant.holders;
@@ -299,7 +300,15 @@ mod tests {
     }
 
     fn grant(share: u64) -> Grant {
-        Grant { seq: 1, shares: vec![share], renew_ms: 5000, expires_ms: 15_000, holders: 2, contended: vec![true], epoch: 1 }
+        Grant {
+            seq: 1,
+            shares: vec![share],
+            renew_ms: 5000,
+            expires_ms: 15_000,
+            holders: 2,
+            contended: vec![true],
+            epoch: 1,
+        }
     }
 
     #[test]

@@ -51,6 +51,7 @@ use crate::units::Unit;
 
 /// A shared lane: its unit, window and limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SharedLane {
     /// `requests` or `tokens`.
     pub unit: Unit,

@@ -129,7 +129,9 @@ impl BudgetCoordinator {
             policy.lease_ms = ms as u64;
             policy.renew_ms = policy.renew_ms.min(policy.lease_ms / 2);
         }
-        let inner = saved.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_else(|| Coordinator::new(policy));
+        let inner = saved
+            .and_then(|s| serde_json::from_str::<Coordinator>(&s).ok())
+            .map_or_else(|| Coordinator::new(policy), Coordinator::repaired);
         BudgetCoordinator { inner }
     }
 

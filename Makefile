@@ -99,6 +99,8 @@ bench: pkg
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/client.mjs
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/budget.mjs
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/shared-budget.mjs
+	scripts/setup.sh redis
+	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/redis-budget.mjs
 	MISTRAL_PKG=pkg node benches/tokens.mjs
 
 ## The mock Mistral server on http://127.0.0.1:8787 (MOCK_ARGS for its options).

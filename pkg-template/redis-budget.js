@@ -26,8 +26,9 @@ return {0, version, state, now}
 const HASH_LIFE_MS = String(40 * 24 * 3600 * 1000);
 
 // Writes that lost the race, in a row, before the ask fails (and is retried by
-// the holder a second later).
-const TRIES = 5;
+// the holder a second later). After each, a jittered pause that doubles, so that
+// holders racing for one key fall out of step instead of colliding again.
+const TRIES = 8;
 
 /** Whether `redis` looks like a connected ioredis or node-redis (4+) client. */
 export function isRedisClient(redis) {
@@ -57,6 +58,7 @@ export function redisLease(redis, name, leaseMs, onCommit) {
         return grant;
       }
       seen = read(reply);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** i));
     }
     throw new Error(`the budget on Redis changed under this holder ${TRIES} times in a row`);
   };

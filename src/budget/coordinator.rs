@@ -71,6 +71,9 @@ struct Holding {
     /// When it last asked, in ms.
     #[serde(default)]
     asked: u64,
+    /// Since when it has been short of what it wants, in ms (its place in line).
+    #[serde(default)]
+    short_since: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -149,6 +152,7 @@ impl Coordinator {
             queued: Vec::new(),
             expires: 0,
             asked: now,
+            short_since: None,
         });
         holding.asked = now;
         holding.counted.resize(width, 0);
@@ -183,12 +187,23 @@ impl Coordinator {
         let mut shares = vec![0; ask.lanes.len()];
         let mut contended = vec![false; ask.lanes.len()];
         let mut renew_ms = self.policy.renew_ms;
+        let mut short = false;
         for (i, lane) in lanes.iter().enumerate() {
             let Some(l) = *lane else { continue };
             let (share, lane_renew) = self.divide(&ask.holder, l, now);
             shares[i] = share;
             renew_ms = renew_ms.min(lane_renew);
             contended[i] = self.contended(l);
+            short |= share < ask.want.get(i).copied().unwrap_or(0).min(self.lanes[l].limit);
+        }
+        if let Some(h) = self.holders.get_mut(&ask.holder) {
+            h.short_since = if short { h.short_since.or(Some(now)) } else { None };
+        }
+        // Holders that joined together would renew together, and on Redis every
+        // write but one would lose the race: a steady renewal comes up to a
+        // quarter early, by a draw fixed by who asks and which ask it is.
+        if renew_ms == self.policy.renew_ms {
+            renew_ms -= spread(&ask.holder, ask.seq) % (renew_ms / 4).max(1);
         }
         self.grant(ask.seq, shares, renew_ms, contended)
     }
@@ -248,6 +263,24 @@ impl Coordinator {
             .min();
         let cooling = self.cooling_on(l);
         let free = limit.saturating_sub(self.counted(l)).saturating_sub(cooling);
+        // Those short of what they want wait in line (least held first, then
+        // longest short): only as many as capacity may soon come free for come
+        // back soon; the rest at the steady pace, so that a budget with more
+        // holders than room is not asked over and over in vain.
+        let in_line = |h: &Holding| waiting(h) && h.counted[l] < h.want[l].min(limit);
+        let place = |h: &Holding| (h.counted[l], h.short_since.unwrap_or(u64::MAX));
+        let mine = self.holders.get(asker).map(place).unwrap_or_default();
+        let ahead = others().filter(|(_, o)| in_line(o) && place(o) < mine).count() as u64;
+        let soon_free = total(
+            others()
+                .filter(|(_, h)| h.counted[l] > 0)
+                .filter(|(_, h)| {
+                    let dry = h.asked.saturating_add(h.queued[l].saturating_mul(window) / h.counted[l]);
+                    dry <= now.saturating_add(self.policy.renew_ms)
+                })
+                .map(|(_, h)| h.counted[l]),
+        );
+        let in_reach = ahead < free.saturating_add(cooling).saturating_add(soon_free);
         let contended = self.contended(l);
         let h = self.holders.get_mut(asker).unwrap_or_else(|| unreachable!("the asker was just inserted"));
         let (counted, fair_share) = (h.counted[l], fair(asker, h));
@@ -277,9 +310,9 @@ impl Coordinator {
         let renew_ms = if starving || share < fair_share {
             // Shares are moving.
             policy.busy_renew_ms
-        } else if short && (free > share.saturating_sub(counted) || cooling > 0) {
+        } else if short && in_reach && (free > share.saturating_sub(counted) || cooling > 0) {
             policy.soon_renew_ms
-        } else if let Some(dry) = next_dry.filter(|_| short) {
+        } else if let Some(dry) = next_dry.filter(|_| short && in_reach) {
             dry.saturating_sub(now).max(policy.soon_renew_ms).min(policy.renew_ms)
         } else {
             policy.renew_ms
@@ -398,6 +431,15 @@ impl Coordinator {
         }
         self.cooling.retain(|c| c.until > now);
     }
+}
+
+/// A number drawn from `holder` and `seq` (FNV-1a): the same ask, the same draw,
+/// so that a replay of the asks gives the same grants.
+fn spread(holder: &str, seq: u64) -> u64 {
+    holder
+        .bytes()
+        .chain(seq.to_le_bytes())
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
 }
 
 /// A sum that stops at `u64::MAX` (a holder may say anything).

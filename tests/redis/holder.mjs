@@ -31,7 +31,8 @@ const client = new MistralRatelimitClient({
   // A refused call is retried (and the mock counts the refusal), so that an
   // overshoot shows as a 429 in its books, not as a lost call.
   maxRetries: 3,
-  budget: { redis, name: "org", leaseMs: env.LEASE_MS ? Number(env.LEASE_MS) : undefined },
+  // ALONE: a process-local client, the baseline a shared budget is measured against.
+  budget: env.ALONE ? undefined : { redis, name: "org", leaseMs: env.LEASE_MS ? Number(env.LEASE_MS) : undefined },
 });
 
 const request = (i) => ({ model: "mistral-small-latest", messages: [{ role: "user", content: `call ${i}` }], max_tokens: 8 });
@@ -51,7 +52,7 @@ await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(env.START_
 const began = Date.now();
 const calls = Array.from({ length: Number(env.CALLS) }, (_, i) => one(i));
 const held = setInterval(() => {
-  if (client.status().budget.shares.some((s) => s.share > 0)) {
+  if (client.status().budget?.shares.some((s) => s.share > 0)) {
     console.log("holding");
     clearInterval(held);
   }

@@ -324,6 +324,25 @@ impl Core {
         self.pump(now);
     }
 
+    /// The request leaves at `now`, after its admission: its costs are held from
+    /// now. The server counts it when it arrives, so a request that left late
+    /// (a busy event loop; in workerd, a ticket collected on its request's next
+    /// turn) would otherwise stay in the server's window after it left ours.
+    pub(crate) fn depart(&mut self, id: u64, now: Instant) {
+        let now = self.advance(now);
+        let margin = self.margin.current();
+        let Some(booking) = self.bookings.get_mut(&id) else { return };
+        if now <= booking.at {
+            return;
+        }
+        for b in &mut booking.slots {
+            let lane = &mut self.lanes.lanes[b.lane];
+            let cost = lane.spec.cost_of(booking.tokens);
+            lane.refund(b.slot, cost);
+            b.slot = lane.book(now, cost, lane.spec.window + margin);
+        }
+    }
+
     pub(crate) fn admitted_at(&self, id: u64) -> Instant {
         self.bookings[&id].at
     }

@@ -368,6 +368,12 @@ impl Ticket {
         self.core.borrow().admitted_at(self.id)
     }
 
+    /// The request leaves now: what it costs is held from now, not from its
+    /// admission.
+    pub fn depart(&self, now: Instant) {
+        self.core.borrow_mut().depart(self.id, now);
+    }
+
     /// Its place in line, for a retry to keep with [`Demand::keeping_place`].
     pub fn arrival(&self) -> Arrival {
         self.core.borrow().arrival(self.id)

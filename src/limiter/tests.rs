@@ -263,6 +263,18 @@ fn the_margin_follows_departure_jitter() {
 }
 
 #[test]
+fn a_request_that_leaves_late_is_held_from_when_it_leaves() {
+    let l = limiter(vec![LaneSpec::requests_per_second(1), tokens(1000)]);
+    let a = ready(l.reserve(Demand::tokens(100), secs(0.0)));
+    // Its request goes out 0.7 s after its admission: the server counts it until
+    // 1.7 s, so the next may not go before then.
+    a.depart(secs(0.7));
+    let b = queued(l.reserve(Demand::tokens(100), secs(0.8)));
+    assert_eq!(b.predicted(), (secs(1.7) + MARGIN).next_tick());
+    assert_eq!(l.status(secs(0.8)).lanes[1].used, 100, "its tokens are held once");
+}
+
+#[test]
 fn status_reports_levels_and_next_availability() {
     let l = limiter(vec![LaneSpec::requests_per_second(2), tokens(1000)]);
     let _a = ready(l.reserve(Demand::tokens(250), secs(0.0)));

@@ -210,8 +210,11 @@ impl Call {
                 self.reserve(state, at)
             }
             (Phase::Queued, Input::Admitted(ticket)) => {
-                // Our own delay between admission and sending bunches arrivals.
+                // Our own delay between admission and sending bunches arrivals:
+                // the margin learns its spread, and this request's costs are held
+                // from when it leaves.
                 state.limiter().observe_departure(at - ticket.admitted_at());
+                ticket.depart(at);
                 self.arrival = Some(ticket.arrival());
                 self.ticket = Some(ticket);
                 self.sent_at = at;

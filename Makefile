@@ -7,13 +7,13 @@ PKG_DEV := target/pkg-dev
 SIM_ARGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: test lint test-native test-pkg test-workerd test-redis test-hostile test-types test-web test-sdk tekken-asset tekken-expectations demo simulate bench mock pkg fuzz
+.PHONY: test lint test-native test-pkg test-workerd test-redis test-tabs test-hostile test-types test-web test-sdk tekken-asset tekken-expectations demo simulate bench mock pkg fuzz
 
 ## Every suite: formatting and lints, native tests (unit, property, doc, bench
 ## smoke runs, the mock's HTTP tests), the built package in Node and workerd against the mock,
 ## its TypeScript types, the wasm tests in Node, Chromium, Firefox and Deno, and the official TypeScript
 ## SDK driven through every endpoint of the mock.
-test: lint test-native tekken-expectations test-pkg test-workerd test-redis test-hostile test-types test-web test-sdk
+test: lint test-native tekken-expectations test-pkg test-workerd test-redis test-tabs test-hostile test-types test-web test-sdk
 
 lint:
 	scripts/setup.sh wasm
@@ -60,6 +60,13 @@ test-redis:
 	scripts/setup.sh wasm node redis deno
 	scripts/pkg.sh dev $(PKG_DEV)
 	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh --rps 1000 -- node --test --test-concurrency=1 tests/redis/
+
+## Tabs of one origin sharing a budget (budget: { tabs }), in headless Chromium
+## through playwright-core, the page served by the mock.
+test-tabs:
+	scripts/setup.sh wasm node browsers
+	scripts/pkg.sh dev $(PKG_DEV)
+	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh --rps 1000 -- node --test --test-concurrency=1 tests/tabs/
 
 ## A scripted hostile server (absurd limits, windows, timings, bodies, Retry-After)
 ## against the built package in Node, Deno and headless Chromium.

@@ -5,6 +5,7 @@
 import { loadTekken } from "./assets.js";
 import * as runtime from "./runtime.js";
 import { isRedisClient, redisLease } from "./redis-budget.js";
+import { tabsAvailable, tabsLease } from "./tabs-budget.js";
 
 /** Every error the client throws. `code` is stable; `name` is the class name. */
 export class MistralRatelimitError extends Error {
@@ -131,27 +132,34 @@ class EventStreamIterable {
 // A Durable Object namespace is reached through a stub made per ask: in Workers a
 // stub belongs to the request that made it, and a client serves many requests.
 function sharedBudget(budget) {
-  const shapes = "{ durableObject, name } (Workers) or { redis, name, leaseMs? } (ioredis or node-redis)";
+  const shapes = "{ durableObject, name } (Workers), { redis, name, leaseMs? } (ioredis or node-redis) or { tabs: name, leaseMs? } (a browser's tabs)";
   if (budget === null || typeof budget !== "object") throw configError(`budget must be an object: ${shapes}`);
-  const { durableObject, redis, name, leaseMs, ...extra } = budget;
+  const { durableObject, redis, tabs, name = tabs, leaseMs, ...extra } = budget;
   const unknown = Object.keys(extra);
   if (unknown.length) throw configError(`unknown budget option '${unknown[0]}'; the budget is ${shapes}`);
-  if (typeof name !== "string" || name === "" || name.length > 256) {
-    throw configError("budget.name must be a non-empty string (at most 256 characters): the budget's name, e.g. your organization");
+  if ([durableObject, redis, tabs].filter((store) => store !== undefined).length !== 1) {
+    throw configError(`budget needs one of durableObject, redis and tabs: ${shapes}`);
   }
-  if ((durableObject === undefined) === (redis === undefined)) throw configError(`budget needs one of durableObject and redis: ${shapes}`);
+  if (typeof name !== "string" || name === "" || name.length > 256) {
+    throw configError("the budget's name must be a non-empty string (at most 256 characters), e.g. your organization");
+  }
+  if (tabs !== undefined && budget.name !== undefined && budget.name !== tabs) throw configError("budget.tabs is the budget's name; leave out budget.name");
+  if (durableObject !== undefined) {
+    if (leaseMs !== undefined) throw configError("budget.leaseMs is for Redis and tabs; a Durable Object takes MISTRAL_BUDGET_LEASE_MS from its vars");
+    if (typeof durableObject?.idFromName !== "function" || typeof durableObject?.get !== "function") {
+      throw configError("budget.durableObject must be a Durable Object namespace binding (env.MISTRAL_BUDGET) whose class is MistralBudget");
+    }
+    return { name, lease: (ask) => durableObject.get(durableObject.idFromName(name)).lease(ask) };
+  }
+  if (leaseMs !== undefined && !(Number.isFinite(leaseMs) && leaseMs >= 1000 && leaseMs <= 3_600_000)) {
+    throw configError("budget.leaseMs must be a number of milliseconds from 1000 to 3600000 (default 15000)");
+  }
   if (redis !== undefined) {
     if (!isRedisClient(redis)) throw configError("budget.redis must be a connected ioredis or node-redis (4+) client");
-    if (leaseMs !== undefined && !(Number.isFinite(leaseMs) && leaseMs >= 1000 && leaseMs <= 3_600_000)) {
-      throw configError("budget.leaseMs must be a number of milliseconds from 1000 to 3600000 (default 15000)");
-    }
     return { name, lease: redisLease(redis, name, leaseMs) };
   }
-  if (leaseMs !== undefined) throw configError("budget.leaseMs is for Redis; a Durable Object takes MISTRAL_BUDGET_LEASE_MS from its vars");
-  if (typeof durableObject?.idFromName !== "function" || typeof durableObject?.get !== "function") {
-    throw configError("budget.durableObject must be a Durable Object namespace binding (env.MISTRAL_BUDGET) whose class is MistralBudget");
-  }
-  return { name, lease: (ask) => durableObject.get(durableObject.idFromName(name)).lease(ask) };
+  if (!tabsAvailable()) throw configError("budget.tabs needs BroadcastChannel and Web Locks: a browser page or worker");
+  return { name, lease: tabsLease(name, leaseMs) };
 }
 
 // Names this client among the budget's holders.

@@ -42,7 +42,7 @@ export interface ClientOptions {
 }
 
 /** One budget shared by every client with the same `name`: in a Durable Object (Workers) or on Redis. */
-export type BudgetOptions = DurableObjectBudgetOptions | RedisBudgetOptions;
+export type BudgetOptions = DurableObjectBudgetOptions | RedisBudgetOptions | TabsBudgetOptions;
 
 /** Cloudflare Workers: the budget lives in the package's `MistralBudget` Durable Object. */
 export interface DurableObjectBudgetOptions {
@@ -66,6 +66,18 @@ export interface RedisBudgetOptions {
    * How long a lease lasts, in ms (1000 to 3600000, default 15000): also how long the
    * share of a process that died stays counted. The client that creates the budget sets it.
    */
+  leaseMs?: number;
+}
+
+/**
+ * A browser: the tabs (and workers) of one origin share a budget. The tab holding
+ * its Web Lock runs the coordinator and the others ask it over a BroadcastChannel;
+ * when that tab closes, the next takes over from the state it kept in localStorage.
+ */
+export interface TabsBudgetOptions {
+  /** The budget's name: every client of this origin with the same name shares one. */
+  tabs: string;
+  /** How long a lease lasts, in ms (1000 to 3600000, default 15000). */
   leaseMs?: number;
 }
 

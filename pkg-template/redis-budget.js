@@ -3,7 +3,7 @@
 // holder runs the coordinator (the same Rust as MistralBudget, in wasm) on the
 // state it last read, and writes the result back only if no one wrote in between:
 // the one script is a compare-and-set, so no budget logic lives in Lua.
-import * as runtime from "./runtime.js";
+import { decide } from "./budget-coordinator.js";
 
 // KEYS[1]: the budget's hash. ARGV: the version the new state was computed from,
 // the new state ("" only reads), its version, how long the hash lives (ms).
@@ -62,22 +62,6 @@ export function redisLease(redis, name, leaseMs, onCommit) {
     }
     throw new Error(`the budget on Redis changed under this holder ${TRIES} times in a row`);
   };
-}
-
-// The coordinator's answer to `ask` at `now` from the stored `state` ("" for a
-// budget not yet created, or lost), and the state after it.
-function decide(state, ask, now, leaseMs) {
-  return runtime.guard(
-    () => {
-      const coordinator = new (runtime.live().BudgetCoordinator)(state || undefined, leaseMs);
-      try {
-        return { grant: coordinator.lease(ask, now), state: coordinator.save() };
-      } finally {
-        coordinator.free();
-      }
-    },
-    (message) => new Error(`the budget's coordinator failed: ${message}`),
-  );
 }
 
 // Runs the script by its hash (loaded once per server: EVAL after NOSCRIPT loads

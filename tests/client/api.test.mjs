@@ -110,8 +110,12 @@ test("bad options and bad call options are ConfigErrors that say what to change"
     [{ serverUrl: "x" }, "unknown option 'serverUrl'"],
     [{ budget: "org" }, "budget must be an object"],
     [{ budget: { durableObject: {}, name: "org" } }, "budget.durableObject must be a Durable Object namespace"],
-    [{ budget: { durableObject: { idFromName() {}, get() {} } } }, "budget.name"],
-    [{ budget: { name: "org", redis: {} } }, "unknown budget option 'redis'"],
+    [{ budget: { durableObject: { idFromName() {}, get() {} } } }, "the budget's name must be a non-empty string"],
+    [{ budget: { name: "org" } }, "budget needs one of durableObject, redis and tabs"],
+    [{ budget: { name: "org", redis: {} } }, "budget.redis must be a connected ioredis or node-redis"],
+    [{ budget: { name: "org", redis: { evalsha() {}, eval() {} }, leaseMs: 5 } }, "budget.leaseMs must be a number of milliseconds"],
+    [{ budget: { name: "org", store: "x" } }, "unknown budget option 'store'"],
+    [{ budget: { tabs: "app" } }, "budget.tabs needs BroadcastChannel and Web Locks"],
   ]) {
     assert.throws(() => new pkg.MistralRatelimitClient({ apiKey: "k", ...options }), (e) => e instanceof pkg.ConfigError && e.message.includes(says));
   }

@@ -91,6 +91,9 @@ export async function redisClients(): Promise<void> {
   }
 }
 
+// A web app: its tabs share one budget.
+export const inTabs = new MistralRatelimitClient({ requestsPerSecond: 5, budget: { tabs: "my-app" } });
+
 export async function misuse(): Promise<void> {
   // @ts-expect-error: a Redis budget takes a client, not a URL
   new MistralRatelimitClient({ budget: { redis: "redis://127.0.0.1", name: "my-org" } });

@@ -257,10 +257,11 @@ impl Coordinator {
         // and it gives its share back then: those short of theirs should be there
         // to take it.
         let window = self.lanes[l].window_ms;
-        let next_dry = others()
+        let drying: Vec<(u64, u64)> = others()
             .filter(|(_, h)| h.counted[l] > 0)
-            .map(|(_, h)| h.asked.saturating_add(h.queued[l].saturating_mul(window) / h.counted[l]))
-            .min();
+            .map(|(_, h)| (h.asked.saturating_add(h.queued[l].saturating_mul(window) / h.counted[l]), h.counted[l]))
+            .collect();
+        let next_dry = drying.iter().map(|&(dry, _)| dry).min();
         let cooling = self.cooling_on(l);
         let free = limit.saturating_sub(self.counted(l)).saturating_sub(cooling);
         // Those short of what they want wait in line (least held first, then
@@ -271,15 +272,8 @@ impl Coordinator {
         let place = |h: &Holding| (h.counted[l], h.short_since.unwrap_or(u64::MAX));
         let mine = self.holders.get(asker).map(place).unwrap_or_default();
         let ahead = others().filter(|(_, o)| in_line(o) && place(o) < mine).count() as u64;
-        let soon_free = total(
-            others()
-                .filter(|(_, h)| h.counted[l] > 0)
-                .filter(|(_, h)| {
-                    let dry = h.asked.saturating_add(h.queued[l].saturating_mul(window) / h.counted[l]);
-                    dry <= now.saturating_add(self.policy.renew_ms)
-                })
-                .map(|(_, h)| h.counted[l]),
-        );
+        let renewal_ends = now.saturating_add(self.policy.renew_ms);
+        let soon_free = total(drying.iter().filter(|&&(dry, _)| dry <= renewal_ends).map(|&(_, share)| share));
         let in_reach = ahead < free.saturating_add(cooling).saturating_add(soon_free);
         let contended = self.contended(l);
         let h = self.holders.get_mut(asker).unwrap_or_else(|| unreachable!("the asker was just inserted"));

@@ -7,6 +7,8 @@
 import Redis from "ioredis";
 import { createClient } from "redis";
 
+import { outcome } from "../client/outcome.mjs";
+
 const env = process.env;
 const entry = globalThis.Deno ? "index.js" : "node.js";
 const { MistralRatelimitClient } = await import(new URL(`../../${env.MISTRAL_PKG ?? "target/pkg-dev"}/${entry}`, import.meta.url).href);
@@ -35,22 +37,9 @@ const client = new MistralRatelimitClient({
   budget: env.ALONE ? undefined : { redis, name: "org", leaseMs: env.LEASE_MS ? Number(env.LEASE_MS) : undefined },
 });
 
-const request = (i) => ({ model: "mistral-small-latest", messages: [{ role: "user", content: `call ${i}` }], max_tokens: 8 });
-
-async function one(i) {
-  try {
-    if (i % 2 === 0) return (await client.chat.complete(request(i))).object === "chat.completion" ? "ok" : "odd";
-    let events = 0;
-    for await (const _ of client.chat.stream(request(i))) events++;
-    return events > 0 ? "ok" : "empty";
-  } catch (e) {
-    return `${e.name}: ${e.message}`;
-  }
-}
-
 await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(env.START_AT ?? 0) - Date.now())));
 const began = Date.now();
-const calls = Array.from({ length: Number(env.CALLS) }, (_, i) => one(i));
+const calls = Array.from({ length: Number(env.CALLS) }, (_, i) => outcome(client, i, i % 2 === 1));
 const held = setInterval(() => {
   if (client.status().budget?.shares.some((s) => s.share > 0)) {
     console.log("holding");

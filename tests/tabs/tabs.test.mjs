@@ -21,22 +21,12 @@ const pkgDir = fileURLToPath(new URL(`../../${process.env.MISTRAL_PKG ?? "target
 const PAGE = `<!doctype html><meta charset="utf-8"><title>tab</title>
 <script type="module">
   import { MistralRatelimitClient } from "/pkg/index.js";
+  import { outcome } from "/outcome.mjs";
   const client = new MistralRatelimitClient({
     apiKey: "test-key", dangerouslyAllowBrowser: true, serverURL: location.origin,
     requestsPerSecond: ${RPS}, maxRetries: 3, budget: { tabs: "storm" },
   });
-  const request = (i) => ({ model: "mistral-small-latest", messages: [{ role: "user", content: "call " + i }], max_tokens: 8 });
-  async function one(i) {
-    try {
-      if (i % 2 === 0) return (await client.chat.complete(request(i))).object === "chat.completion" ? "ok" : "odd";
-      let events = 0;
-      for await (const _ of client.chat.stream(request(i))) events++;
-      return events > 0 ? "ok" : "empty";
-    } catch (e) {
-      return e.name + ": " + e.message;
-    }
-  }
-  window.storm = (n) => Promise.all(Array.from({ length: n }, (_, i) => one(i)));
+  window.storm = (n) => Promise.all(Array.from({ length: n }, (_, i) => outcome(client, i, i % 2 === 1)));
   window.budget = () => client.status().budget;
   window.ready = true;
 </script>`;
@@ -45,6 +35,7 @@ async function withTabs(body) {
   const www = await mkdtemp(join(tmpdir(), "tabs-"));
   await writeFile(join(www, "index.html"), PAGE);
   await symlink(pkgDir, join(www, "pkg"));
+  await symlink(fileURLToPath(new URL("../client/outcome.mjs", import.meta.url)), join(www, "outcome.mjs"));
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],

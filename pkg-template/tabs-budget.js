@@ -2,8 +2,9 @@
 // holds the budget's Web Lock, runs the coordinator; the others ask it over a
 // BroadcastChannel. When the leader's tab closes, the lock passes to the next
 // at once, and it carries on from the state the leader kept in localStorage after
-// every answer. Messages are events, not timers, so a hidden leader still answers
-// on time; a hidden follower's late renewals cost it its share, never a window.
+// every answer, and answers at once the asks its predecessor left unanswered.
+// Messages are events, not timers, so a hidden leader still answers on time; a
+// hidden follower's late renewals cost it its share, never a window.
 import { decide } from "./budget-coordinator.js";
 
 /** Whether this context can share a budget with its origin's other tabs. */
@@ -15,8 +16,15 @@ export function tabsAvailable() {
 export function tabsLease(name, leaseMs) {
   const key = `mistral-ratelimit:${name}`;
   const channel = new BroadcastChannel(key);
-  const answers = new Map(); // ask id -> resolve
+  const answers = new Map(); // this tab's ask id -> resolve
+  const unanswered = new Map(); // any tab's ask id -> ask, until a grant for it passes
   let leading = false;
+  // The holder gives up on an ask after 5 s; forget it a little later.
+  const forget = (id) =>
+    setTimeout(() => {
+      answers.delete(id);
+      unanswered.delete(id);
+    }, 6000);
 
   const answer = (ask) => {
     const { grant, state } = decide(load(key), ask, Date.now(), leaseMs);
@@ -27,29 +35,42 @@ export function tabsLease(name, leaseMs) {
     if (data?.type === "grant") {
       answers.get(data.id)?.(data.grant);
       answers.delete(data.id);
+      unanswered.delete(data.id);
     } else if (data?.type === "ask" && leading) {
-      let grant;
-      try {
-        grant = answer(data.ask);
-      } catch {
-        return; // the asker's ask times out, and it tries again
-      }
-      channel.postMessage({ type: "grant", id: data.id, grant });
+      reply(data.id, data.ask);
+    } else if (data?.type === "ask") {
+      unanswered.set(data.id, data.ask);
+      forget(data.id);
     }
   };
-  // Held for the life of this context: the next in line leads when it ends.
+  const reply = (id, ask) => {
+    let grant;
+    try {
+      grant = answer(ask);
+    } catch {
+      return; // the asker's ask times out, and it tries again
+    }
+    const own = answers.get(id);
+    if (own) own(grant);
+    else channel.postMessage({ type: "grant", id, grant });
+    answers.delete(id);
+  };
+  // Held for the life of this context: the next in line leads when it ends, and
+  // first answers what the one before left unanswered (this tab's asks too).
   navigator.locks.request(key, () => {
     leading = true;
+    for (const [id, ask] of unanswered) reply(id, ask);
+    unanswered.clear();
     return new Promise(() => {});
   });
 
   return async (ask) => {
     if (leading) return answer(ask);
     const id = globalThis.crypto.randomUUID();
-    // The holder gives up on an ask after 5 s; forget it a little later.
-    setTimeout(() => answers.delete(id), 6000);
+    forget(id);
     return new Promise((resolve) => {
       answers.set(id, resolve);
+      unanswered.set(id, ask);
       channel.postMessage({ type: "ask", id, ask });
     });
   };

@@ -7,13 +7,13 @@ PKG_DEV := target/pkg-dev
 SIM_ARGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: test lint test-native test-pkg test-workerd test-redis test-tabs test-hostile test-types test-web test-sdk tekken-asset tekken-expectations demo simulate bench mock pkg fuzz
+.PHONY: test lint test-native test-pkg test-workerd test-redis test-www test-hostile test-types test-web test-sdk tekken-asset tekken-expectations demo simulate bench mock pkg fuzz
 
 ## Every suite: formatting and lints, native tests (unit, property, doc, bench
 ## smoke runs, the mock's HTTP tests), the built package in Node and workerd against the mock,
 ## its TypeScript types, the wasm tests in Node, Chromium, Firefox and Deno, and the official TypeScript
 ## SDK driven through every endpoint of the mock.
-test: lint test-native tekken-expectations test-pkg test-workerd test-redis test-tabs test-hostile test-types test-web test-sdk
+test: lint test-native tekken-expectations test-pkg test-workerd test-redis test-www test-hostile test-types test-web test-sdk
 
 lint:
 	scripts/setup.sh wasm
@@ -61,12 +61,15 @@ test-redis:
 	scripts/pkg.sh dev $(PKG_DEV)
 	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh --rps 1000 -- node --test --test-concurrency=1 tests/redis/
 
-## Tabs of one origin sharing a budget (budget: { tabs }), in headless Chromium
-## through playwright-core, the page served by the mock.
-test-tabs:
+## The demo page (www/) in headless Chromium and Firefox through WebDriver, served
+## by the mock: chat, stop, a storm beside the naive client, and tabs sharing one
+## budget (budget: { tabs }), also when the leader's tab closes. Screenshots go to
+## target/www-screenshots/. One file at a time: they measure time.
+test-www:
 	scripts/setup.sh wasm node browsers
 	scripts/pkg.sh dev $(PKG_DEV)
-	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh --rps 1000 -- node --test --test-concurrency=1 tests/tabs/
+	scripts/www.sh $(PKG_DEV) target/www-dev
+	MISTRAL_PKG=$(PKG_DEV) WWW_DIR=target/www-dev scripts/with-mock.sh -- node --test --test-concurrency=1 tests/www/
 
 ## A scripted hostile server (absurd limits, windows, timings, bodies, Retry-After)
 ## against the built package in Node, Deno and headless Chromium.
@@ -93,8 +96,12 @@ test-sdk:
 simulate:
 	cargo run --quiet --release --example simulate -- $(SIM_ARGS)
 
-## The demo is the simulator until the browser page in www/ takes the name.
-demo: simulate
+## The demo page (www/) on http://127.0.0.1:8787 against the mock, and the same
+## storm in the terminal: this client beside a naive one. With MISTRAL_API_KEY set,
+## against Mistral's API through the proxy Worker (examples/worker) run locally.
+## Options (DEMO_PORT, DEMO_RPS, DEMO_TPM, DEMO_UPSTREAM): see scripts/demo.sh.
+demo: pkg
+	scripts/demo.sh
 
 ## Criterion benchmarks (limiter operations, SSE decoding), the mock's throughput
 ## under wrk, the time the client adds to a call and its size, the budget

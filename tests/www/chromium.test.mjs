@@ -1,0 +1,3 @@
+import { pageSuite } from "./page.mjs";
+
+pageSuite("chromium");

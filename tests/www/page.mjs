@@ -100,13 +100,18 @@ export function pageSuite(name) {
       const [a, b] = await openTabs(driver, mock.url);
       for (const tab of [a, b]) {
         await driver.switchTo().window(tab);
+        await driver.executeScript(COUNT_HIDDEN);
         await storm(driver, { calls: 30, naive: false, wait: false });
       }
+      const hidden = [];
       for (const tab of [a, b]) {
         await driver.switchTo().window(tab);
         assert.deepEqual((await stormResults(driver)).ours, { refused: "0", completed: "30 of 30" });
         assert.match(await text(driver, "#sharing"), /^2 tabs share the budget "demo"/);
+        hidden.push(await driver.executeScript("return hiddenSpells"));
       }
+      // Firefox hides the tab not shown, and throttles its timers.
+      if (name === "firefox") assert.ok(hidden[0] > 0, "the first tab stormed hidden");
       const stats = await mock.stats();
       assert.equal(stats.requests, 60);
       assert.equal(stats.rate_limited, 0);
@@ -172,6 +177,11 @@ async function stormResults(driver) {
 async function idle(driver) {
   await driver.wait(() => driver.executeScript("const s = demo.client.status(); return s.inFlight === 0 && s.queued === 0"), 5000, "calls stayed in flight");
 }
+
+// Counts the times the page is hidden from now on.
+const COUNT_HIDDEN = `
+  window.hiddenSpells = 0;
+  document.addEventListener("visibilitychange", () => document.hidden && window.hiddenSpells++);`;
 
 // Every element with text of its own whose colour against the background it
 // shows through is under WCAG AA (4.5:1, or 3:1 for large text), as "tag: ratio".

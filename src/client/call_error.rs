@@ -57,6 +57,11 @@ impl CallError {
         }
     }
 
+    /// The caller's signal fired.
+    pub fn aborted() -> CallError {
+        CallError::new(ErrorKind::Abort, "the call was aborted by its signal")
+    }
+
     /// The typed error for a status the policy will not retry.
     pub fn from_status(
         status: u16,

@@ -71,7 +71,10 @@ impl Flags {
 
 pub struct Scope {
     flags: Rc<Flags>,
-    user: Option<(AbortSignal, Closure<dyn FnMut()>)>,
+    /// The caller's signal, kept after the call is over: a stream still hands out
+    /// what it read, and stops when the signal fires.
+    signal: Option<AbortSignal>,
+    listener: Option<Closure<dyn FnMut()>>,
     timer: Option<Timeout>,
 }
 
@@ -84,7 +87,7 @@ impl Scope {
             controller: RefCell::new(None),
             waker: RefCell::new(None),
         });
-        let user = match user {
+        let listener = match &user {
             Some(signal) if signal.aborted() => {
                 flags.trip(Stop::Aborted);
                 None
@@ -93,11 +96,11 @@ impl Scope {
                 let f = flags.clone();
                 let listener = Closure::<dyn FnMut()>::new(move || f.trip(Stop::Aborted));
                 signal.add_event_listener_with_callback("abort", listener.as_ref().unchecked_ref())?;
-                Some((signal, listener))
+                Some(listener)
             }
             None => None,
         };
-        Ok(Scope { flags, user, timer: None })
+        Ok(Scope { flags, signal: user, listener, timer: None })
     }
 
     /// A new attempt, with `timeout` to finish in: the signal to hand to `fetch`.
@@ -143,9 +146,14 @@ impl Scope {
     /// timer keeps a runtime's loop alive; a listener keeps the scope alive).
     pub fn release(&mut self) {
         self.timer = None;
-        if let Some((signal, listener)) = self.user.take() {
+        if let (Some(signal), Some(listener)) = (&self.signal, self.listener.take()) {
             let _ = signal.remove_event_listener_with_callback("abort", listener.as_ref().unchecked_ref());
         }
+    }
+
+    /// Whether the caller's signal has fired, before or after the call ended.
+    pub fn caller_aborted(&self) -> bool {
+        self.signal.as_ref().is_some_and(AbortSignal::aborted)
     }
 
     /// Completes when the scope stops. Only one caller may wait at a time.

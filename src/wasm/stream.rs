@@ -27,6 +27,8 @@ struct State {
     pending: VecDeque<String>,
     /// How the stream ended, once it has; an error is reported once, then `done`.
     end: Option<Result<(), CallError>>,
+    /// The caller's abort has been acted on.
+    abort_seen: bool,
     busy: bool,
 }
 
@@ -52,6 +54,7 @@ impl EventStream {
                 scope,
                 pending: VecDeque::new(),
                 end: None,
+                abort_seen: false,
                 busy: false,
             })),
         }
@@ -111,6 +114,7 @@ fn close(s: &mut State) -> Option<ReadableStreamDefaultReader> {
 /// Reads until an event is ready, the stream ends, or it fails.
 async fn advance(state: &Rc<RefCell<State>>) -> Result<Step, CallError> {
     loop {
+        stop_if_aborted(state);
         {
             let mut s = state.borrow_mut();
             if let Some(ev) = s.pending.pop_front() {
@@ -159,6 +163,26 @@ async fn advance(state: &Rc<RefCell<State>>) -> Result<Step, CallError> {
             }
         };
         feed(state, input);
+    }
+}
+
+/// Once the caller's signal fires, the stream ends in an AbortError at the next
+/// read, whatever it had read and not handed out: events already buffered, or a
+/// reply already over (its books are settled either way). Stop means stop, however
+/// fast the reply came.
+fn stop_if_aborted(state: &Rc<RefCell<State>>) {
+    {
+        let mut s = state.borrow_mut();
+        if s.abort_seen || !s.scope.caller_aborted() {
+            return;
+        }
+        s.abort_seen = true;
+    }
+    feed(state, Input::Aborted);
+    let mut s = state.borrow_mut();
+    s.pending.clear();
+    if !matches!(s.end, Some(Err(_))) {
+        s.end = Some(Err(CallError::aborted()));
     }
 }
 

@@ -195,7 +195,7 @@ impl Call {
             (Phase::Done, _) => Action::Finish(Err(CallError::new(ErrorKind::Config, "the call is already over"))),
             (_, Input::Aborted) => {
                 self.release(state, at);
-                self.fail(state, CallError::new(ErrorKind::Abort, "the call was aborted by its signal"))
+                self.fail(state, CallError::aborted())
             }
             (Phase::New, Input::Start) => {
                 self.started = at;

@@ -181,6 +181,15 @@ function request(body) {
   return body;
 }
 
+// The ids of a path: strings as Mistral issued them, or a version's number.
+function pathIds(ids) {
+  return ids.map((id) => {
+    if (typeof id === "string") return id;
+    if (Number.isSafeInteger(id) && id >= 0) return String(id);
+    throw configError(`an id must be a string (a version may be a whole number), got ${id === null ? "null" : typeof id}`);
+  });
+}
+
 function query(params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params ?? {})) {
@@ -238,45 +247,85 @@ export class MistralRatelimitClient {
 
     // Every misuse is a rejected promise (or a stream that fails on its first
     // step), never a throw at the call.
-    const call = (kind, id, body, q, opts) => {
+    const call = (kind, ids, body, q, opts) => {
       try {
         useTekken();
-        const sent = body === bodiless ? undefined : { ...request(body), stream: false };
-        return runtime.track(() => this.#client().call(kind, id, sent, q, opts), internalError);
+        const sent = body === bodiless ? undefined : { ...request(body) };
+        return runtime.track(() => this.#client().call(kind, pathIds(ids), sent, q, opts), internalError);
       } catch (e) {
         return Promise.reject(e);
       }
     };
-    const stream = (kind, id, body, opts) => {
+    const stream = (kind, ids, body, opts) => {
       let opened;
       const born = runtime.currentGeneration();
       try {
         useTekken();
         const sent = { ...request(body), stream: true };
-        opened = runtime.track(() => this.#client().stream(kind, id, sent, opts), internalError);
+        opened = runtime.track(() => this.#client().stream(kind, pathIds(ids), sent, opts), internalError);
       } catch (e) {
         opened = Promise.reject(e);
       }
       return new EventStreamIterable(opened, born);
     };
+    // A completion whole (`stream: false`) or streamed.
+    const whole = (kind, ids, body, opts) => {
+      try {
+        return call(kind, ids, { ...request(body), stream: false }, undefined, opts);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    };
+    const completions = (kind) => ({
+      complete: (request, opts) => whole(kind, [], request, opts),
+      stream: (request, opts) => stream(kind, [], request, opts),
+    });
 
-    this.chat = {
-      complete: (request, opts) => call("chat.complete", undefined, request, undefined, opts),
-      stream: (request, opts) => stream("chat.complete", undefined, request, opts),
+    this.chat = completions("chat.complete");
+    this.fim = completions("fim.complete");
+    this.agents = completions("agents.complete");
+    this.embeddings = {
+      create: (request, opts) => call("embeddings.create", [], request, undefined, opts),
+    };
+    this.classifiers = {
+      moderate: (request, opts) => call("classifiers.moderate", [], request, undefined, opts),
+      moderateChat: (request, opts) => call("classifiers.moderateChat", [], request, undefined, opts),
+      classify: (request, opts) => call("classifiers.classify", [], request, undefined, opts),
+      classifyChat: (request, opts) => call("classifiers.classifyChat", [], request, undefined, opts),
+    };
+    this.models = {
+      list: (params, opts) => call("models.list", [], bodiless, query(params), opts),
+      retrieve: (modelId, opts) => call("models.retrieve", [modelId], bodiless, undefined, opts),
+      delete: (modelId, opts) => call("models.delete", [modelId], bodiless, undefined, opts),
     };
     this.beta = {
       conversations: {
-        start: (request, opts) => call("conversations.start", undefined, request, undefined, opts),
-        startStream: (request, opts) => stream("conversations.start", undefined, request, opts),
-        append: (id, request, opts) => call("conversations.append", id, request, undefined, opts),
-        appendStream: (id, request, opts) => stream("conversations.append", id, request, opts),
-        restart: (id, request, opts) => call("conversations.restart", id, request, undefined, opts),
-        restartStream: (id, request, opts) => stream("conversations.restart", id, request, opts),
-        get: (id, opts) => call("conversations.get", id, bodiless, undefined, opts),
-        getHistory: (id, opts) => call("conversations.getHistory", id, bodiless, undefined, opts),
-        getMessages: (id, opts) => call("conversations.getMessages", id, bodiless, undefined, opts),
-        list: (params, opts) => call("conversations.list", undefined, bodiless, query(params), opts),
-        delete: (id, opts) => call("conversations.delete", id, bodiless, undefined, opts),
+        start: (request, opts) => whole("conversations.start", [], request, opts),
+        startStream: (request, opts) => stream("conversations.start", [], request, opts),
+        append: (id, request, opts) => whole("conversations.append", [id], request, opts),
+        appendStream: (id, request, opts) => stream("conversations.append", [id], request, opts),
+        restart: (id, request, opts) => whole("conversations.restart", [id], request, opts),
+        restartStream: (id, request, opts) => stream("conversations.restart", [id], request, opts),
+        get: (id, opts) => call("conversations.get", [id], bodiless, undefined, opts),
+        getHistory: (id, opts) => call("conversations.getHistory", [id], bodiless, undefined, opts),
+        getMessages: (id, opts) => call("conversations.getMessages", [id], bodiless, undefined, opts),
+        list: (params, opts) => call("conversations.list", [], bodiless, query(params), opts),
+        delete: (id, opts) => call("conversations.delete", [id], bodiless, undefined, opts),
+      },
+      agents: {
+        create: (request, opts) => call("agents.create", [], request, undefined, opts),
+        list: (params, opts) => call("agents.list", [], bodiless, query(params), opts),
+        get: (agentId, params, opts) => call("agents.get", [agentId], bodiless, query(params), opts),
+        update: (agentId, request, opts) => call("agents.update", [agentId], request, undefined, opts),
+        delete: (agentId, opts) => call("agents.delete", [agentId], bodiless, undefined, opts),
+        updateVersion: (agentId, version, opts) => call("agents.updateVersion", [agentId], bodiless, query({ version }), opts),
+        listVersions: (agentId, params, opts) => call("agents.listVersions", [agentId], bodiless, query(params), opts),
+        getVersion: (agentId, version, opts) => call("agents.getVersion", [agentId, version], bodiless, undefined, opts),
+        createVersionAlias: (agentId, alias, version, opts) =>
+          call("agents.createVersionAlias", [agentId], bodiless, query({ alias, version }), opts),
+        listVersionAliases: (agentId, opts) => call("agents.listVersionAliases", [agentId], bodiless, undefined, opts),
+        deleteVersionAlias: (agentId, alias, opts) =>
+          call("agents.deleteVersionAlias", [agentId], bodiless, query({ alias }), opts),
       },
     };
   }

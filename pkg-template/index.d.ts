@@ -344,6 +344,164 @@ export interface ConversationListParams {
   metadata?: Record<string, unknown>;
 }
 
+
+// ===== FIM, agents' completions, embeddings, classifiers =====
+
+export interface FIMCompletionRequest {
+  /** A code model, e.g. "codestral-latest". */
+  model: string;
+  prompt: string;
+  suffix?: Nullable<string>;
+  temperature?: Nullable<number>;
+  top_p?: number;
+  max_tokens?: Nullable<number>;
+  min_tokens?: Nullable<number>;
+  stop?: string | string[];
+  random_seed?: Nullable<number>;
+  metadata?: Nullable<Record<string, unknown>>;
+  prompt_cache_key?: Nullable<string>;
+}
+
+/** A chat request naming an agent, whose model and settings apply. */
+export interface AgentsCompletionRequest
+  extends Omit<ChatCompletionRequest, "model" | "temperature" | "top_p" | "reasoning_effort" | "guardrails" | "prompt_cache_key" | "safe_prompt"> {
+  agent_id: string;
+}
+
+export interface EmbeddingRequest {
+  model: string;
+  input: string | string[];
+  output_dimension?: Nullable<number>;
+  output_dtype?: "float" | "int8" | "uint8" | "binary" | "ubinary";
+  encoding_format?: "float" | "base64";
+  metadata?: Nullable<Record<string, unknown>>;
+}
+
+export interface EmbeddingResponse extends Open {
+  id: string;
+  object: string;
+  model: string;
+  usage: UsageInfo;
+  data: Array<{ object: "embedding"; embedding: number[] | string; index: number } & Open>;
+}
+
+export interface ClassificationRequest {
+  model: string;
+  input: string | string[];
+  metadata?: Nullable<Record<string, unknown>>;
+}
+
+export interface ChatModerationRequest {
+  model: string;
+  input: ChatMessage[] | ChatMessage[][];
+}
+
+export interface ChatClassificationRequest {
+  model: string;
+  input: { messages: ChatMessage[] } | Array<{ messages: ChatMessage[] }>;
+}
+
+export interface ModerationResponse extends Open {
+  id: string;
+  model: string;
+  results: Array<{ categories: Record<string, boolean>; category_scores: Record<string, number> } & Open>;
+}
+
+export interface ClassificationResponse extends Open {
+  id: string;
+  model: string;
+  results: Array<Record<string, { scores: Record<string, number> }>>;
+}
+
+// ===== Models =====
+
+export interface ModelCard extends Open {
+  id: string;
+  object: "model";
+  created?: number;
+  owned_by?: string;
+  capabilities: Record<string, boolean>;
+  name?: Nullable<string>;
+  description?: Nullable<string>;
+  max_context_length?: number;
+  aliases?: string[];
+  type?: "base" | "fine-tuned";
+}
+
+export interface ModelList extends Open {
+  object: "list";
+  data: ModelCard[];
+}
+
+export interface ModelListParams {
+  provider?: string;
+  model?: string;
+}
+
+export interface DeletedModel extends Open {
+  id: string;
+  object: "model";
+  deleted: boolean;
+}
+
+// ===== Agents =====
+
+export interface AgentCreationRequest {
+  model: string;
+  name: string;
+  instructions?: Nullable<string>;
+  tools?: Tool[];
+  completion_args?: CompletionArgs;
+  guardrails?: Nullable<unknown[]>;
+  description?: Nullable<string>;
+  /** Agent ids this agent may hand off to. */
+  handoffs?: Nullable<string[]>;
+  metadata?: Nullable<Record<string, unknown>>;
+  version_message?: Nullable<string>;
+}
+
+export interface AgentUpdateRequest extends Partial<AgentCreationRequest> {
+  deployment_chat?: Nullable<boolean>;
+}
+
+export interface Agent extends Open {
+  object?: "agent";
+  id: string;
+  model: string;
+  name: string;
+  version: number;
+  versions: number[];
+  created_at: string;
+  updated_at: string;
+  deployment_chat: boolean;
+  source: string;
+  instructions?: Nullable<string>;
+  tools?: Tool[];
+  completion_args?: CompletionArgs;
+  description?: Nullable<string>;
+  handoffs?: Nullable<string[]>;
+  metadata?: Nullable<Record<string, unknown>>;
+  version_message?: Nullable<string>;
+}
+
+export interface AgentListParams {
+  page?: number;
+  page_size?: number;
+  deployment_chat?: boolean;
+  sources?: Array<"api" | "playground" | "agent_builder_v1">;
+  name?: string;
+  search?: string;
+  id?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface AgentVersionAlias extends Open {
+  alias: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
 // ===== Client =====
 
 /** A streamed reply: iterate it once; `break` cancels it and settles what was used. */
@@ -357,7 +515,45 @@ export declare class MistralRatelimitClient {
     complete(request: StreamBody<ChatCompletionRequest>, options?: CallOptions): Promise<ChatCompletionResponse>;
     stream(request: StreamBody<ChatCompletionRequest>, options?: CallOptions): EventStream<CompletionChunk>;
   };
+  readonly fim: {
+    complete(request: StreamBody<FIMCompletionRequest>, options?: CallOptions): Promise<ChatCompletionResponse>;
+    stream(request: StreamBody<FIMCompletionRequest>, options?: CallOptions): EventStream<CompletionChunk>;
+  };
+  /** The legacy agents' completions (`/v1/agents/completions`); agents themselves are `beta.agents`. */
+  readonly agents: {
+    complete(request: StreamBody<AgentsCompletionRequest>, options?: CallOptions): Promise<ChatCompletionResponse>;
+    stream(request: StreamBody<AgentsCompletionRequest>, options?: CallOptions): EventStream<CompletionChunk>;
+  };
+  readonly embeddings: {
+    create(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
+  };
+  readonly classifiers: {
+    moderate(request: ClassificationRequest, options?: CallOptions): Promise<ModerationResponse>;
+    moderateChat(request: ChatModerationRequest, options?: CallOptions): Promise<ModerationResponse>;
+    classify(request: ClassificationRequest, options?: CallOptions): Promise<ClassificationResponse>;
+    classifyChat(request: ChatClassificationRequest, options?: CallOptions): Promise<ClassificationResponse>;
+  };
+  readonly models: {
+    list(params?: ModelListParams, options?: CallOptions): Promise<ModelList>;
+    retrieve(modelId: string, options?: CallOptions): Promise<ModelCard>;
+    delete(modelId: string, options?: CallOptions): Promise<DeletedModel>;
+  };
   readonly beta: {
+    readonly agents: {
+      create(request: AgentCreationRequest, options?: CallOptions): Promise<Agent>;
+      list(params?: AgentListParams, options?: CallOptions): Promise<Agent[]>;
+      get(agentId: string, params?: { agent_version?: number | string }, options?: CallOptions): Promise<Agent>;
+      /** Creates a new version and makes it current. */
+      update(agentId: string, request: AgentUpdateRequest, options?: CallOptions): Promise<Agent>;
+      delete(agentId: string, options?: CallOptions): Promise<void>;
+      /** Makes `version` the current one. */
+      updateVersion(agentId: string, version: number, options?: CallOptions): Promise<Agent>;
+      listVersions(agentId: string, params?: { page?: number; page_size?: number }, options?: CallOptions): Promise<Agent[]>;
+      getVersion(agentId: string, version: number | string, options?: CallOptions): Promise<Agent>;
+      createVersionAlias(agentId: string, alias: string, version: number, options?: CallOptions): Promise<AgentVersionAlias>;
+      listVersionAliases(agentId: string, options?: CallOptions): Promise<AgentVersionAlias[]>;
+      deleteVersionAlias(agentId: string, alias: string, options?: CallOptions): Promise<void>;
+    };
     readonly conversations: {
       start(request: ConversationRequest, options?: CallOptions): Promise<ConversationResponse>;
       startStream(request: ConversationRequest, options?: CallOptions): EventStream<ConversationEvent>;

@@ -155,7 +155,7 @@ const CHAT: &str = r#"{"model":"mistral-small-latest","messages":[{"role":"user"
 #[wasm_bindgen_test]
 async fn the_client_completes_a_chat_call_and_settles_it() {
     let c = client(50.0);
-    let reply = JsFuture::from(c.call("chat.complete", None, json(CHAT), None, JsValue::UNDEFINED)).await.unwrap();
+    let reply = JsFuture::from(c.call("chat.complete", vec![], json(CHAT), None, JsValue::UNDEFINED)).await.unwrap();
     let total = get(&get(&reply, "usage"), "total_tokens").as_f64().unwrap();
     assert!(total > 0.0);
     let status = c.status();
@@ -172,7 +172,7 @@ async fn the_client_streams_a_conversation_to_its_end() {
     let c = client(50.0);
     let body =
         json(r#"{"model":"mistral-small-latest","inputs":"Bonjour","completion_args":{"max_tokens":6},"stream":true}"#);
-    let stream = JsFuture::from(c.stream("conversations.start", None, body, JsValue::UNDEFINED)).await.unwrap();
+    let stream = JsFuture::from(c.stream("conversations.start", vec![], body, JsValue::UNDEFINED)).await.unwrap();
     let next: js_sys::Function = get(&stream, "next").dyn_into().unwrap();
     let mut types = Vec::new();
     loop {
@@ -190,11 +190,11 @@ async fn the_client_streams_a_conversation_to_its_end() {
 #[wasm_bindgen_test]
 async fn an_abort_while_queued_leaves_the_queue_with_a_typed_error() {
     let c = client(1.0);
-    JsFuture::from(c.call("chat.complete", None, json(CHAT), None, JsValue::UNDEFINED)).await.unwrap();
+    JsFuture::from(c.call("chat.complete", vec![], json(CHAT), None, JsValue::UNDEFINED)).await.unwrap();
     let controller = web_sys::AbortController::new().unwrap();
     let options = js_sys::Object::new();
     js_sys::Reflect::set(&options, &JsValue::from_str("signal"), &controller.signal()).unwrap();
-    let waiting = JsFuture::from(c.call("chat.complete", None, json(CHAT), None, options.into()));
+    let waiting = JsFuture::from(c.call("chat.complete", vec![], json(CHAT), None, options.into()));
     controller.abort();
     let err = waiting.await.unwrap_err();
     assert_eq!(get(&err, "name").as_string().as_deref(), Some("AbortError"));

@@ -105,12 +105,13 @@ impl Estimator for crate::tokenizer::Tekken {
 }
 
 /// The prompt of `body`, its text counted by `count`: the text of messages,
-/// inputs, instructions, tools, prompt and suffix, plus framing per message.
+/// inputs (and embeddings' and classifiers' `input`), instructions, tools, FIM's
+/// prompt and suffix, plus framing per message or input.
 /// Any counter of text (the heuristic, or an exact tokenizer) estimates this way.
 pub fn prompt_with(body: &Value, count: &dyn Fn(&str) -> u64) -> u64 {
-    let messages = body.get("messages").or_else(|| body.get("inputs"));
+    let messages = body.get("messages").or_else(|| body.get("inputs")).or_else(|| body.get("input"));
     let framing = messages.and_then(Value::as_array).map_or(1, |m| m.len() as u64) * PER_MESSAGE;
-    let text: u64 = ["messages", "inputs", "instructions", "tools", "prompt", "suffix"]
+    let text: u64 = ["messages", "inputs", "input", "instructions", "tools", "prompt", "suffix"]
         .iter()
         .filter_map(|k| body.get(*k))
         .map(|v| value_tokens(v, count))

@@ -22,7 +22,7 @@ pub use self::error_kind::ErrorKind;
 pub use self::estimate::{Estimator, Heuristic, OutputHistory};
 pub use self::event::Event;
 pub use self::metrics::Stats;
-pub use self::operation::Kind;
+pub use self::operation::{Kind, Tokens};
 pub use self::options::{ClientConfig, ClientOptions, Timeouts};
 pub use self::state::ClientState;
 pub use self::usage::Usage;

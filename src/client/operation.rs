@@ -1,6 +1,6 @@
 //! The API operations the client offers, and what each means for the limiter and
-//! for retries: its method and path, whether repeating it is harmless, and how its
-//! stream ends.
+//! for retries: its method and path, whether repeating it is harmless, what it
+//! costs the token lanes, and how its stream ends. One table holds them all.
 
 use crate::sse::StreamEnd;
 
@@ -9,6 +9,20 @@ use crate::sse::StreamEnd;
 pub enum Kind {
     /// `POST /v1/chat/completions`.
     ChatComplete,
+    /// `POST /v1/fim/completions`.
+    FimComplete,
+    /// `POST /v1/agents/completions`.
+    AgentsComplete,
+    /// `POST /v1/embeddings`.
+    Embeddings,
+    /// `POST /v1/moderations`.
+    Moderate,
+    /// `POST /v1/chat/moderations`.
+    ModerateChat,
+    /// `POST /v1/classifications`.
+    Classify,
+    /// `POST /v1/chat/classifications`.
+    ClassifyChat,
     /// `POST /v1/conversations`.
     ConversationStart,
     /// `POST /v1/conversations/{id}`.
@@ -25,111 +39,176 @@ pub enum Kind {
     ConversationList,
     /// `DELETE /v1/conversations/{id}`.
     ConversationDelete,
+    /// `POST /v1/agents`.
+    AgentCreate,
+    /// `GET /v1/agents`.
+    AgentList,
+    /// `GET /v1/agents/{id}`.
+    AgentGet,
+    /// `PATCH /v1/agents/{id}`.
+    AgentUpdate,
+    /// `DELETE /v1/agents/{id}`.
+    AgentDelete,
+    /// `PATCH /v1/agents/{id}/version`.
+    AgentUpdateVersion,
+    /// `GET /v1/agents/{id}/versions`.
+    AgentListVersions,
+    /// `GET /v1/agents/{id}/versions/{version}`.
+    AgentGetVersion,
+    /// `PUT /v1/agents/{id}/aliases`.
+    AgentCreateVersionAlias,
+    /// `GET /v1/agents/{id}/aliases`.
+    AgentListVersionAliases,
+    /// `DELETE /v1/agents/{id}/aliases`.
+    AgentDeleteVersionAlias,
+    /// `GET /v1/models`.
+    ModelList,
+    /// `GET /v1/models/{id}`.
+    ModelRetrieve,
+    /// `DELETE /v1/models/{id}`.
+    ModelDelete,
 }
 
+/// What a call costs the token lanes besides its request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tokens {
+    /// Nothing: a read, a list, a delete, an agent's settings.
+    None,
+    /// Its input only: embeddings and classifiers write nothing.
+    Input,
+    /// Its input and what it writes.
+    InputOutput,
+}
+
+/// One operation's row of [`SPECS`]: its kind; the name the JS layer passes; its
+/// method; its path, where each `{}` takes one of the call's ids in order; whether
+/// it is idempotent; what it costs the token lanes; and how a stream of it ends when
+/// it ends well (`None` for what never streams).
+struct Spec(Kind, &'static str, &'static str, &'static str, bool, Tokens, Option<StreamEnd>);
+
+use StreamEnd::{Done, Eof};
+use Tokens::{Input, InputOutput, None as Free};
+
+/// Every operation. Generating creates nothing, so completions are idempotent;
+/// what writes history or a new agent version is not, and is never repeated after
+/// it may have reached the server. Reads, deletes and PUT-like settings are.
+#[rustfmt::skip]
+const SPECS: &[Spec] = &[
+    Spec(Kind::ChatComplete, "chat.complete", "POST", "/v1/chat/completions", true, InputOutput, Some(Done)),
+    Spec(Kind::FimComplete, "fim.complete", "POST", "/v1/fim/completions", true, InputOutput, Some(Done)),
+    Spec(Kind::AgentsComplete, "agents.complete", "POST", "/v1/agents/completions", true, InputOutput, Some(Done)),
+    Spec(Kind::Embeddings, "embeddings.create", "POST", "/v1/embeddings", true, Input, None),
+    Spec(Kind::Moderate, "classifiers.moderate", "POST", "/v1/moderations", true, Input, None),
+    Spec(Kind::ModerateChat, "classifiers.moderateChat", "POST", "/v1/chat/moderations", true, Input, None),
+    Spec(Kind::Classify, "classifiers.classify", "POST", "/v1/classifications", true, Input, None),
+    Spec(Kind::ClassifyChat, "classifiers.classifyChat", "POST", "/v1/chat/classifications", true, Input, None),
+    Spec(Kind::ConversationStart, "conversations.start", "POST", "/v1/conversations", false, InputOutput, Some(Eof)),
+    Spec(Kind::ConversationAppend, "conversations.append", "POST", "/v1/conversations/{}", false, InputOutput, Some(Eof)),
+    Spec(Kind::ConversationRestart, "conversations.restart", "POST", "/v1/conversations/{}/restart", false, InputOutput, Some(Eof)),
+    Spec(Kind::ConversationGet, "conversations.get", "GET", "/v1/conversations/{}", true, Free, None),
+    Spec(Kind::ConversationHistory, "conversations.getHistory", "GET", "/v1/conversations/{}/history", true, Free, None),
+    Spec(Kind::ConversationMessages, "conversations.getMessages", "GET", "/v1/conversations/{}/messages", true, Free, None),
+    Spec(Kind::ConversationList, "conversations.list", "GET", "/v1/conversations", true, Free, None),
+    Spec(Kind::ConversationDelete, "conversations.delete", "DELETE", "/v1/conversations/{}", true, Free, None),
+    Spec(Kind::AgentCreate, "agents.create", "POST", "/v1/agents", false, Free, None),
+    Spec(Kind::AgentList, "agents.list", "GET", "/v1/agents", true, Free, None),
+    Spec(Kind::AgentGet, "agents.get", "GET", "/v1/agents/{}", true, Free, None),
+    Spec(Kind::AgentUpdate, "agents.update", "PATCH", "/v1/agents/{}", false, Free, None),
+    Spec(Kind::AgentDelete, "agents.delete", "DELETE", "/v1/agents/{}", true, Free, None),
+    Spec(Kind::AgentUpdateVersion, "agents.updateVersion", "PATCH", "/v1/agents/{}/version", true, Free, None),
+    Spec(Kind::AgentListVersions, "agents.listVersions", "GET", "/v1/agents/{}/versions", true, Free, None),
+    Spec(Kind::AgentGetVersion, "agents.getVersion", "GET", "/v1/agents/{}/versions/{}", true, Free, None),
+    Spec(Kind::AgentCreateVersionAlias, "agents.createVersionAlias", "PUT", "/v1/agents/{}/aliases", true, Free, None),
+    Spec(Kind::AgentListVersionAliases, "agents.listVersionAliases", "GET", "/v1/agents/{}/aliases", true, Free, None),
+    Spec(Kind::AgentDeleteVersionAlias, "agents.deleteVersionAlias", "DELETE", "/v1/agents/{}/aliases", true, Free, None),
+    Spec(Kind::ModelList, "models.list", "GET", "/v1/models", true, Free, None),
+    Spec(Kind::ModelRetrieve, "models.retrieve", "GET", "/v1/models/{}", true, Free, None),
+    Spec(Kind::ModelDelete, "models.delete", "DELETE", "/v1/models/{}", true, Free, None),
+];
+
 impl Kind {
-    /// Every operation, in declaration order.
-    pub const ALL: &'static [Kind] = &[
-        Kind::ChatComplete,
-        Kind::ConversationStart,
-        Kind::ConversationAppend,
-        Kind::ConversationRestart,
-        Kind::ConversationGet,
-        Kind::ConversationHistory,
-        Kind::ConversationMessages,
-        Kind::ConversationList,
-        Kind::ConversationDelete,
-    ];
+    /// Every operation, in the table's order.
+    pub fn all() -> impl Iterator<Item = Kind> {
+        SPECS.iter().map(|s| s.0)
+    }
+
+    fn spec(self) -> &'static Spec {
+        SPECS.iter().find(|s| s.0 == self).expect("every kind has a row")
+    }
 
     /// The name the JS layer passes, e.g. `"conversations.append"`.
     pub fn js_name(self) -> &'static str {
-        match self {
-            Kind::ChatComplete => "chat.complete",
-            Kind::ConversationStart => "conversations.start",
-            Kind::ConversationAppend => "conversations.append",
-            Kind::ConversationRestart => "conversations.restart",
-            Kind::ConversationGet => "conversations.get",
-            Kind::ConversationHistory => "conversations.getHistory",
-            Kind::ConversationMessages => "conversations.getMessages",
-            Kind::ConversationList => "conversations.list",
-            Kind::ConversationDelete => "conversations.delete",
-        }
+        self.spec().1
     }
 
     /// The operation JS names `name`.
     pub fn from_js_name(name: &str) -> Option<Kind> {
-        Kind::ALL.iter().copied().find(|k| k.js_name() == name)
+        SPECS.iter().find(|s| s.1 == name).map(|s| s.0)
     }
 
     /// The HTTP method.
     pub fn method(self) -> &'static str {
-        match self {
-            Kind::ChatComplete | Kind::ConversationStart | Kind::ConversationAppend | Kind::ConversationRestart => {
-                "POST"
-            }
-            Kind::ConversationDelete => "DELETE",
-            _ => "GET",
+        self.spec().2
+    }
+
+    /// How many ids the path takes.
+    pub fn ids(self) -> usize {
+        self.spec().3.matches("{}").count()
+    }
+
+    /// The path with `ids` in its places, unchecked (missing ones left empty).
+    pub fn path(self, ids: &[&str]) -> String {
+        let mut parts = self.spec().3.split("{}");
+        let mut path = parts.next().unwrap_or_default().to_owned();
+        for (i, part) in parts.enumerate() {
+            path.push_str(ids.get(i).copied().unwrap_or_default());
+            path.push_str(part);
         }
+        path
     }
 
-    /// The path under the server URL; `id` fills `{conversation_id}`.
-    pub fn path(self, id: &str) -> String {
-        match self {
-            Kind::ChatComplete => "/v1/chat/completions".into(),
-            Kind::ConversationStart | Kind::ConversationList => "/v1/conversations".into(),
-            Kind::ConversationAppend | Kind::ConversationGet | Kind::ConversationDelete => {
-                format!("/v1/conversations/{id}")
-            }
-            Kind::ConversationRestart => format!("/v1/conversations/{id}/restart"),
-            Kind::ConversationHistory => format!("/v1/conversations/{id}/history"),
-            Kind::ConversationMessages => format!("/v1/conversations/{id}/messages"),
-        }
-    }
-
-    /// Whether the path needs a conversation id.
-    pub fn needs_id(self) -> bool {
-        self.path("{}").contains("{}")
-    }
-
-    /// The path for a caller-supplied `id`, or why the id cannot be one: only what
-    /// Mistral issues goes into a path, so an id can never reach another resource
+    /// The path for caller-supplied `ids`, or why one cannot be: only what Mistral
+    /// issues goes into a path, so an id can never reach another resource
     /// (`../agents/x`) or smuggle a query (`abc?x=1`).
-    pub fn path_for(self, id: &str) -> Result<String, String> {
-        if self.needs_id() {
+    pub fn path_for(self, ids: &[&str]) -> Result<String, String> {
+        let wanted = self.ids();
+        if ids.len() != wanted {
+            return Err(format!("{} takes {wanted} id(s) in its path, got {}", self.js_name(), ids.len()));
+        }
+        for id in ids {
             check_id(id)?;
         }
-        Ok(self.path(id))
+        Ok(self.path(ids))
     }
 
-    /// Whether repeating the call is harmless. Chat completions create nothing;
-    /// reads and deletes are idempotent. Starting, appending to or restarting a
-    /// conversation writes history, so a repeat could write it twice.
+    /// Whether repeating the call is harmless (see [`SPECS`]).
     pub fn idempotent(self) -> bool {
-        !matches!(self, Kind::ConversationStart | Kind::ConversationAppend | Kind::ConversationRestart)
+        self.spec().4
     }
 
-    /// Whether the call generates tokens (and so costs tokens, not just a request).
-    pub fn generates(self) -> bool {
-        self.method() == "POST"
+    /// What it costs the token lanes.
+    pub fn tokens(self) -> Tokens {
+        self.spec().5
     }
 
-    /// How a stream of this kind ends when it ends well: chat with `[DONE]`,
-    /// conversations at EOF. `None` for kinds that never stream.
+    /// Whether it costs tokens at all (and so answers with usage).
+    pub fn costs_tokens(self) -> bool {
+        self.tokens() != Tokens::None
+    }
+
+    /// How a stream of this kind ends when it ends well: chat-like completions with
+    /// `[DONE]`, conversations at EOF. `None` for kinds that never stream.
     pub fn stream_end(self) -> Option<StreamEnd> {
-        match self {
-            Kind::ChatComplete => Some(StreamEnd::Done),
-            Kind::ConversationStart | Kind::ConversationAppend | Kind::ConversationRestart => Some(StreamEnd::Eof),
-            _ => None,
-        }
+        self.spec().6
     }
 }
 
 /// The longest id accepted; Mistral's are about 40 characters.
 pub const MAX_ID_LEN: usize = 128;
 
-/// Whether `id` looks like an id Mistral issues: letters, digits, `-`, `_` and `.`,
-/// at most [`MAX_ID_LEN`] of them, and not `.` or `..`, which a URL resolves as a
-/// path step. What passes needs no percent-encoding.
+/// Whether `id` looks like an id Mistral issues: letters, digits, `-`, `_`, `.` and
+/// `:` (a fine-tuned model's), at most [`MAX_ID_LEN`] of them, and not `.` or `..`,
+/// which a URL resolves as a path step. What passes needs no percent-encoding.
 pub fn check_id(id: &str) -> Result<(), String> {
     let shown: String = id.chars().take(40).collect::<String>().escape_debug().to_string();
     if id.is_empty() {
@@ -143,9 +222,9 @@ pub fn check_id(id: &str) -> Result<(), String> {
     if id == "." || id == ".." {
         return Err(format!("\"{id}\" is not an id; pass the id Mistral returned"));
     }
-    if let Some(bad) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+    if let Some(bad) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))) {
         return Err(format!(
-            "the id \"{shown}\" holds {:?}; ids are letters, digits, '-', '_' and '.', as Mistral issues them",
+            "the id \"{shown}\" holds {:?}; ids are letters, digits, '-', '_', '.' and ':', as Mistral issues them",
             bad
         ));
     }
@@ -157,39 +236,71 @@ mod tests {
     use super::*;
 
     #[test]
-    fn writes_are_the_only_non_idempotent_calls() {
-        let writes = [Kind::ConversationStart, Kind::ConversationAppend, Kind::ConversationRestart];
-        for k in writes {
-            assert!(!k.idempotent() && k.generates() && k.method() == "POST");
+    fn only_writes_of_history_or_agents_are_not_idempotent() {
+        let writes: Vec<Kind> = Kind::all().filter(|k| !k.idempotent()).collect();
+        assert_eq!(
+            writes,
+            [
+                Kind::ConversationStart,
+                Kind::ConversationAppend,
+                Kind::ConversationRestart,
+                Kind::AgentCreate,
+                Kind::AgentUpdate
+            ]
+        );
+        assert!(Kind::ChatComplete.idempotent() && Kind::ConversationDelete.idempotent());
+    }
+
+    #[test]
+    fn what_each_costs_the_token_lanes() {
+        assert_eq!(Kind::ChatComplete.tokens(), Tokens::InputOutput);
+        assert_eq!(Kind::FimComplete.tokens(), Tokens::InputOutput);
+        assert_eq!(Kind::Embeddings.tokens(), Tokens::Input);
+        assert_eq!(Kind::ClassifyChat.tokens(), Tokens::Input);
+        for free in [Kind::AgentCreate, Kind::AgentUpdate, Kind::ModelDelete, Kind::ConversationGet] {
+            assert!(!free.costs_tokens(), "{free:?}");
         }
-        assert!(Kind::ChatComplete.idempotent());
-        assert!(Kind::ConversationDelete.idempotent() && !Kind::ConversationDelete.generates());
+        // Whatever streams costs tokens.
+        assert!(Kind::all().filter(|k| k.stream_end().is_some()).all(Kind::costs_tokens));
     }
 
     #[test]
     fn ids_that_could_reach_another_resource_are_refused() {
-        assert_eq!(Kind::ConversationGet.path_for("conv_01J-a.b").unwrap(), "/v1/conversations/conv_01J-a.b");
+        assert_eq!(Kind::ConversationGet.path_for(&["conv_01J-a.b"]).unwrap(), "/v1/conversations/conv_01J-a.b");
+        assert_eq!(
+            Kind::ModelRetrieve.path_for(&["ft:open-mistral-7b:1a2b:20240101"]).unwrap(),
+            "/v1/models/ft:open-mistral-7b:1a2b:20240101"
+        );
         for bad in ["", ".", "..", "../../v1/agents/ag_1", "abc?x=1", "a/b", "a#b", "a%2Fb", "é", "a b", "a\\b"] {
-            let err = Kind::ConversationDelete.path_for(bad).unwrap_err();
+            let err = Kind::ConversationDelete.path_for(&[bad]).unwrap_err();
             assert!(err.contains("id"), "{bad}: {err}");
         }
-        assert!(Kind::ConversationGet.path_for(&"a".repeat(MAX_ID_LEN + 1)).is_err());
-        assert_eq!(Kind::ConversationList.path_for("ignored/../x").unwrap(), "/v1/conversations");
+        assert!(Kind::ConversationGet.path_for(&["a".repeat(MAX_ID_LEN + 1).as_str()]).is_err());
+        assert_eq!(Kind::ConversationList.path_for(&[]).unwrap(), "/v1/conversations");
+        assert!(Kind::ConversationList.path_for(&["x"]).unwrap_err().contains("takes 0 id"));
+        assert!(Kind::AgentGetVersion.path_for(&["ag_1"]).unwrap_err().contains("takes 2 id"));
+        assert!(Kind::AgentGetVersion.path_for(&["ag_1", "../x"]).is_err());
     }
 
     #[test]
-    fn js_names_round_trip() {
-        for &k in Kind::ALL {
+    fn js_names_round_trip_and_are_unique() {
+        let mut names: Vec<&str> = Kind::all().map(Kind::js_name).collect();
+        for k in Kind::all() {
             assert_eq!(Kind::from_js_name(k.js_name()), Some(k));
         }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SPECS.len());
         assert_eq!(Kind::from_js_name("chat.completes"), None);
     }
 
     #[test]
     fn paths_and_stream_ends() {
-        assert_eq!(Kind::ConversationRestart.path("conv_1"), "/v1/conversations/conv_1/restart");
-        assert!(Kind::ConversationHistory.needs_id() && !Kind::ConversationList.needs_id());
+        assert_eq!(Kind::ConversationRestart.path(&["conv_1"]), "/v1/conversations/conv_1/restart");
+        assert_eq!(Kind::AgentGetVersion.path(&["ag_1", "3"]), "/v1/agents/ag_1/versions/3");
+        assert_eq!((Kind::ConversationHistory.ids(), Kind::ConversationList.ids()), (1, 0));
         assert_eq!(Kind::ChatComplete.stream_end(), Some(StreamEnd::Done));
+        assert_eq!(Kind::AgentsComplete.stream_end(), Some(StreamEnd::Done));
         assert_eq!(Kind::ConversationAppend.stream_end(), Some(StreamEnd::Eof));
         assert_eq!(Kind::ConversationGet.stream_end(), None);
     }

@@ -8,7 +8,7 @@ use super::calibration::Calibration;
 use super::call::Plan;
 use super::estimate::{request_tokens, Estimator};
 use super::event::Event;
-use super::{ConversationContext, Kind, OutputHistory, Stats, Usage};
+use super::{ConversationContext, Kind, OutputHistory, Stats, Tokens, Usage};
 use crate::feedback::ServerReport;
 use crate::limiter::{Limiter, Ticket};
 use crate::time::Instant;
@@ -88,7 +88,7 @@ impl ClientState {
         estimator: &dyn Estimator,
     ) -> Plan {
         let kind = base.kind;
-        if !kind.generates() {
+        if !kind.costs_tokens() {
             return base;
         }
         let est = request_tokens(estimator, &self.history, text, body);
@@ -103,7 +103,8 @@ impl ClientState {
             model: body.get("model").and_then(Value::as_str).map(str::to_owned),
             prompt: est.prompt,
             history,
-            output: est.output,
+            // Embeddings and classifiers write nothing.
+            output: if kind.tokens() == Tokens::InputOutput { est.output } else { 0 },
             counting: estimator.counting(),
             ..base
         }

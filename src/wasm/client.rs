@@ -136,7 +136,7 @@ impl Client {
     fn plan(
         &self,
         kind: &str,
-        id: Option<String>,
+        ids: &[String],
         body: &JsValue,
         query: Option<String>,
         options: &JsValue,
@@ -145,8 +145,8 @@ impl Client {
         let inner = &self.inner;
         let err = |m: String| inner.config_error(m);
         let kind = Kind::from_js_name(kind).ok_or_else(|| err(format!("unknown operation '{kind}'")))?;
-        let id = id.unwrap_or_default();
-        let path = kind.path_for(&id).map_err(err)?;
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let path = kind.path_for(&ids).map_err(err)?;
         let config = inner.config();
         let opts = call_options(options, config.retry, config.timeouts).map_err(err)?;
         // The JS string goes to fetch as it is; wasm reads a copy to estimate.
@@ -162,7 +162,13 @@ impl Client {
         };
         let base = Plan { stream, ..Plan::free(kind, opts.priority, opts.retry, opts.timeouts) };
         let estimator = inner.estimator();
-        let plan = inner.state().estimate(base, Some(&id), text.as_deref().unwrap_or("{}"), &json, estimator.as_ref());
+        let plan = inner.state().estimate(
+            base,
+            ids.first().copied(),
+            text.as_deref().unwrap_or("{}"),
+            &json,
+            estimator.as_ref(),
+        );
         let mut url = format!("{}{path}", config.server_url);
         if let Some(q) = query.filter(|q| !q.is_empty()) {
             url.push('?');
@@ -172,16 +178,17 @@ impl Client {
     }
 
     /// Runs a call that answers with JSON (or nothing, for 204). `kind` is e.g.
-    /// `"conversations.append"`; `query` is an already-encoded query string.
+    /// `"conversations.append"`; `ids` fill its path; `query` is an already-encoded
+    /// query string.
     pub fn call(
         &self,
         kind: &str,
-        id: Option<String>,
+        ids: Vec<String>,
         body: JsValue,
         query: Option<String>,
         options: JsValue,
     ) -> js_sys::Promise {
-        let planned = self.plan(kind, id, &body, query, &options, false);
+        let planned = self.plan(kind, &ids, &body, query, &options, false);
         let inner = self.inner.clone();
         future_to_promise(async move {
             let (mut call, wire, signal) = planned?;
@@ -199,8 +206,8 @@ impl Client {
 
     /// Runs a streaming call; resolves with an `EventStream` once the reply's head
     /// has arrived (retries happen before that, never after).
-    pub fn stream(&self, kind: &str, id: Option<String>, body: JsValue, options: JsValue) -> js_sys::Promise {
-        let planned = self.plan(kind, id, &body, None, &options, true);
+    pub fn stream(&self, kind: &str, ids: Vec<String>, body: JsValue, options: JsValue) -> js_sys::Promise {
+        let planned = self.plan(kind, &ids, &body, None, &options, true);
         let inner = self.inner.clone();
         future_to_promise(async move {
             let (mut call, wire, signal) = planned?;

@@ -12,6 +12,9 @@ import {
   type ChatCompletionResponse,
   type ClientEvent,
   type ConversationEvent,
+  type Agent,
+  type EmbeddingResponse,
+  type ModelCard,
 } from "mistral-ratelimit";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
@@ -122,4 +125,38 @@ export async function misuse(): Promise<void> {
   // @ts-expect-error: a stream is iterated, not awaited for a response
   const r: ChatCompletionResponse = await client.chat.stream({ model: "m", messages: [] });
   console.log(r);
+}
+
+export async function theRestOfTheApi(): Promise<void> {
+  const fim = await client.fim.complete({ model: "codestral-latest", prompt: "def f(", suffix: "return x", max_tokens: 16 });
+  console.log(fim.usage.total_tokens);
+  for await (const chunk of client.fim.stream({ model: "codestral-latest", prompt: "fn main() {" })) console.log(chunk.choices[0].delta.content);
+  await client.agents.complete({ agent_id: "ag_1", messages: [{ role: "user", content: "hi" }] });
+  const embedded: EmbeddingResponse = await client.embeddings.create({ model: "mistral-embed", input: ["a", "b"] });
+  console.log(embedded.data[0].embedding, embedded.usage.prompt_tokens);
+  const moderated = await client.classifiers.moderateChat({ model: "mistral-moderation-latest", input: [{ role: "user", content: "hi" }] });
+  console.log(moderated.results[0].category_scores);
+  await client.classifiers.classifyChat({ model: "m", input: { messages: [{ role: "user", content: "hi" }] } });
+  const models: ModelCard[] = (await client.models.list()).data;
+  console.log(models[0].capabilities, (await client.models.delete("ft:x:y")).deleted);
+  const agent: Agent = await client.beta.agents.create({ model: "mistral-small-latest", name: "helper", handoffs: ["ag_2"] });
+  await client.beta.agents.update(agent.id, { instructions: "brief" });
+  await client.beta.agents.get(agent.id, { agent_version: "stable" });
+  await client.beta.agents.createVersionAlias(agent.id, "stable", agent.version);
+  await client.beta.agents.getVersion(agent.id, 0);
+
+  // @ts-expect-error: FIM needs a prompt
+  await client.fim.complete({ model: "codestral-latest", suffix: "x" });
+  // @ts-expect-error: the legacy agents' completion names its agent
+  await client.agents.complete({ messages: [{ role: "user", content: "hi" }] });
+  // @ts-expect-error: an embedding's input is text, not messages
+  await client.embeddings.create({ model: "mistral-embed", input: [{ role: "user", content: "hi" }] });
+  // @ts-expect-error: embeddings do not stream
+  client.embeddings.stream({ model: "mistral-embed", input: "x" });
+  // @ts-expect-error: an agent needs a name
+  await client.beta.agents.create({ model: "mistral-small-latest" });
+  // @ts-expect-error: updateVersion takes the version to make current
+  await client.beta.agents.updateVersion(agent.id);
+  // @ts-expect-error: retrieve takes a model id
+  await client.models.retrieve({ id: "mistral-small-latest" });
 }

@@ -5,7 +5,7 @@
 // closes. Screenshots after the storm go to target/www-screenshots/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { By, Key } from "selenium-webdriver";
 
@@ -63,6 +63,24 @@ export function pageSuite(name) {
       const byRoute = (await mock.stats()).by_route;
       assert.equal(byRoute["POST /v1/conversations"]["200"], 1, "the first message starts a conversation");
       assert.equal(Object.entries(byRoute).filter(([route]) => /^POST \/v1\/conversations\/[^/]+$/.test(route)).length, 1, "the second appends to it");
+      assert.deepEqual(await problems(driver), []);
+    }));
+
+  test(`${name}: every operation round-trips from the page`, () =>
+    withPage([], async (driver, mock) => {
+      await driver.get(`${mock.url}/?rps=50&tabs=`);
+      await driver.wait(() => driver.executeScript("return globalThis.demo?.ready === true"), 10_000);
+      const source = await readFile(new URL("../client/round-trips.mjs", import.meta.url), "utf8");
+      await driver.manage().setTimeouts({ script: 60_000 });
+      const result = await driver.executeAsyncScript(
+        `const [source, done] = arguments;
+         import(URL.createObjectURL(new Blob([source], { type: "text/javascript" })))
+           .then((m) => m.roundTrips(demo.client))
+           .then((called) => done({ called }), (e) => done({ error: String(e) }));`,
+        source,
+      );
+      assert.equal(result.error, undefined);
+      assert.equal(result.called.length, 36);
       assert.deepEqual(await problems(driver), []);
     }));
 

@@ -311,7 +311,7 @@ impl Call {
             self.phase = Phase::Reading;
             return Action::ReadBody;
         }
-        if status == 204 && !self.plan.kind.generates() {
+        if status == 204 && !self.plan.kind.costs_tokens() {
             self.settle(state, 0, 0, at);
             self.phase = Phase::Done;
             return Action::Finish(Ok(Reply::Empty));
@@ -350,7 +350,7 @@ impl Call {
         if (200..300).contains(&status) {
             let parsed = serde_json::from_str::<Value>(text).map_err(|e| format!("not valid JSON ({e})"));
             // A reply that generated is an object (usage and all); a list may be an array.
-            let generated = self.plan.kind.generates();
+            let generated = self.plan.kind.costs_tokens();
             let json =
                 match parsed.and_then(
                     |v| {
@@ -377,7 +377,7 @@ impl Call {
                     (u.prompt, u.completion)
                 }
                 // No usage: the charged cost if the server said it, else the estimate.
-                None if self.plan.kind.generates() => (report.query_cost.unwrap_or(self.reserved.1), 0),
+                None if self.plan.kind.costs_tokens() => (report.query_cost.unwrap_or(self.reserved.1), 0),
                 None => (0, 0),
             };
             self.settle(state, early, late, at);

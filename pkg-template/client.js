@@ -298,6 +298,34 @@ export class MistralRatelimitClient {
       retrieve: (modelId, opts) => call("models.retrieve", [modelId], bodiless, undefined, opts),
       delete: (modelId, opts) => call("models.delete", [modelId], bodiless, undefined, opts),
     };
+    /**
+     * A fetch for other clients (the official SDK, the AI SDK): the request goes
+     * through this client's budget as the call of its route would, streams pass
+     * through as they come, and what the server answers last is the response.
+     */
+    this.fetch = async (input, init) => {
+      const req = new Request(input, init);
+      const headers = Object.fromEntries(req.headers);
+      delete headers["content-length"];
+      if (!headers.authorization && apiKey) headers.authorization = `Bearer ${apiKey}`;
+      const json = /json/.test(headers["content-type"] ?? "");
+      const body = req.body === null ? undefined : json ? await req.text() : new Uint8Array(await req.arrayBuffer());
+      useTekken();
+      const reply = await runtime.track(() => this.#client().fetchCall(req.method, req.url, headers, body, req.signal), internalError);
+      // The body is handed on decoded: its length and encoding no longer hold.
+      const out = new Headers(reply.headers.filter(([name]) => !/^content-(length|encoding)$/i.test(name)));
+      if (!reply.stream) return new Response(reply.body, { status: reply.status, headers: out });
+      const stream = reply.stream;
+      const passed = new ReadableStream({
+        async pull(controller) {
+          const chunk = await runtime.track(() => stream.pull(), internalError);
+          if (chunk === undefined) controller.close();
+          else controller.enqueue(chunk);
+        },
+        cancel: () => stream.cancel(),
+      });
+      return new Response(passed, { status: reply.status, headers: out });
+    };
     this.beta = {
       conversations: {
         start: (request, opts) => whole("conversations.start", [], request, opts),

@@ -568,6 +568,15 @@ export declare class MistralRatelimitClient {
       delete(conversationId: string, options?: CallOptions): Promise<void>;
     };
   };
+  /**
+   * A `fetch` for other clients of Mistral's API (the official SDK's
+   * `HTTPClient({ fetcher })`, the AI SDK's `createMistral({ fetch })`): each request
+   * goes through this client's budget as the call of its route would, a 429 is
+   * retried through the limiter, streams pass through as they come, and the
+   * server's last answer, a refusal included, is the response. Turn the other
+   * client's own retries off. Rejects only when no answer came.
+   */
+  readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
   /** Lanes, queue, the server's last report and counters, as of now. */
   status(): ClientStatus;
   /** Subscribes to client events; returns the function that unsubscribes. */

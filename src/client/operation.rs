@@ -67,6 +67,11 @@ pub enum Kind {
     ModelRetrieve,
     /// `DELETE /v1/models/{id}`.
     ModelDelete,
+    /// A route no other row names, sent through `client.fetch` by a method that
+    /// repeats harmlessly (GET, HEAD, PUT, DELETE).
+    OtherRead,
+    /// The same, by a method that may not (POST, PATCH).
+    OtherWrite,
 }
 
 /// What a call costs the token lanes besides its request.
@@ -124,6 +129,8 @@ const SPECS: &[Spec] = &[
     Spec(Kind::ModelList, "models.list", "GET", "/v1/models", true, Free, None),
     Spec(Kind::ModelRetrieve, "models.retrieve", "GET", "/v1/models/{}", true, Free, None),
     Spec(Kind::ModelDelete, "models.delete", "DELETE", "/v1/models/{}", true, Free, None),
+    Spec(Kind::OtherRead, "fetch.read", "GET", "", true, Free, None),
+    Spec(Kind::OtherWrite, "fetch.write", "POST", "", false, Free, None),
 ];
 
 impl Kind {
@@ -144,6 +151,33 @@ impl Kind {
     /// The operation JS names `name`.
     pub fn from_js_name(name: &str) -> Option<Kind> {
         SPECS.iter().find(|s| s.1 == name).map(|s| s.0)
+    }
+
+    /// The operation a request is, by its method and its path (from `/v1/` on),
+    /// with the ids in that path. A route no row names is [`Kind::OtherRead`] or
+    /// [`Kind::OtherWrite`] by its method.
+    pub fn for_request(method: &str, path: &str) -> (Kind, Vec<String>) {
+        let method = method.to_ascii_uppercase();
+        let segments: Vec<&str> = path.split('?').next().unwrap_or_default().trim_end_matches('/').split('/').collect();
+        for row in SPECS.iter().filter(|row| row.2 == method && !row.3.is_empty()) {
+            let template: Vec<&str> = row.3.split('/').collect();
+            if template.len() != segments.len() {
+                continue;
+            }
+            let mut ids = Vec::new();
+            let fits = template.iter().zip(&segments).all(|(t, s)| match *t {
+                "{}" => {
+                    ids.push((*s).to_owned());
+                    !s.is_empty()
+                }
+                literal => literal == *s,
+            });
+            if fits {
+                return (row.0, ids);
+            }
+        }
+        let harmless = matches!(method.as_str(), "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS");
+        (if harmless { Kind::OtherRead } else { Kind::OtherWrite }, Vec::new())
     }
 
     /// The HTTP method.
@@ -245,7 +279,8 @@ mod tests {
                 Kind::ConversationAppend,
                 Kind::ConversationRestart,
                 Kind::AgentCreate,
-                Kind::AgentUpdate
+                Kind::AgentUpdate,
+                Kind::OtherWrite
             ]
         );
         assert!(Kind::ChatComplete.idempotent() && Kind::ConversationDelete.idempotent());
@@ -292,6 +327,21 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), SPECS.len());
         assert_eq!(Kind::from_js_name("chat.completes"), None);
+    }
+
+    #[test]
+    fn requests_are_told_apart_by_method_and_path() {
+        let of = |m: &str, p: &str| Kind::for_request(m, p);
+        assert_eq!(of("POST", "/v1/chat/completions"), (Kind::ChatComplete, vec![]));
+        assert_eq!(of("post", "/v1/agents/completions"), (Kind::AgentsComplete, vec![]));
+        assert_eq!(of("PATCH", "/v1/agents/ag_1"), (Kind::AgentUpdate, vec!["ag_1".to_owned()]));
+        assert_eq!(of("POST", "/v1/conversations/c_1"), (Kind::ConversationAppend, vec!["c_1".to_owned()]));
+        assert_eq!(of("POST", "/v1/conversations/c_1/restart"), (Kind::ConversationRestart, vec!["c_1".to_owned()]));
+        assert_eq!(of("GET", "/v1/agents/ag_1/versions/2?x=1").0, Kind::AgentGetVersion);
+        assert_eq!(of("GET", "/v1/conversations/").0, Kind::ConversationList);
+        assert_eq!(of("POST", "/v1/files").0, Kind::OtherWrite);
+        assert_eq!(of("GET", "/v1/batch/jobs").0, Kind::OtherRead);
+        assert_eq!(of("POST", "/v1/conversations//restart").0, Kind::OtherWrite, "an empty id names nothing");
     }
 
     #[test]

@@ -18,7 +18,18 @@ use crate::client::{Action, Call, CallError, Input, Lost, Reply};
 pub struct Wire {
     pub url: String,
     /// The body as JS made it, handed to `fetch` without a copy through wasm.
-    pub body: Option<js_sys::JsString>,
+    pub body: Option<JsValue>,
+    /// `client.fetch`: the caller's method and headers, sent as they are.
+    pub passed: Option<(&'static str, JsValue)>,
+}
+
+/// The last reply the server sent a call: for `client.fetch`, which hands a caller
+/// the server's own answer, a refusal included.
+pub struct LastReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// Its body once read (an error's, up to `http::ERROR_BODY_CAP`).
+    pub body: Option<JsValue>,
 }
 
 /// How a call ended well.
@@ -55,8 +66,15 @@ pub fn lost(e: NoResponse, scope: &Scope) -> Input<'static> {
     }
 }
 
-/// Runs `call` until it ends, or until a stream's head arrives.
-pub async fn run(inner: &Rc<Inner>, call: &mut Call, wire: &Wire, scope: &mut Scope) -> Result<Done, CallError> {
+/// Runs `call` until it ends, or until a stream's head arrives; `last` holds the
+/// reply of the last attempt that got one.
+pub async fn run(
+    inner: &Rc<Inner>,
+    call: &mut Call,
+    wire: &Wire,
+    scope: &mut Scope,
+    last: &mut Option<LastReply>,
+) -> Result<Done, CallError> {
     let mut input = Input::Start;
     let mut response: Option<HttpResponse> = None;
     let mut body: String;
@@ -75,17 +93,20 @@ pub async fn run(inner: &Rc<Inner>, call: &mut Call, wire: &Wire, scope: &mut Sc
             Action::Send => {
                 let signal = scope.begin_attempt(call.plan().timeouts.attempt).map_err(|e| internal(&e))?;
                 let request = HttpRequest {
-                    method: call.plan().kind.method(),
+                    method: wire.passed.as_ref().map_or(call.plan().kind.method(), |(m, _)| m),
                     url: &wire.url,
                     api_key: inner.config().api_key.as_deref(),
+                    headers: wire.passed.as_ref().map(|(_, h)| h),
                     body: wire.body.as_ref(),
                     stream: call.plan().stream,
                 };
+                *last = None;
                 match http::send(&request, &signal).await {
                     Ok(mut res) => {
-                        let head = Input::Head { status: res.status, headers: std::mem::take(&mut res.headers) };
+                        let (status, headers) = (res.status, std::mem::take(&mut res.headers));
+                        *last = Some(LastReply { status, headers: headers.clone(), body: None });
                         response = Some(res);
-                        head
+                        Input::Head { status, headers }
                     }
                     Err(e) => lost(e, scope),
                 }
@@ -102,6 +123,9 @@ pub async fn run(inner: &Rc<Inner>, call: &mut Call, wire: &Wire, scope: &mut Sc
                 match or_stop(scope, read).await {
                     Ok(Ok(text)) => {
                         body = text.as_string().unwrap_or_default();
+                        if let Some(reply) = last.as_mut() {
+                            reply.body = Some(text.clone());
+                        }
                         body_js = text;
                         Input::Body(&body)
                     }

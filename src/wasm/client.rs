@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::budget::Budget;
-use super::call::{self, Done, Wire};
+use super::call::{self, Done, LastReply, Wire};
 use super::inner::Inner;
 use super::js;
 use super::scope::Scope;
@@ -158,7 +158,7 @@ impl Client {
             let text = String::from(&js_text);
             let json: Value =
                 serde_json::from_str(&text).map_err(|e| err(format!("the request body is not JSON: {e}")))?;
-            (Some(js_text), Some(text), json)
+            (Some(JsValue::from(js_text)), Some(text), json)
         };
         let base = Plan { stream, ..Plan::free(kind, opts.priority, opts.retry, opts.timeouts) };
         let estimator = inner.estimator();
@@ -174,7 +174,7 @@ impl Client {
             url.push('?');
             url.push_str(&q);
         }
-        Ok((Call::new(plan), Wire { url, body: wire_body }, opts.signal))
+        Ok((Call::new(plan), Wire { url, body: wire_body, passed: None }, opts.signal))
     }
 
     /// Runs a call that answers with JSON (or nothing, for 204). `kind` is e.g.
@@ -193,7 +193,7 @@ impl Client {
         future_to_promise(async move {
             let (mut call, wire, signal) = planned?;
             let mut scope = Scope::new(signal)?;
-            let result = call::run(&inner, &mut call, &wire, &mut scope).await;
+            let result = call::run(&inner, &mut call, &wire, &mut scope, &mut None).await;
             scope.release();
             match result {
                 Ok(Done::Json(Some(text))) => js::parse_json(&text),
@@ -212,12 +212,83 @@ impl Client {
         future_to_promise(async move {
             let (mut call, wire, signal) = planned?;
             let mut scope = Scope::new(signal)?;
-            match call::run(&inner, &mut call, &wire, &mut scope).await {
+            match call::run(&inner, &mut call, &wire, &mut scope, &mut None).await {
                 Ok(Done::Stream(res)) => Ok(EventStream::open(&inner, call, res, scope).into()),
                 Ok(Done::Json(_)) => Err(inner.config_error("the server answered a stream request with JSON")),
                 Err(e) => Err(inner.error(&e)),
             }
         })
+    }
+
+    /// `client.fetch`: sends `method` `url` with the caller's `headers` and `body`
+    /// (a string is estimated; anything else, such as a form, costs one request)
+    /// through the limiter, retrying as a call of its route would. Resolves with
+    /// `{status, headers, body}` for the server's last reply, refusals included, or
+    /// `{status, headers, stream}` for a stream, whose `pull()` hands out the body's
+    /// bytes as they come; rejects only when no reply came (a dropped connection,
+    /// a timeout, an abort, a queue timeout).
+    #[wasm_bindgen(js_name = fetchCall)]
+    pub fn fetch_call(
+        &self,
+        method: String,
+        url: String,
+        headers: JsValue,
+        body: JsValue,
+        signal: Option<web_sys::AbortSignal>,
+    ) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        let planned = self.plan_fetch(&method, url, headers, body);
+        future_to_promise(async move {
+            let (mut call, wire) = planned?;
+            let mut scope = Scope::new(signal)?;
+            let mut last = None;
+            let result = call::run(&inner, &mut call, &wire, &mut scope, &mut last).await;
+            let reply = |status: u16, headers: &[(String, String)], key: &str, value: JsValue| {
+                let pairs: js_sys::Array =
+                    headers.iter().map(|(k, v)| js_sys::Array::of2(&k.into(), &v.into())).collect();
+                js::object(&[("status", status.into()), ("headers", pairs.into()), (key, value)])
+            };
+            match (result, last) {
+                (Ok(Done::Stream(res)), Some(l)) => {
+                    let stream = EventStream::open(&inner, call, res, scope);
+                    Ok(reply(l.status, &l.headers, "stream", stream.into()))
+                }
+                (Ok(Done::Json(body)), Some(l)) => {
+                    scope.release();
+                    Ok(reply(l.status, &l.headers, "body", body.unwrap_or(JsValue::NULL)))
+                }
+                // Refused for good: the server's own answer, for the caller's SDK to read.
+                (Err(e), Some(LastReply { status, headers, body: Some(body) })) if e.status == Some(status) => {
+                    scope.release();
+                    Ok(reply(status, &headers, "body", body))
+                }
+                (Err(e), _) => Err(inner.error(&e)),
+                (Ok(_), None) => Err(inner.config_error("internal: a reply without a head")),
+            }
+        })
+    }
+
+    fn plan_fetch(&self, method: &str, url: String, headers: JsValue, body: JsValue) -> Result<(Call, Wire), JsValue> {
+        let inner = &self.inner;
+        let err = |m: String| inner.config_error(m);
+        let method = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+            .into_iter()
+            .find(|m| m.eq_ignore_ascii_case(method))
+            .ok_or_else(|| err(format!("client.fetch does not send {method} requests")))?;
+        let path =
+            web_sys::Url::new(&url).map_err(|_| err(format!("client.fetch needs an absolute URL, got {url}")))?;
+        let path = path.pathname();
+        let (kind, ids) = Kind::for_request(method, path.find("/v1/").map_or(&path[..], |i| &path[i..]));
+        let text = body.as_string();
+        let json: Value = text.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Value::Null);
+        let stream = json.get("stream").and_then(Value::as_bool).unwrap_or(false);
+        let config = inner.config();
+        let base = Plan { stream, ..Plan::free(kind, Priority::Interactive, config.retry, config.timeouts) };
+        let estimator = inner.estimator();
+        let id = ids.first().map(String::as_str);
+        let plan = inner.state().estimate(base, id, text.as_deref().unwrap_or("{}"), &json, estimator.as_ref());
+        let body = (!body.is_undefined() && !body.is_null()).then_some(body);
+        Ok((Call::new(plan), Wire { url, body, passed: Some((method, headers)) }))
     }
 
     /// Estimates prompts with `count(bodyText) -> number` from now on (the heuristic

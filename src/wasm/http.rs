@@ -12,7 +12,9 @@ pub struct HttpRequest<'a> {
     pub method: &'static str,
     pub url: &'a str,
     pub api_key: Option<&'a str>,
-    pub body: Option<&'a js_sys::JsString>,
+    /// Headers to send instead of ours (`client.fetch` passes the caller's on).
+    pub headers: Option<&'a JsValue>,
+    pub body: Option<&'a JsValue>,
     pub stream: bool,
 }
 
@@ -49,6 +51,16 @@ pub async fn send(req: &HttpRequest<'_>, signal: &AbortSignal) -> Result<HttpRes
 /// The options of `fetch`: headers as a plain object, which costs less than a
 /// `Headers` instance.
 fn init(req: &HttpRequest<'_>, signal: &AbortSignal) -> RequestInit {
+    let init = RequestInit::new();
+    init.set_method(req.method);
+    if let Some(body) = req.body {
+        init.set_body(body);
+    }
+    init.set_signal(Some(signal));
+    if let Some(headers) = req.headers {
+        init.set_headers(headers);
+        return init;
+    }
     let accept = if req.stream { "text/event-stream" } else { "application/json" };
     let key = req.api_key.map(|k| JsValue::from_str(&format!("Bearer {k}")));
     let json = req.body.map(|_| JsValue::from_str("application/json"));
@@ -57,13 +69,7 @@ fn init(req: &HttpRequest<'_>, signal: &AbortSignal) -> RequestInit {
         ("authorization", key.unwrap_or(JsValue::UNDEFINED)),
         ("content-type", json.unwrap_or(JsValue::UNDEFINED)),
     ]);
-    let init = RequestInit::new();
-    init.set_method(req.method);
-    if let Some(body) = req.body {
-        init.set_body(body);
-    }
     init.set_headers(&headers);
-    init.set_signal(Some(signal));
     init
 }
 

@@ -67,16 +67,28 @@ impl EventStream {
     pub fn next(&self) -> js_sys::Promise {
         let state = self.state.clone();
         future_to_promise(async move {
-            if std::mem::replace(&mut state.borrow_mut().busy, true) {
-                let s = state.borrow();
-                let err = CallError::new(ErrorKind::Config, "next() was called again before the last call settled");
-                return Err(s.inner.error(&err));
-            }
+            claim(&state, "next")?;
             let step = advance(&state).await;
             state.borrow_mut().busy = false;
             match step {
                 Ok(Step::Event(v)) => Ok(js::object(&[("done", false.into()), ("value", v)])),
                 Ok(Step::End) => Ok(js::object(&[("done", true.into())])),
+                Err(e) => Err(state.borrow().inner.error(&e)),
+            }
+        })
+    }
+
+    /// The body's next bytes as a `Uint8Array`, or `undefined` at its end
+    /// (`client.fetch` hands them on as they come).
+    pub fn pull(&self) -> js_sys::Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            claim(&state, "pull")?;
+            let step = advance_bytes(&state).await;
+            state.borrow_mut().busy = false;
+            match step {
+                Ok(Some(bytes)) => Ok(js_sys::Uint8Array::from(&bytes[..]).into()),
+                Ok(None) => Ok(JsValue::UNDEFINED),
                 Err(e) => Err(state.borrow().inner.error(&e)),
             }
         })
@@ -104,6 +116,16 @@ impl EventStream {
     }
 }
 
+/// Marks the stream busy; an error if a read is already under way.
+fn claim(state: &Rc<RefCell<State>>, what: &str) -> Result<(), JsValue> {
+    if std::mem::replace(&mut state.borrow_mut().busy, true) {
+        let s = state.borrow();
+        let err = CallError::new(ErrorKind::Config, format!("{what}() was called again before the last call settled"));
+        return Err(s.inner.error(&err));
+    }
+    Ok(())
+}
+
 /// The call is over: stop the fetch and the timers; the reader to cancel, if any.
 fn close(s: &mut State) -> Option<ReadableStreamDefaultReader> {
     s.scope.abort();
@@ -127,42 +149,62 @@ async fn advance(state: &Rc<RefCell<State>>) -> Result<Step, CallError> {
                 return std::mem::replace(end, Ok(())).map(|()| Step::End);
             }
         }
-        let reader = {
-            let mut s = state.borrow_mut();
-            let idle = s.call.plan().timeouts.stream_idle;
-            s.scope.arm(idle);
-            s.reader.clone()
-        };
-        let read = match &reader {
-            Some(r) => {
-                let scope_stop = { state.borrow().scope.stopped() };
-                let read = JsFuture::from(r.read());
-                futures_util::pin_mut!(read, scope_stop);
-                match futures_util::future::select(read, scope_stop).await {
-                    futures_util::future::Either::Left((chunk, _)) => Some(chunk),
-                    futures_util::future::Either::Right((why, _)) => {
-                        feed(state, why.input());
-                        continue;
-                    }
-                }
+        match read(state).await {
+            Read::Chunk(bytes) => feed(state, Input::Chunk(&bytes)),
+            Read::Other(input) => feed(state, input),
+        }
+    }
+}
+
+/// The same stream as bytes, for `client.fetch`: each chunk goes to the machine,
+/// which counts what it costs, and on to the caller as it came; `None` at the end.
+async fn advance_bytes(state: &Rc<RefCell<State>>) -> Result<Option<Vec<u8>>, CallError> {
+    loop {
+        stop_if_aborted(state);
+        if let Some(end) = state.borrow_mut().end.as_mut() {
+            return std::mem::replace(end, Ok(())).map(|()| None);
+        }
+        match read(state).await {
+            Read::Chunk(bytes) => {
+                feed(state, Input::Chunk(&bytes));
+                // The caller decodes the events itself.
+                state.borrow_mut().pending.clear();
+                return Ok(Some(bytes));
             }
-            // A 200 with no body: nothing will come.
-            None => None,
-        };
-        let bytes;
-        let input = match read {
-            None => Input::Eof,
-            Some(Err(e)) => {
-                let s = state.borrow();
-                lost(http::classify(&e), &s.scope)
-            }
-            Some(Ok(chunk)) if js::get(&chunk, "done").as_bool().unwrap_or(true) => Input::Eof,
-            Some(Ok(chunk)) => {
-                bytes = js_sys::Uint8Array::new(&js::get(&chunk, "value")).to_vec();
-                Input::Chunk(&bytes)
-            }
-        };
-        feed(state, input);
+            Read::Other(input) => feed(state, input),
+        }
+    }
+}
+
+/// What one read of the body gave.
+enum Read {
+    Chunk(Vec<u8>),
+    /// Its end, its failure, or the scope's stop, as the machine hears it.
+    Other(Input<'static>),
+}
+
+/// Reads the body's next chunk, within the stream's idle timeout.
+async fn read(state: &Rc<RefCell<State>>) -> Read {
+    let reader = {
+        let mut s = state.borrow_mut();
+        let idle = s.call.plan().timeouts.stream_idle;
+        s.scope.arm(idle);
+        s.reader.clone()
+    };
+    // A 200 with no body: nothing will come.
+    let Some(reader) = reader else { return Read::Other(Input::Eof) };
+    let scope_stop = { state.borrow().scope.stopped() };
+    let pending = JsFuture::from(reader.read());
+    futures_util::pin_mut!(pending, scope_stop);
+    match futures_util::future::select(pending, scope_stop).await {
+        futures_util::future::Either::Right((why, _)) => Read::Other(why.input()),
+        futures_util::future::Either::Left((Err(e), _)) => Read::Other(lost(http::classify(&e), &state.borrow().scope)),
+        futures_util::future::Either::Left((Ok(chunk), _)) if js::get(&chunk, "done").as_bool().unwrap_or(true) => {
+            Read::Other(Input::Eof)
+        }
+        futures_util::future::Either::Left((Ok(chunk), _)) => {
+            Read::Chunk(js_sys::Uint8Array::new(&js::get(&chunk, "value")).to_vec())
+        }
     }
 }
 

@@ -16,6 +16,8 @@ import {
   type EmbeddingResponse,
   type ModelCard,
 } from "mistral-ratelimit";
+import { HTTPClient, Mistral } from "@mistralai/mistralai";
+import { createMistral } from "@ai-sdk/mistral";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
 
@@ -159,4 +161,12 @@ export async function theRestOfTheApi(): Promise<void> {
   await client.beta.agents.updateVersion(agent.id);
   // @ts-expect-error: retrieve takes a model id
   await client.models.retrieve({ id: "mistral-small-latest" });
+}
+
+export function otherClients(): void {
+  const sdk = new Mistral({ httpClient: new HTTPClient({ fetcher: client.fetch }) });
+  const provider = createMistral({ fetch: client.fetch });
+  console.log(sdk, provider);
+  // @ts-expect-error: fetch takes a URL or a Request
+  void client.fetch(42);
 }

@@ -4,6 +4,7 @@
 // instantiate the wasm module first.
 import { loadTekken } from "./assets.js";
 import * as runtime from "./runtime.js";
+import { createMany } from "./embeddings-many.js";
 import { isRedisClient, redisLease } from "./redis-budget.js";
 import { tabsAvailable, tabsLease } from "./tabs-budget.js";
 
@@ -284,8 +285,12 @@ export class MistralRatelimitClient {
     this.chat = completions("chat.complete");
     this.fim = completions("fim.complete");
     this.agents = completions("agents.complete");
+    const embed = (request, opts) => call("embeddings.create", [], request, undefined, opts);
+    const tokenLane = () => this.status().lanes.find((l) => l.unit === "tokens" && l.model === null && l.windowMs === 60_000)?.limit;
+    const count = (text) => runtime.live().textTokens(text);
     this.embeddings = {
-      create: (request, opts) => call("embeddings.create", [], request, undefined, opts),
+      create: embed,
+      createMany: async (request, opts) => createMany({ embed, count, tokenLane, configError }, request, opts),
     };
     this.classifiers = {
       moderate: (request, opts) => call("classifiers.moderate", [], request, undefined, opts),

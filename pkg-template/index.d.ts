@@ -377,6 +377,21 @@ export interface EmbeddingRequest {
   metadata?: Nullable<Record<string, unknown>>;
 }
 
+export interface EmbeddingManyRequest extends Omit<EmbeddingRequest, "input"> {
+  inputs: string[];
+}
+
+export interface EmbeddingManyOptions {
+  onProgress?: (progress: { done: number; total: number; tokens: number }) => void;
+  signal?: AbortSignal;
+  /** Default "batch": interactive calls go first. */
+  priority?: "interactive" | "batch";
+  /** Default 512. */
+  maxInputsPerRequest?: number;
+  /** Estimated tokens per request. Default 16000, and never more than a quarter of the tokens per minute. */
+  maxTokensPerRequest?: number;
+}
+
 export interface EmbeddingResponse extends Open {
   id: string;
   object: string;
@@ -526,6 +541,13 @@ export declare class MistralRatelimitClient {
   };
   readonly embeddings: {
     create(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
+    /**
+     * Any number of inputs, in requests that fit a request's caps and the token
+     * lane, sent at once through the limiter; a batch that fails for a transient
+     * reason is sent again (twice at most), one that fails for good stops the rest.
+     * The result holds every input's embedding in input order and the summed usage.
+     */
+    createMany(request: EmbeddingManyRequest, options?: EmbeddingManyOptions): Promise<EmbeddingResponse>;
   };
   readonly classifiers: {
     moderate(request: ClassificationRequest, options?: CallOptions): Promise<ModerationResponse>;

@@ -30,3 +30,10 @@ pub use self::stream::EventStream;
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
+
+/// Tokens in `text` by the client's heuristic (which leans high), for the JS layer
+/// to split work that must fit a request or a lane (`embeddings.createMany`).
+#[wasm_bindgen(js_name = textTokens)]
+pub fn text_tokens(text: &str) -> f64 {
+    crate::client::estimate::text_tokens(text) as f64
+}

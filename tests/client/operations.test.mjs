@@ -63,3 +63,44 @@ test("an agent update is a write: a 5xx after sending is not repeated", () =>
     assert.equal(e.name, "ServerError");
     assert.equal((await mock.stats()).by_route[`PATCH /v1/agents/${agent.id}`]["503"], 1, "sent once");
   }));
+
+test("embeddings.createMany: 10,000 inputs at 5 rps, in order, no 429, the budget used", () =>
+  withMock(["--rps", "5", "--latency-ms", "20-200"], async (mock) => {
+    const c = client(mock.url, { requestsPerSecond: 5 });
+    const inputs = Array.from({ length: 10_000 }, (_, i) => `input number ${i}`);
+    const progress = [];
+    const started = performance.now();
+    const result = await c.embeddings.createMany({ model: "mistral-embed", inputs, output_dimension: 8 }, { maxInputsPerRequest: 128, onProgress: (p) => progress.push(p) });
+    const took = performance.now() - started;
+    assert.equal(result.data.length, inputs.length);
+    assert.ok(result.data.every((d, i) => d.index === i), "in input order");
+    // The mock's vectors are a function of the text: each is the one for its own input.
+    const single = await c.embeddings.create({ model: "mistral-embed", input: inputs[9_999], output_dimension: 8 });
+    assert.deepEqual(result.data[9_999].embedding, single.data[0].embedding);
+    const stats = await mock.stats();
+    assert.equal(stats.rate_limited, 0);
+    assert.equal(result.usage.total_tokens + single.usage.total_tokens, stats.tokens_charged);
+    assert.deepEqual(progress.at(-1), { done: 10_000, total: 10_000, tokens: result.usage.total_tokens });
+    const requests = Math.ceil(10_000 / 128);
+    // The limit lets 5 start in any second; the last batch then takes one call's time.
+    const ideal = (Math.ceil(requests / 5) - 1) * 1000 + 200;
+    assert.ok(ideal / took >= 0.95, `budget use ${(ideal / took).toFixed(3)} (${(took / 1000).toFixed(1)} s for ${requests} requests)`);
+    assertSettled(assert, c);
+  }));
+
+test("embeddings.createMany: a transient failure is sent again, a refusal stops the rest", () =>
+  withMock([], async (mock) => {
+    const c = client(mock.url, { maxRetries: 0 });
+    const inputs = Array.from({ length: 40 }, (_, i) => `text ${i}`);
+    await mock.faults(["503"]);
+    const result = await c.embeddings.createMany({ model: "mistral-embed", inputs }, { maxInputsPerRequest: 10 });
+    assert.equal(result.data.length, 40);
+    assert.equal((await mock.stats()).by_route["POST /v1/embeddings"]["503"], 1);
+    const refused = await c.embeddings.createMany({ model: "mistral-chat-is-not-an-embedder", inputs }, { maxInputsPerRequest: 10 }).catch((e) => e);
+    assert.equal(refused.name, "BadRequestError");
+    for (const bad of [{ model: "mistral-embed", inputs: "one" }, { model: "mistral-embed", inputs: [] }, { model: "mistral-embed", inputs: [1] }]) {
+      assert.equal((await c.embeddings.createMany(bad).catch((e) => e)).name, "ConfigError");
+    }
+    assert.equal((await c.embeddings.createMany({ model: "mistral-embed", inputs }, { batch: 3 }).catch((e) => e)).name, "ConfigError");
+    assertSettled(assert, c);
+  }));

@@ -136,6 +136,13 @@ export async function theRestOfTheApi(): Promise<void> {
   await client.agents.complete({ agent_id: "ag_1", messages: [{ role: "user", content: "hi" }] });
   const embedded: EmbeddingResponse = await client.embeddings.create({ model: "mistral-embed", input: ["a", "b"] });
   console.log(embedded.data[0].embedding, embedded.usage.prompt_tokens);
+  const many = await client.embeddings.createMany(
+    { model: "mistral-embed", inputs: ["a", "b", "c"] },
+    { onProgress: ({ done, total }) => console.log(done / total), maxInputsPerRequest: 100 },
+  );
+  console.log(many.data.length);
+  // @ts-expect-error: createMany takes inputs, not input
+  await client.embeddings.createMany({ model: "mistral-embed", input: ["a"] });
   const moderated = await client.classifiers.moderateChat({ model: "mistral-moderation-latest", input: [{ role: "user", content: "hi" }] });
   console.log(moderated.results[0].category_scores);
   await client.classifiers.classifyChat({ model: "m", input: { messages: [{ role: "user", content: "hi" }] } });

@@ -5,6 +5,7 @@
 import { loadTekken } from "./assets.js";
 import * as runtime from "./runtime.js";
 import { createMany } from "./embeddings-many.js";
+import { DEFAULT_PRICES, checkPrices, prometheus, withCost } from "./metrics.js";
 import { isRedisClient, redisLease } from "./redis-budget.js";
 import { tabsAvailable, tabsLease } from "./tabs-budget.js";
 
@@ -205,12 +206,17 @@ export class MistralRatelimitClient {
   #generation;
   #build;
   #listeners = new Set();
+  #prices;
 
   constructor(options = {}) {
     if (options === null || typeof options !== "object") throw configError("options must be an object");
-    const { onEvent, tokenizer = "heuristic", budget, ...rest } = options;
+    const { onEvent, onAlert, prices = DEFAULT_PRICES, tokenizer = "heuristic", budget, ...rest } = options;
     const shared = budget === undefined ? undefined : sharedBudget(budget);
     if (onEvent !== undefined && typeof onEvent !== "function") throw configError("onEvent must be a function");
+    if (onAlert !== undefined && typeof onAlert !== "function") throw configError("onAlert must be a function");
+    const wrongPrices = checkPrices(prices);
+    if (wrongPrices) throw configError(wrongPrices);
+    this.#prices = prices;
     if (tokenizer !== "heuristic" && tokenizer !== "tekken") {
       throw configError(`tokenizer must be "heuristic" or "tekken", got ${JSON.stringify(tokenizer)}`);
     }
@@ -245,6 +251,7 @@ export class MistralRatelimitClient {
     this.#generation = runtime.currentGeneration();
     this.#wasm = runtime.guard(this.#build, internalError);
     if (onEvent) this.#listeners.add(onEvent);
+    if (onAlert) this.#listeners.add((event) => event.type === "alert" && onAlert(event));
 
     // Every misuse is a rejected promise (or a stream that fails on its first
     // step), never a throw at the call.
@@ -366,6 +373,20 @@ export class MistralRatelimitClient {
   /** Lanes, queue, the server's last report and counters, as of now. */
   status() {
     return runtime.guard(() => this.#client().status(), internalError);
+  }
+
+  /**
+   * Per model and overall: calls, errors by class, requests, 429s and their share,
+   * retries, tokens, estimated cost, and latency, time to first token and queue
+   * wait (p50, p95). `{ format: "prometheus" }` gives the text exposition format.
+   */
+  metrics(options = {}) {
+    const { format = "json", ...extra } = options ?? {};
+    if (Object.keys(extra).length || (format !== "json" && format !== "prometheus")) {
+      throw configError('metrics() takes { format: "json" | "prometheus" }');
+    }
+    const figures = withCost(runtime.guard(() => this.#client().metrics(), internalError), this.#prices);
+    return format === "prometheus" ? prometheus(figures) : figures;
   }
 
   /** Subscribes to client events; returns the function that unsubscribes. */

@@ -30,6 +30,16 @@ export interface ClientOptions {
   /** A key in a browser page is readable by anyone: point serverURL at a proxy instead. */
   dangerouslyAllowBrowser?: boolean;
   onEvent?: (event: ClientEvent) => void;
+  /** Told of every alert (also an `alert` event). */
+  onAlert?: (alert: Extract<ClientEvent, { type: "alert" }>) => void;
+  /** The share (0 to 1) of the last five minutes' requests refused with a 429 that
+   * raises a `rate-limited` alert, once at least 20 were sent. Default 0.05. */
+  alertRateLimitedShare?: number;
+  /** The p95 of recent queue waits, in ms, that raises a `queue-wait` alert. Default: none. */
+  alertQueueWaitMs?: number;
+  /** USD per million tokens by model or model prefix, for `metrics()`'s cost.
+   * Default: Mistral's list prices of July 2025 (see the README). */
+  prices?: Record<string, { input: number; output: number }>;
   /** "tekken" counts prompts exactly once its vocabulary (a separate asset) has
    * loaded, on the first call; until then, and with "heuristic" (the default), a
    * heuristic that leans high estimates them. */
@@ -601,8 +611,42 @@ export declare class MistralRatelimitClient {
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
   /** Lanes, queue, the server's last report and counters, as of now. */
   status(): ClientStatus;
+  /** What the calls came to, per model (the model each call asked for; "" for
+   * calls that name none) and overall. */
+  metrics(options?: { format?: "json" }): ClientMetrics;
+  /** The same in the Prometheus text exposition format. */
+  metrics(options: { format: "prometheus" }): string;
   /** Subscribes to client events; returns the function that unsubscribes. */
   on(listener: (event: ClientEvent) => void): () => void;
+}
+
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+}
+
+export interface CallMetrics {
+  calls: number;
+  /** Calls that failed, by error class name. */
+  errors: Partial<Record<ErrorName, number>>;
+  /** HTTP requests sent, each attempt. */
+  requests: number;
+  rateLimited: number;
+  /** rateLimited / requests. */
+  rateLimitedShare: number;
+  retries: number;
+  tokensIn: number;
+  tokensOut: number;
+  /** From the price table; null for a model it does not price. */
+  costUsd: number | null;
+  latencyMs: Percentiles;
+  ttftMs: Percentiles;
+  queueWaitMs: Percentiles;
+}
+
+export interface ClientMetrics {
+  overall: CallMetrics & { costUsd: number };
+  models: Record<string, CallMetrics>;
 }
 
 export declare function version(): string;
@@ -691,6 +735,10 @@ export type ClientEvent =
   | { type: "error"; name: ErrorName }
   /** The server counted a model's prompts higher than estimated: its estimates are multiplied by `ratio` from now on. */
   | { type: "calibrated"; model: string; ratio: number }
+  /** A threshold was crossed: 429s over `alertRateLimitedShare` of five minutes'
+   * requests, the queue wait's p95 over `alertQueueWaitMs`, the month's tokens past
+   * 80% and 95%. Raised once, and again only after it went back under. */
+  | { type: "alert"; kind: "rate-limited" | "queue-wait" | "month-budget"; value: number; threshold: number }
   /** The client's standing in a shared budget changed. */
   | { type: "budget"; state: "shared" | "holding" | "fallback"; holders: number };
 

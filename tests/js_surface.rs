@@ -94,9 +94,9 @@ fn every_error_kind_has_a_class_in_js_and_in_the_declarations() {
 fn the_declared_options_are_the_options() {
     let dts = read("pkg-template/index.d.ts");
     let client = keys(block(&dts, "export interface ClientOptions {", "}"));
-    // onEvent, tokenizer and budget are the JS layer's own.
+    // onEvent, onAlert, prices, tokenizer and budget are the JS layer's own.
     let mut core = set(OPTION_KEYS.iter().copied());
-    core.extend(set(["onEvent", "tokenizer", "budget"]));
+    core.extend(set(["onEvent", "onAlert", "prices", "tokenizer", "budget"]));
     assert_eq!(client, core);
     let call = keys(block(&dts, "export interface CallOptions {", "}"));
     assert_eq!(call, set(CALL_OPTION_KEYS.iter().copied()));

@@ -55,6 +55,15 @@ pub enum Event {
         /// The multiplier now applied.
         ratio: f64,
     },
+    /// A threshold was crossed (`crate::client::alerts`).
+    Alert {
+        /// `rate-limited`, `queue-wait` or `month-budget`.
+        kind: &'static str,
+        /// What was seen: a share, or milliseconds.
+        value: f64,
+        /// The threshold it crossed.
+        threshold: f64,
+    },
     /// The client's standing in a shared budget changed (`crate::budget`).
     Budget {
         /// `shared`, `holding` (the coordinator cannot be reached; spending the
@@ -79,7 +88,7 @@ pub enum Field {
 impl Event {
     /// Every event's `type`, in declaration order.
     pub const NAMES: &'static [&'static str] =
-        &["queued", "sent", "settled", "rate-limited", "retry", "error", "calibrated", "budget"];
+        &["queued", "sent", "settled", "rate-limited", "retry", "error", "calibrated", "alert", "budget"];
 
     /// Its `type` in JS.
     pub fn name(&self) -> &'static str {
@@ -91,6 +100,7 @@ impl Event {
             Event::Retry { .. } => "retry",
             Event::Error { .. } => "error",
             Event::Calibrated { .. } => "calibrated",
+            Event::Alert { .. } => "alert",
             Event::Budget { .. } => "budget",
         }
     }
@@ -117,6 +127,11 @@ impl Event {
             Event::Calibrated { model, ratio } => {
                 vec![("model", Field::Owned(model.clone())), ("ratio", Field::Number(*ratio))]
             }
+            Event::Alert { kind, value, threshold } => vec![
+                ("kind", Field::Text(kind)),
+                ("value", Field::Number(*value)),
+                ("threshold", Field::Number(*threshold)),
+            ],
             Event::Budget { state, holders } => {
                 vec![("state", Field::Text(state)), ("holders", n((*holders).into()))]
             }

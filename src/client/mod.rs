@@ -2,6 +2,7 @@
 //! the call machine that runs it, and what it did cost. The wasm edge and the
 //! simulator do the I/O around these.
 
+pub mod alerts;
 pub mod calibration;
 pub mod call;
 mod call_error;
@@ -10,6 +11,7 @@ pub mod error_kind;
 pub mod estimate;
 pub mod event;
 pub mod metrics;
+pub mod model_metrics;
 pub mod operation;
 pub mod options;
 pub mod state;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::alerts::AlertPolicy;
 use crate::limiter::{LaneSpec, LimiterConfig};
 use crate::retry::RetryPolicy;
 
@@ -38,6 +39,10 @@ pub struct ClientOptions {
     pub queue_timeout_ms: Option<f64>,
     /// Allows a key in a browser page (read by the JS layer).
     pub dangerously_allow_browser: Option<bool>,
+    /// The share of five minutes' requests refused with a 429 that raises an alert.
+    pub alert_rate_limited_share: Option<f64>,
+    /// The queue wait p95 (ms) that raises an alert.
+    pub alert_queue_wait_ms: Option<f64>,
 }
 
 /// Every key `ClientOptions` takes, for runtimes whose deserialiser reads only the
@@ -55,6 +60,8 @@ pub const OPTION_KEYS: &[&str] = &[
     "streamIdleTimeoutMs",
     "queueTimeoutMs",
     "dangerouslyAllowBrowser",
+    "alertRateLimitedShare",
+    "alertQueueWaitMs",
 ];
 
 /// Every key a call's options take.
@@ -93,6 +100,8 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// How long each part of a call may take.
     pub timeouts: Timeouts,
+    /// When to raise alerts.
+    pub alerts: AlertPolicy,
 }
 
 /// How long each part of a call may take. Waiting for budget and waiting for the
@@ -219,6 +228,11 @@ impl ClientOptions {
             limiter: LimiterConfig { lanes, ..LimiterConfig::default() },
             retry,
             timeouts,
+            alerts: AlertPolicy {
+                rate_limited_share: within("alertRateLimitedShare", self.alert_rate_limited_share, 1e-6, 1.0)?
+                    .unwrap_or(AlertPolicy::default().rate_limited_share),
+                queue_wait_ms: within("alertQueueWaitMs", self.alert_queue_wait_ms, 1.0, MAX_MS)?,
+            },
         })
     }
 }

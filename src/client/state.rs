@@ -4,10 +4,12 @@
 
 use serde_json::Value;
 
+use super::alerts::{Alert, AlertPolicy, Alerts};
 use super::calibration::Calibration;
 use super::call::Plan;
 use super::estimate::{request_tokens, Estimator};
 use super::event::Event;
+use super::model_metrics::Metrics;
 use super::{ConversationContext, Kind, OutputHistory, Stats, Tokens, Usage};
 use crate::feedback::ServerReport;
 use crate::limiter::{Limiter, Ticket};
@@ -21,6 +23,8 @@ pub struct ClientState {
     context: ConversationContext,
     calibration: Calibration,
     stats: Stats,
+    metrics: Metrics,
+    alerts: Alerts,
     last_report: ServerReport,
     /// Rate-limit headers ignored as absurd, since the client was made.
     ignored: u64,
@@ -36,10 +40,17 @@ impl ClientState {
             context: ConversationContext::default(),
             calibration: Calibration::default(),
             stats: Stats::default(),
+            metrics: Metrics::default(),
+            alerts: Alerts::new(AlertPolicy::default()),
             last_report: ServerReport::default(),
             ignored: 0,
             events: Vec::new(),
         }
+    }
+
+    /// The same, raising alerts by `policy`.
+    pub fn with_alerts(self, policy: AlertPolicy) -> ClientState {
+        ClientState { alerts: Alerts::new(policy), ..self }
     }
 
     /// The limiter (a handle; clones share it).
@@ -50,6 +61,23 @@ impl ClientState {
     /// The counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// What the calls of each model came to.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub(crate) fn metrics_mut(&mut self) -> &mut Metrics {
+        &mut self.metrics
+    }
+
+    /// Emits the alerts the metrics and the month's token lane raise at `at`.
+    pub(crate) fn check_alerts(&mut self, at: Instant) {
+        let month = self.limiter.month_usage(at);
+        for Alert { kind, value, threshold } in self.alerts.check(&self.metrics, month, at) {
+            self.emit(Event::Alert { kind, value, threshold });
+        }
     }
 
     /// The last rate-limit report a reply carried.
@@ -138,6 +166,9 @@ impl ClientState {
     pub(crate) fn record_usage(&mut self, plan: &Plan, usage: Usage, conversation: Option<&str>) {
         self.stats.tokens_in += usage.prompt;
         self.stats.tokens_out += usage.completion;
+        let model = self.metrics.of(plan.model.as_deref());
+        model.tokens_in += usage.prompt;
+        model.tokens_out += usage.completion;
         if let Some(m) = &plan.model {
             self.history.record(m, usage.completion);
             let reported = usage.prompt.saturating_sub(plan.history);

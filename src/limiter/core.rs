@@ -507,6 +507,19 @@ impl Core {
         }
     }
 
+    /// The month's token lane, if the workspace has one: what its window holds, and its limit.
+    pub(crate) fn month_usage(&mut self, now: Instant) -> Option<(u64, u64)> {
+        let now = self.advance(now);
+        self.lanes
+            .workspace
+            .iter()
+            .filter(|&&i| self.lanes.is_live(i, now))
+            .map(|&i| &self.lanes.lanes[i])
+            .filter(|lane| lane.spec.unit == Unit::Tokens && lane.spec.window >= Duration::from_secs(86_400))
+            .max_by_key(|lane| lane.spec.window)
+            .map(|lane| (lane.held(), lane.spec.capacity))
+    }
+
     /// The workspace lanes a budget shares (those with a known limit, configured
     /// or learned): each with what it holds and what waits for it.
     pub(crate) fn shareable(&mut self, now: Instant) -> Vec<(LaneSpec, u64, u64)> {

@@ -343,6 +343,11 @@ impl Limiter {
     pub fn status(&self, now: Instant) -> Status {
         self.core.borrow_mut().status(now)
     }
+
+    /// The month's token lane, if the workspace has one: what it holds, and its limit.
+    pub fn month_usage(&self, now: Instant) -> Option<(u64, u64)> {
+        self.core.borrow_mut().month_usage(now)
+    }
 }
 
 /// An admitted request's hold on the budget. It ends exactly once: settled, cancelled,

@@ -311,6 +311,11 @@ impl Client {
         self.inner.status()
     }
 
+    /// What the calls came to, per model and overall.
+    pub fn metrics(&self) -> JsValue {
+        self.inner.metrics()
+    }
+
     /// Fault injection for the recovery test (tests/client/recovery.test.mjs):
     /// panics now, or in the executor's next task, where a trap is an uncaught
     /// exception unless the package catches it.

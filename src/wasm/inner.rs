@@ -13,6 +13,8 @@ use super::driver::Driver;
 use super::error;
 use super::js;
 use crate::client::event::Field;
+use crate::client::metrics::Samples;
+use crate::client::model_metrics::ModelMetrics;
 use crate::client::{Action, Call, CallError, ClientConfig, ClientState, Estimator, Event, Heuristic, Input, Now};
 use crate::limiter::{Demand, Limiter, Rejection, Ticket};
 
@@ -33,7 +35,7 @@ impl Inner {
         let limiter = Limiter::new(config.limiter.clone());
         Inner {
             driver: Driver::new(limiter.clone()),
-            state: RefCell::new(ClientState::new(limiter)),
+            state: RefCell::new(ClientState::new(limiter).with_alerts(config.alerts)),
             estimator: RefCell::new(Rc::new(Heuristic)),
             config,
             make_error,
@@ -136,6 +138,19 @@ impl Inner {
         let _ = f.call1(&JsValue::NULL, &js::object(&pairs));
     }
 
+    /// Per model and overall: calls, errors by class, requests and 429s, retries,
+    /// tokens, and latency, time to first token and queue wait (p50, p95).
+    pub fn metrics(&self) -> JsValue {
+        let state = self.state.borrow();
+        let by_model = state.metrics().by_model();
+        let models = js_sys::Object::new();
+        for (model, m) in by_model {
+            let _ = js_sys::Reflect::set(&models, &JsValue::from_str(model), &figures(&[m]));
+        }
+        let all: Vec<&ModelMetrics> = by_model.values().collect();
+        js::object(&[("overall", figures(&all)), ("models", models.into())])
+    }
+
     /// Lanes, queue, the server's last word, and counters.
     pub fn status(&self) -> JsValue {
         // As of now: what came due since the last event is handed out (or reclaimed).
@@ -197,4 +212,36 @@ impl Inner {
             ),
         ])
     }
+}
+
+/// One set of figures for `metrics()`: the sums and merged percentiles of `of`.
+fn figures(of: &[&ModelMetrics]) -> JsValue {
+    let sum = |f: fn(&ModelMetrics) -> u64| of.iter().map(|m| f(m)).sum::<u64>();
+    let n = |v: u64| JsValue::from(v as f64);
+    let errors = js_sys::Object::new();
+    let mut by_name = std::collections::BTreeMap::<&str, u64>::new();
+    for (name, count) in of.iter().flat_map(|m| m.errors.iter()) {
+        *by_name.entry(name).or_default() += count;
+    }
+    for (name, count) in by_name {
+        let _ = js_sys::Reflect::set(&errors, &JsValue::from_str(name), &n(count));
+    }
+    let timing = |f: fn(&ModelMetrics) -> &Samples| {
+        let p = |q: f64| Samples::percentile(of.iter().map(|m| f(m)), q).map_or(JsValue::NULL, JsValue::from);
+        js::object(&[("p50", p(50.0)), ("p95", p(95.0))])
+    };
+    let (requests, refused) = (sum(|m| m.requests), sum(|m| m.rate_limited));
+    js::object(&[
+        ("calls", n(sum(|m| m.calls))),
+        ("errors", errors.into()),
+        ("requests", n(requests)),
+        ("rateLimited", n(refused)),
+        ("rateLimitedShare", if requests == 0 { 0.0 } else { refused as f64 / requests as f64 }.into()),
+        ("retries", n(sum(|m| m.retries))),
+        ("tokensIn", n(sum(|m| m.tokens_in))),
+        ("tokensOut", n(sum(|m| m.tokens_out))),
+        ("latencyMs", timing(|m| &m.latency_ms)),
+        ("ttftMs", timing(|m| &m.ttft_ms)),
+        ("queueWaitMs", timing(|m| &m.queue_wait_ms)),
+    ])
 }

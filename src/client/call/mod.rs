@@ -156,7 +156,11 @@ pub struct Call {
     /// What the current attempt reserved: its prompt, and in all.
     reserved: (u64, u64),
     started: Instant,
+    /// When the current attempt asked the limiter.
+    queued_at: Instant,
     sent_at: Instant,
+    /// The time of the input being taken.
+    now: Instant,
     head: Option<(u16, Vec<(String, String)>)>,
     stream: Option<Tally>,
 }
@@ -172,7 +176,9 @@ impl Call {
             ticket: None,
             reserved: (0, 0),
             started: Instant::ZERO,
+            queued_at: Instant::ZERO,
             sent_at: Instant::ZERO,
+            now: Instant::ZERO,
             head: None,
             stream: None,
         }
@@ -191,6 +197,7 @@ impl Call {
     /// Takes `input` at `now`; answers what to do next.
     pub fn step(&mut self, input: Input<'_>, state: &mut ClientState, now: Now<'_>) -> Action {
         let at = now.at;
+        self.now = at;
         match (self.phase, input) {
             (Phase::Done, _) => Action::Finish(Err(CallError::new(ErrorKind::Config, "the call is already over"))),
             (_, Input::Aborted) => {
@@ -220,6 +227,10 @@ impl Call {
                 self.sent_at = at;
                 self.phase = Phase::Sending;
                 state.stats_mut().requests += 1;
+                let model = self.plan.model.as_deref();
+                let metrics = state.metrics_mut();
+                metrics.sent(model, at);
+                metrics.of(model).queue_wait_ms.push(at.saturating_since(self.queued_at).as_secs_f64() * 1000.0);
                 state.emit(Event::Sent { attempt: self.retries + 1 });
                 Action::Send
             }
@@ -258,7 +269,9 @@ impl Call {
                 let before = tally.events;
                 let fed = tally.feed(bytes);
                 if before == 0 && tally.events > 0 {
-                    state.stats_mut().first_token((at - self.started).as_secs_f64() * 1000.0);
+                    let ms = (at - self.started).as_secs_f64() * 1000.0;
+                    state.stats_mut().first_token(ms);
+                    state.metrics_mut().of(self.plan.model.as_deref()).ttft_ms.push(ms);
                 }
                 match fed {
                     Err((kind, m)) => self.end_stream(state, at, Err(CallError::new(kind, m))),
@@ -291,6 +304,7 @@ impl Call {
 
     fn reserve(&mut self, state: &mut ClientState, at: Instant) -> Action {
         self.reserved = state.reservation(&self.plan);
+        self.queued_at = at;
         self.phase = Phase::Queued;
         state.emit(Event::Queued { estimate: self.reserved.1, attempt: self.retries + 1 });
         Action::Reserve(Demand {
@@ -313,8 +327,7 @@ impl Call {
         }
         if status == 204 && !self.plan.kind.costs_tokens() {
             self.settle(state, 0, 0, at);
-            self.phase = Phase::Done;
-            return Action::Finish(Ok(Reply::Empty));
+            return self.finish(state, Ok(Reply::Empty));
         }
         let content_type = headers.header("content-type").unwrap_or("").to_ascii_lowercase();
         let wrong = if status == 204 {
@@ -385,8 +398,7 @@ impl Call {
             let mut report = report;
             report.drop_zero_limits();
             state.observe(&report, self.plan.model.as_deref(), at);
-            self.phase = Phase::Done;
-            return Action::Finish(Ok(Reply::Json));
+            return self.finish(state, Ok(Reply::Json));
         }
         // Refused: a 4xx did no work; a 5xx may have read the prompt.
         let spent = if status >= 500 { self.reserved.0 } else { 0 };
@@ -397,6 +409,7 @@ impl Call {
         let verdict = self.decide(&failure, now.wall, now.rng);
         if status == 429 {
             state.stats_mut().rate_limited += 1;
+            state.metrics_mut().refused(self.plan.model.as_deref(), at);
             match verdict {
                 Verdict::Retry { after, .. } => state.limiter().observe_rate_limited(after, at),
                 // Asked to wait longer than this call may: the others wait a while too.
@@ -444,6 +457,7 @@ impl Call {
     fn sleep(&mut self, state: &mut ClientState, at: Instant, after: Duration, status: Option<u16>) -> Action {
         self.retries += 1;
         state.stats_mut().retries += 1;
+        state.metrics_mut().of(self.plan.model.as_deref()).retries += 1;
         state.emit(Event::Retry { after, status });
         self.phase = Phase::Sleeping;
         Action::Sleep(at + after)
@@ -454,10 +468,7 @@ impl Call {
     fn end_stream(&mut self, state: &mut ClientState, at: Instant, result: Result<Vec<String>, CallError>) -> Action {
         self.settle_stream(state, at);
         match result {
-            Ok(events) => {
-                self.phase = Phase::Done;
-                Action::Finish(Ok(Reply::Ended(events)))
-            }
+            Ok(events) => self.finish(state, Ok(Reply::Ended(events))),
             Err(e) => self.fail(state, e),
         }
     }
@@ -487,6 +498,7 @@ impl Call {
             }
             None => {
                 state.stats_mut().tokens_out += tally.streamed;
+                state.metrics_mut().of(self.plan.model.as_deref()).tokens_out += tally.streamed;
                 self.settle(state, self.reserved.0, tally.streamed, at);
             }
         }
@@ -499,9 +511,18 @@ impl Call {
     }
 
     fn fail(&mut self, state: &mut ClientState, error: CallError) -> Action {
-        self.phase = Phase::Done;
         state.emit(Event::Error { kind: error.kind });
-        Action::Finish(Err(error))
+        self.finish(state, Err(error))
+    }
+
+    /// The call is over: its figures go to the metrics, which may raise alerts.
+    fn finish(&mut self, state: &mut ClientState, result: Result<Reply, CallError>) -> Action {
+        self.phase = Phase::Done;
+        let latency = self.now.saturating_since(self.started);
+        let error = result.as_ref().err().map(|e| e.kind);
+        state.metrics_mut().finished(self.plan.model.as_deref(), error, latency);
+        state.check_alerts(self.now);
+        Action::Finish(result)
     }
 }
 

@@ -80,7 +80,7 @@ export function pageSuite(name) {
         source,
       );
       assert.equal(result.error, undefined);
-      assert.equal(result.called.length, 36);
+      assert.equal(result.called.length, 37);
       assert.deepEqual(await problems(driver), []);
     }));
 

@@ -67,18 +67,19 @@ impl Call {
     /// the text counts them (429 when over), then waits the configured latency.
     /// Returns the prompt tokens the gateway counted (`--prompt-count-factor`
     /// applied): what the reply's usage and query cost must report.
-    pub async fn admit(&self, prompt: u64) -> Result<u64, Response> {
+    pub async fn admit(&self, model: &str, prompt: u64) -> Result<u64, Response> {
         let prompt = self.state.config.prompt_tokens(prompt);
-        let verdict = self.state.gateway.lock().unwrap().admit(&self.key, prompt, Instant::now());
+        let verdict = self.state.gateway.lock().unwrap().admit(&self.key, model, prompt, Instant::now());
         match verdict {
             Ok(()) => {}
             Err(refusal) => {
-                let mut gw = self.state.gateway.lock().unwrap();
-                let headers = gw.headers(&self.key, Instant::now(), None);
                 let message = match refusal {
                     Refusal::RateLimited => "Rate limit exceeded",
                     Refusal::MonthlyQuota => "Monthly token quota exceeded",
+                    Refusal::Capacity => return Err(errors::capacity_exceeded()),
                 };
+                let mut gw = self.state.gateway.lock().unwrap();
+                let headers = gw.headers(&self.key, Instant::now(), None);
                 return Err(errors::rate_limited(message, self.state.config.retry_after, &headers));
             }
         }

@@ -11,6 +11,8 @@ mock-mistral: an offline stand-in for Mistral's API.
   --rps N                     requests per second, 0 = no limit (0)
   --tpm N                     tokens per minute, input + output, 0 = no limit (0)
   --tokens-per-month N        tokens per month, 0 = no limit (0)
+  --model-rps MODEL=N         requests per second for one model (repeatable); a request
+                              over it gets the 429 of a saturated service tier
   --limit-algorithm A         sliding | bucket | fixed (sliding)
   --limit-scope S             workspace (all keys share) | key (workspace)
   --retry-after SECONDS       send Retry-After on 429s (not sent by default, as Mistral)
@@ -67,6 +69,8 @@ pub struct Config {
     pub seed: u64,
     pub slow: Duration,
     pub www: Option<PathBuf>,
+    /// Requests per second per model, by the model's id (aliases resolved).
+    pub model_rps: Vec<(&'static str, u64)>,
 }
 
 impl Default for Config {
@@ -88,6 +92,7 @@ impl Default for Config {
             seed: 1,
             slow: Duration::from_secs(3),
             www: None,
+            model_rps: Vec::new(),
         }
     }
 }
@@ -164,6 +169,11 @@ impl Config {
                 "--seed" => c.seed = num(&value)?,
                 "--slow-ms" => c.slow = Duration::from_millis(num(&value)?),
                 "--www" => c.www = Some(PathBuf::from(value)),
+                "--model-rps" => {
+                    let (name, n) = value.split_once('=').ok_or_else(|| format!("{flag}: '{value}' is not MODEL=N"))?;
+                    let model = crate::models::find(name).ok_or_else(|| format!("{flag}: no model named '{name}'"))?;
+                    c.model_rps.push((model.id, num(n)?));
+                }
                 other => return Err(format!("unknown option {other}\n\n{HELP}")),
             }
         }

@@ -16,6 +16,8 @@ pub enum Fault {
     RateLimited,
     /// A 429 with `Retry-After: 1`.
     RateLimitedRetryAfter,
+    /// A 429 saying the model's service tier is saturated.
+    Capacity,
     /// Close the connection before any header.
     Reset,
     /// Never answer.
@@ -42,6 +44,7 @@ impl std::str::FromStr for Fault {
             "504" => Fault::Status(504),
             "429" => Fault::RateLimited,
             "429-retry-after" => Fault::RateLimitedRetryAfter,
+            "capacity" => Fault::Capacity,
             "reset" => Fault::Reset,
             "hang" => Fault::Hang,
             "truncate" => Fault::Truncate,

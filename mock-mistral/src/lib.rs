@@ -107,6 +107,10 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
         };
         match fault {
             Some(Fault::Status(s)) => return errors::server_error(StatusCode::from_u16(s).expect("5xx codes")),
+            Some(Fault::Capacity) => {
+                state.gateway.lock().unwrap().stats.rate_limited();
+                return errors::capacity_exceeded();
+            }
             Some(f @ (Fault::RateLimited | Fault::RateLimitedRetryAfter)) => {
                 state.gateway.lock().unwrap().stats.rate_limited();
                 let retry_after = (f == Fault::RateLimitedRetryAfter).then_some(1);

@@ -142,3 +142,30 @@ async fn latency_varies_from_request_to_request_within_its_range() {
     let spread = *took.iter().max().unwrap() - *took.iter().min().unwrap();
     assert!(spread > Duration::from_millis(30), "one key's requests all took about the same time: {took:?}");
 }
+
+#[tokio::test]
+async fn a_model_over_its_own_rate_gets_the_429_of_a_saturated_tier() {
+    let config = Config::parse(["--model-rps", "mistral-large-latest=2"].map(String::from).into_iter()).unwrap();
+    let mock = Mock::start(config).await;
+    let send = |model: &'static str| {
+        let mut body = chat(1);
+        body["model"] = json!(model);
+        mock.http.post(format!("{}/v1/chat/completions", mock.url)).bearer_auth("k").json(&body).send()
+    };
+    let large: Vec<u16> = join_all((0..5).map(|_| send("mistral-large-2411")))
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!((count(&large, 200), count(&large, 429)), (2, 3), "the alias names the same model");
+    let refused = send("mistral-large-latest").await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!(refused["type"], "service_tier_capacity_exceeded");
+    assert_eq!(refused["code"], "3505");
+    let small: Vec<u16> = join_all((0..5).map(|_| send("mistral-small-latest")))
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(count(&small, 200), 5, "other models are not held to it");
+    assert!(Config::parse(["--model-rps", "no-such-model=1"].map(String::from).into_iter()).is_err());
+}

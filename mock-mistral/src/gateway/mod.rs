@@ -31,6 +31,8 @@ pub enum Refusal {
     RateLimited,
     /// The month's tokens are spent.
     MonthlyQuota,
+    /// The model's own rate (`--model-rps`) is spent: its service tier is saturated.
+    Capacity,
 }
 
 #[derive(Debug)]
@@ -38,17 +40,26 @@ pub struct Gateway {
     config: Config,
     origin: Instant,
     budgets: HashMap<String, Budget>,
+    /// Per model with `--model-rps`: its requests.
+    models: HashMap<&'static str, Meter>,
     pub stats: Stats,
 }
 
 impl Gateway {
     pub fn new(config: Config) -> Gateway {
-        Gateway { config, origin: Instant::now(), budgets: HashMap::new(), stats: Stats::default() }
+        Gateway {
+            config,
+            origin: Instant::now(),
+            budgets: HashMap::new(),
+            models: HashMap::new(),
+            stats: Stats::default(),
+        }
     }
 
     /// Forgets every budget and every statistic.
     pub fn reset(&mut self) {
         self.budgets.clear();
+        self.models.clear();
         self.stats = Stats::default();
         self.origin = Instant::now();
     }
@@ -78,9 +89,9 @@ impl Gateway {
         })
     }
 
-    /// A request with `prompt` tokens arrives: admit it (charging the request and
-    /// its prompt) or refuse it.
-    pub fn admit(&mut self, key: &str, prompt: u64, now: Instant) -> Result<(), Refusal> {
+    /// A request for `model` with `prompt` tokens arrives: admit it (charging the
+    /// request and its prompt) or refuse it.
+    pub fn admit(&mut self, key: &str, model: &str, prompt: u64, now: Instant) -> Result<(), Refusal> {
         let b = self.budget(key);
         if b.month.as_mut().is_some_and(|m| !m.allows(now, prompt)) {
             self.stats.rate_limited();
@@ -94,6 +105,16 @@ impl Gateway {
         }
         if let Some(m) = b.requests.as_mut() {
             m.charge(now, 1);
+        }
+        if let Some(&(id, rps)) = self.config.model_rps.iter().find(|(id, _)| *id == model) {
+            let (algorithm, origin) = (self.config.algorithm, self.origin);
+            let meter =
+                self.models.entry(id).or_insert_with(|| Meter::new(algorithm, rps, Duration::from_secs(1), origin));
+            if !meter.allows(now, 1) {
+                self.stats.rate_limited();
+                return Err(Refusal::Capacity);
+            }
+            meter.charge(now, 1);
         }
         self.charge(key, prompt, now);
         self.stats.admitted(now);

@@ -146,7 +146,7 @@ pub(super) fn tool_call_id(rng: &mut Rng) -> String {
 }
 
 async fn complete(call: &Call, bytes: &[u8], mut reply: Reply) -> Result<Response, Response> {
-    reply.prompt = call.admit(reply.prompt).await?;
+    reply.prompt = call.admit(reply.model.id, reply.prompt).await?;
     let mut rng = call.rng(bytes);
     let (n, mut finish) = text::reply_length(reply.max_tokens, &mut rng);
     let words = text::words(n, &mut rng);

@@ -89,7 +89,7 @@ async fn answer(
 ) -> Result<Response, Response> {
     let model = model(body, |m| m.moderation)?;
     let prompt: u64 = texts.iter().map(|t| text::count(t)).sum();
-    let prompt = call.admit(prompt).await?;
+    let prompt = call.admit(model.id, prompt).await?;
     let results: Vec<Value> = texts.iter().map(|t| score(t, call.state.config.seed)).collect();
     let body = json!({"id": ids::completion_id(), "model": model.id, "results": results});
     Ok(call.json(&body, prompt))

@@ -168,7 +168,7 @@ async fn reply(call: &Call, bytes: &[u8], turn: Turn) -> Result<Response, Respon
     let prompt = text::count_value(&c.setup.instructions)
         + text::count_value(&c.setup.tools)
         + c.entries.iter().chain(&turn.inputs).map(tokens).sum::<u64>();
-    let prompt = call.admit(prompt).await?;
+    let prompt = call.admit(c.setup.model, prompt).await?;
     // The history's length joins the seed, so appending the same words twice gets two replies.
     let mut rng = call.rng(&[bytes, &(c.entries.len() as u64).to_le_bytes()].concat());
     let (mut n, _) = text::reply_length(turn.max_tokens, &mut rng);

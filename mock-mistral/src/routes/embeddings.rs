@@ -42,7 +42,7 @@ pub async fn embeddings(call: Call, bytes: Bytes) -> Result<Response, Response> 
         return Err(validate::invalid("output_dimension", "Input should be between 1 and 4096", &json!(dims)));
     }
     let prompt: u64 = texts.iter().map(|t| text::count(t)).sum();
-    let prompt = call.admit(prompt).await?;
+    let prompt = call.admit(model.id, prompt).await?;
     let data: Vec<Value> = texts
         .iter()
         .enumerate()

@@ -27,6 +27,16 @@ pub fn invalid_model(model: &str) -> Response {
 }
 
 /// A 429 as the 2026 API sends it. `Retry-After` only when configured.
+/// A model's service tier is saturated: Mistral's 429 that no wait of the
+/// workspace's cures (`type` service_tier_capacity_exceeded, code 3505).
+pub fn capacity_exceeded() -> Response {
+    let body = json!({
+        "object": "error", "message": "Service tier capacity exceeded for this model.",
+        "type": "service_tier_capacity_exceeded", "param": null, "code": "3505", "raw_status_code": 429
+    });
+    (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
+}
+
 pub fn rate_limited(message: &str, retry_after: Option<u64>, headers: &[(String, String)]) -> Response {
     let body = json!({
         "object": "error", "message": message, "type": "rate_limited",

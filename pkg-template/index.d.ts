@@ -37,6 +37,18 @@ export interface ClientOptions {
   alertRateLimitedShare?: number;
   /** The p95 of recent queue waits, in ms, that raises a `queue-wait` alert. Default: none. */
   alertQueueWaitMs?: number;
+  /** Per model, its own limits besides the workspace's (a model's tier may allow less). */
+  modelLimits?: Record<string, { requestsPerSecond?: number; tokensPerMinute?: number }>;
+  /**
+   * Per model, the models to move a call to, in order, when its model cannot serve
+   * it: a 429 saying the model's tier is saturated, a 5xx after the retries (reads
+   * and completions only: a write may have been done), or a predicted wait past
+   * `fallbackAfterMs`. Never for a 4xx, which another model would refuse too.
+   * Each move is a `fallback` event; the reply's `model` says who served it.
+   */
+  fallback?: Record<string, string[]>;
+  /** The predicted wait for a model's lanes, in ms, past which a call moves on. Default: none. */
+  fallbackAfterMs?: number;
   /** USD per million tokens by model or model prefix, for `metrics()`'s cost.
    * Default: Mistral's list prices of July 2025 (see the README). */
   prices?: Record<string, { input: number; output: number }>;
@@ -635,6 +647,8 @@ export interface CallMetrics {
   /** rateLimited / requests. */
   rateLimitedShare: number;
   retries: number;
+  /** Calls that moved on from this model to a fallback. */
+  fallbacks: number;
   tokensIn: number;
   tokensOut: number;
   /** From the price table; null for a model it does not price. */
@@ -738,6 +752,8 @@ export type ClientEvent =
   /** A threshold was crossed: 429s over `alertRateLimitedShare` of five minutes'
    * requests, the queue wait's p95 over `alertQueueWaitMs`, the month's tokens past
    * 80% and 95%. Raised once, and again only after it went back under. */
+  /** A call moved on to the next model of its `fallback` chain. */
+  | { type: "fallback"; from: string; to: string; reason: "capacity" | "unavailable" | "wait" }
   | { type: "alert"; kind: "rate-limited" | "queue-wait" | "month-budget"; value: number; threshold: number }
   /** The client's standing in a shared budget changed. */
   | { type: "budget"; state: "shared" | "holding" | "fallback"; holders: number };

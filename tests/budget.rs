@@ -121,6 +121,7 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
                     LaneSpec::tokens_per_month(w.month),
                 ],
                 margin: MarginPolicy::fixed(Duration::from_millis(60)),
+                ..LimiterConfig::default()
             }),
             waiting: Vec::new(),
             inbox: VecDeque::new(),

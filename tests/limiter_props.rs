@@ -87,6 +87,7 @@ impl Harness {
         let limiter = Limiter::new(LimiterConfig {
             lanes: lanes().into_iter().filter(|(m, _)| m.is_none()).map(|(_, s)| s).collect(),
             margin: MarginPolicy::fixed(MARGIN),
+            ..LimiterConfig::default()
         });
         for (m, spec) in lanes().into_iter().filter(|(m, _)| m.is_some()) {
             limiter.add_lane(m, spec, Instant::ZERO);

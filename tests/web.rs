@@ -30,6 +30,7 @@ fn limiter_admits_one_per_second_and_predicts_the_next() {
     let limiter = Limiter::new(LimiterConfig {
         lanes: vec![LaneSpec::requests_per_second(1)],
         margin: MarginPolicy::fixed(margin),
+        ..LimiterConfig::default()
     });
     let t0 = Instant::from_millis_f64(1_000.0);
     let Ok(Reservation::Ready(first)) = limiter.reserve(Demand::tokens(10), t0) else { panic!("first not admitted") };

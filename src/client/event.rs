@@ -55,6 +55,16 @@ pub enum Event {
         /// The multiplier now applied.
         ratio: f64,
     },
+    /// A call moved to the next model of its fallback chain.
+    Fallback {
+        /// The model that could not serve it.
+        from: String,
+        /// The model it goes to.
+        to: String,
+        /// `capacity` (its tier is saturated), `unavailable` (5xx after retries) or
+        /// `wait` (its lane's predicted wait exceeds `fallbackAfterMs`).
+        reason: &'static str,
+    },
     /// A threshold was crossed (`crate::client::alerts`).
     Alert {
         /// `rate-limited`, `queue-wait` or `month-budget`.
@@ -88,7 +98,7 @@ pub enum Field {
 impl Event {
     /// Every event's `type`, in declaration order.
     pub const NAMES: &'static [&'static str] =
-        &["queued", "sent", "settled", "rate-limited", "retry", "error", "calibrated", "alert", "budget"];
+        &["queued", "sent", "settled", "rate-limited", "retry", "error", "calibrated", "fallback", "alert", "budget"];
 
     /// Its `type` in JS.
     pub fn name(&self) -> &'static str {
@@ -100,6 +110,7 @@ impl Event {
             Event::Retry { .. } => "retry",
             Event::Error { .. } => "error",
             Event::Calibrated { .. } => "calibrated",
+            Event::Fallback { .. } => "fallback",
             Event::Alert { .. } => "alert",
             Event::Budget { .. } => "budget",
         }
@@ -127,6 +138,11 @@ impl Event {
             Event::Calibrated { model, ratio } => {
                 vec![("model", Field::Owned(model.clone())), ("ratio", Field::Number(*ratio))]
             }
+            Event::Fallback { from, to, reason } => vec![
+                ("from", Field::Owned(from.clone())),
+                ("to", Field::Owned(to.clone())),
+                ("reason", Field::Text(reason)),
+            ],
             Event::Alert { kind, value, threshold } => vec![
                 ("kind", Field::Text(kind)),
                 ("value", Field::Number(*value)),

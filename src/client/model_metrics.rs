@@ -28,6 +28,8 @@ pub struct ModelMetrics {
     pub rate_limited: u64,
     /// Retries.
     pub retries: u64,
+    /// Calls that moved on from this model to a fallback.
+    pub fallbacks: u64,
     /// Prompt tokens the server reported.
     pub tokens_in: u64,
     /// Output tokens reported (or streamed).

@@ -1,6 +1,7 @@
 //! The client's options as JS passes them, checked: unknown keys and impossible
 //! numbers are refused with a message that says what to change.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -43,6 +44,22 @@ pub struct ClientOptions {
     pub alert_rate_limited_share: Option<f64>,
     /// The queue wait p95 (ms) that raises an alert.
     pub alert_queue_wait_ms: Option<f64>,
+    /// Per model: its own limits, besides the workspace's.
+    pub model_limits: Option<BTreeMap<String, ModelLimits>>,
+    /// Per model: the models to move to, in order, when it cannot serve a call.
+    pub fallback: Option<BTreeMap<String, Vec<String>>>,
+    /// The predicted wait for a model's lanes past which a call moves on.
+    pub fallback_after_ms: Option<f64>,
+}
+
+/// One model's own limits (`modelLimits`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ModelLimits {
+    /// Its requests per second.
+    pub requests_per_second: Option<f64>,
+    /// Its tokens per minute.
+    pub tokens_per_minute: Option<f64>,
 }
 
 /// Every key `ClientOptions` takes, for runtimes whose deserialiser reads only the
@@ -62,6 +79,9 @@ pub const OPTION_KEYS: &[&str] = &[
     "dangerouslyAllowBrowser",
     "alertRateLimitedShare",
     "alertQueueWaitMs",
+    "modelLimits",
+    "fallback",
+    "fallbackAfterMs",
 ];
 
 /// Every key a call's options take.
@@ -73,6 +93,7 @@ pub fn option_type(key: &str) -> &'static str {
     match key {
         "apiKey" | "serverURL" => "string",
         "dangerouslyAllowBrowser" => "boolean",
+        "modelLimits" | "fallback" => "object",
         _ => "number",
     }
 }
@@ -82,6 +103,18 @@ pub fn check_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Result<(), Str
     for key in keys {
         if !OPTION_KEYS.contains(&key) {
             return Err(format!("unknown option '{key}'; the options are {}", OPTION_KEYS.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a key of `modelLimits[model]` that is not a model's limit.
+pub fn check_model_limit_keys(keys: impl IntoIterator<Item = String>) -> Result<(), String> {
+    for key in keys {
+        if key != "requestsPerSecond" && key != "tokensPerMinute" {
+            return Err(format!(
+                "unknown model limit '{key}'; a model's limits are requestsPerSecond and tokensPerMinute"
+            ));
         }
     }
     Ok(())
@@ -102,6 +135,10 @@ pub struct ClientConfig {
     pub timeouts: Timeouts,
     /// When to raise alerts.
     pub alerts: AlertPolicy,
+    /// Per model: the models to move to, in order.
+    pub fallback: BTreeMap<String, Vec<String>>,
+    /// The predicted wait past which a call moves to its next model.
+    pub fallback_after: Option<Duration>,
 }
 
 /// How long each part of a call may take. Waiting for budget and waiting for the
@@ -186,6 +223,20 @@ impl ClientOptions {
             LaneSpec::request_rate(rps).expect("checked positive"),
             LaneSpec::tokens_per_minute(tpm.floor().max(1.0) as u64),
         ];
+        let mut model_lanes = Vec::new();
+        for (model, limits) in self.model_limits.unwrap_or_default() {
+            let name = |what: &str| format!("modelLimits[\"{model}\"].{what}");
+            if let Some(r) = within(&name("requestsPerSecond"), limits.requests_per_second, LEAST_RATE, MOST)? {
+                model_lanes.push((model.clone(), LaneSpec::request_rate(r).expect("checked positive")));
+            }
+            if let Some(t) = within(&name("tokensPerMinute"), limits.tokens_per_minute, 1.0, MOST)? {
+                model_lanes.push((model.clone(), LaneSpec::tokens_per_minute(t.floor().max(1.0) as u64)));
+            }
+        }
+        let fallback = self.fallback.unwrap_or_default();
+        if let Some((model, _)) = fallback.iter().find(|(model, chain)| chain.is_empty() || chain.contains(model)) {
+            return Err(format!("fallback[\"{model}\"] must list other models, at least one"));
+        }
         if let Some(m) = month {
             lanes.push(LaneSpec::tokens_per_month(m.floor().max(1.0) as u64));
         }
@@ -225,7 +276,7 @@ impl ClientOptions {
         Ok(ClientConfig {
             api_key: self.api_key.filter(|k| !k.is_empty()),
             server_url: server_url.trim_end_matches('/').to_owned(),
-            limiter: LimiterConfig { lanes, ..LimiterConfig::default() },
+            limiter: LimiterConfig { lanes, model_lanes, ..LimiterConfig::default() },
             retry,
             timeouts,
             alerts: AlertPolicy {
@@ -233,6 +284,8 @@ impl ClientOptions {
                     .unwrap_or(AlertPolicy::default().rate_limited_share),
                 queue_wait_ms: within("alertQueueWaitMs", self.alert_queue_wait_ms, 1.0, MAX_MS)?,
             },
+            fallback,
+            fallback_after: millis("fallbackAfterMs", self.fallback_after_ms)?,
         })
     }
 }
@@ -289,14 +342,34 @@ mod tests {
     }
 
     #[test]
+    fn model_limits_and_fallback_chains() {
+        let c = parse(json!({
+            "modelLimits": {"mistral-large-latest": {"requestsPerSecond": 2, "tokensPerMinute": 1000}},
+            "fallback": {"mistral-large-latest": ["mistral-medium-latest", "mistral-small-latest"]},
+            "fallbackAfterMs": 500
+        }))
+        .unwrap();
+        assert_eq!(c.limiter.model_lanes.len(), 2);
+        assert_eq!(c.fallback["mistral-large-latest"].len(), 2);
+        assert_eq!(c.fallback_after, Some(Duration::from_millis(500)));
+        for bad in [
+            json!({"fallback": {"m": []}}),
+            json!({"fallback": {"m": ["m"]}}),
+            json!({"modelLimits": {"m": {"requestsPerSecond": -1}}}),
+            json!({"modelLimits": {"m": {"rps": 1}}}),
+        ] {
+            assert!(parse(bad.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn the_key_list_matches_the_struct() {
         for key in OPTION_KEYS {
-            let value = if *key == "dangerouslyAllowBrowser" {
-                json!(true)
-            } else if key.ends_with("Key") || key.ends_with("URL") {
-                json!("http://x")
-            } else {
-                json!(1)
+            let value = match option_type(key) {
+                "boolean" => json!(true),
+                "string" => json!("http://x"),
+                "object" => json!({}),
+                _ => json!(1),
             };
             let parsed = serde_json::from_value::<ClientOptions>(json!({ *key: value }));
             assert!(parsed.is_ok(), "{key}: {parsed:?}");

@@ -73,6 +73,9 @@ impl Core {
         for spec in &config.lanes {
             lanes.add(None, *spec);
         }
+        for (model, spec) in &config.model_lanes {
+            lanes.add(Some(model), *spec);
+        }
         Core {
             lanes,
             queue: Queue::default(),

@@ -172,6 +172,8 @@ impl std::error::Error for Rejection {}
 pub struct LimiterConfig {
     /// Workspace lanes, charged to every request.
     pub lanes: Vec<LaneSpec>,
+    /// Lanes of one model each, charged to its requests besides the workspace's.
+    pub model_lanes: Vec<(String, LaneSpec)>,
     /// The arrival margin.
     pub margin: MarginPolicy,
 }
@@ -182,6 +184,7 @@ impl Default for LimiterConfig {
     fn default() -> Self {
         LimiterConfig {
             lanes: vec![LaneSpec::requests_per_second(1), LaneSpec::tokens_per_minute(500_000)],
+            model_lanes: Vec::new(),
             margin: MarginPolicy::default(),
         }
     }

@@ -12,7 +12,7 @@ fn secs(s: f64) -> Instant {
 }
 
 fn limiter(lanes: Vec<LaneSpec>) -> Limiter {
-    Limiter::new(LimiterConfig { lanes, margin: MarginPolicy::fixed(MARGIN) })
+    Limiter::new(LimiterConfig { lanes, margin: MarginPolicy::fixed(MARGIN), ..LimiterConfig::default() })
 }
 
 fn tokens(n: u64) -> LaneSpec {
@@ -253,6 +253,7 @@ fn the_margin_follows_departure_jitter() {
             initial: Duration::from_millis(5),
             ceiling: Duration::from_secs(1),
         },
+        ..LimiterConfig::default()
     });
     l.observe_departure(Duration::from_millis(40));
     l.observe_departure(Duration::from_millis(240));

@@ -21,6 +21,24 @@ pub struct Wire {
     pub body: Option<JsValue>,
     /// `client.fetch`: the caller's method and headers, sent as they are.
     pub passed: Option<(&'static str, JsValue)>,
+    /// A call that may move to another model: the body as JSON and its model, to
+    /// send with the model the call has moved to.
+    pub refit: Option<(serde_json::Value, String)>,
+}
+
+impl Wire {
+    /// The body to send for a call now of `model`: as JS made it, unless the call
+    /// moved to another model.
+    fn body_for(&self, model: Option<&str>) -> Option<JsValue> {
+        match (&self.refit, model) {
+            (Some((json, original)), Some(model)) if model != original => {
+                let mut json = json.clone();
+                json["model"] = model.into();
+                Some(JsValue::from_str(&json.to_string()))
+            }
+            _ => self.body.clone(),
+        }
+    }
 }
 
 /// The last reply the server sent a call: for `client.fetch`, which hands a caller
@@ -92,12 +110,13 @@ pub async fn run(
             },
             Action::Send => {
                 let signal = scope.begin_attempt(call.plan().timeouts.attempt).map_err(|e| internal(&e))?;
+                let body = wire.body_for(call.plan().model.as_deref());
                 let request = HttpRequest {
                     method: wire.passed.as_ref().map_or(call.plan().kind.method(), |(m, _)| m),
                     url: &wire.url,
                     api_key: inner.config().api_key.as_deref(),
                     headers: wire.passed.as_ref().map(|(_, h)| h),
-                    body: wire.body.as_ref(),
+                    body: body.as_ref(),
                     stream: call.plan().stream,
                 };
                 *last = None;

@@ -15,7 +15,7 @@ use super::inner::Inner;
 use super::js;
 use super::scope::Scope;
 use super::stream::EventStream;
-use crate::client::options::{check_keys, millis, option_type, CALL_OPTION_KEYS, MOST_RETRIES};
+use crate::client::options::{check_keys, check_model_limit_keys, millis, option_type, CALL_OPTION_KEYS, MOST_RETRIES};
 use crate::client::{Call, CallError, ClientOptions, ErrorKind, Estimator, Heuristic, Kind, Plan, Timeouts};
 use crate::limiter::Priority;
 use crate::retry::RetryPolicy;
@@ -123,6 +123,16 @@ impl Client {
                     return Err(config_error(format!("{key} must be a {want}, got a {got}")));
                 }
             }
+            // Each model's limits name only what a model's lanes take.
+            let limits = js::get(&options, "modelLimits");
+            if limits.is_object() {
+                for entry in js_sys::Object::values(limits.unchecked_ref::<js_sys::Object>()).iter() {
+                    if entry.is_object() {
+                        let keys = js_sys::Object::keys(entry.unchecked_ref::<js_sys::Object>());
+                        check_model_limit_keys(keys.iter().filter_map(|k| k.as_string())).map_err(config_error)?;
+                    }
+                }
+            }
             serde_wasm_bindgen::from_value(options).map_err(|e| config_error(e.to_string()))?
         };
         let config = parsed.resolve().map_err(config_error)?;
@@ -162,19 +172,26 @@ impl Client {
         };
         let base = Plan { stream, ..Plan::free(kind, opts.priority, opts.retry, opts.timeouts) };
         let estimator = inner.estimator();
-        let plan = inner.state().estimate(
+        let mut plan = inner.state().estimate(
             base,
             ids.first().copied(),
             text.as_deref().unwrap_or("{}"),
             &json,
             estimator.as_ref(),
         );
+        // A model with a fallback chain may move on: keep the body to send again.
+        let chain = plan.model.as_ref().and_then(|m| config.fallback.get(m)).cloned();
+        let refit = chain.map(|chain| {
+            plan.fallbacks = chain;
+            plan.fallback_after = config.fallback_after;
+            (json, plan.model.clone().unwrap_or_default())
+        });
         let mut url = format!("{}{path}", config.server_url);
         if let Some(q) = query.filter(|q| !q.is_empty()) {
             url.push('?');
             url.push_str(&q);
         }
-        Ok((Call::new(plan), Wire { url, body: wire_body, passed: None }, opts.signal))
+        Ok((Call::new(plan), Wire { url, body: wire_body, passed: None, refit }, opts.signal))
     }
 
     /// Runs a call that answers with JSON (or nothing, for 204). `kind` is e.g.
@@ -288,7 +305,7 @@ impl Client {
         let id = ids.first().map(String::as_str);
         let plan = inner.state().estimate(base, id, text.as_deref().unwrap_or("{}"), &json, estimator.as_ref());
         let body = (!body.is_undefined() && !body.is_null()).then_some(body);
-        Ok((Call::new(plan), Wire { url, body, passed: Some((method, headers)) }))
+        Ok((Call::new(plan), Wire { url, body, passed: Some((method, headers)), refit: None }))
     }
 
     /// Estimates prompts with `count(bodyText) -> number` from now on (the heuristic

@@ -238,6 +238,7 @@ fn figures(of: &[&ModelMetrics]) -> JsValue {
         ("rateLimited", n(refused)),
         ("rateLimitedShare", if requests == 0 { 0.0 } else { refused as f64 / requests as f64 }.into()),
         ("retries", n(sum(|m| m.retries))),
+        ("fallbacks", n(sum(|m| m.fallbacks))),
         ("tokensIn", n(sum(|m| m.tokens_in))),
         ("tokensOut", n(sum(|m| m.tokens_out))),
         ("latencyMs", timing(|m| &m.latency_ms)),

@@ -234,6 +234,9 @@ impl Call {
                 state.emit(Event::Sent { attempt: self.retries + 1 });
                 Action::Send
             }
+            (Phase::Queued, Input::Refused(Rejection::Deadline { .. })) if self.waits_for_fallback() => {
+                self.fall_back(state, at, "wait")
+            }
             (Phase::Queued, Input::Refused(r)) => {
                 let e = match r {
                     Rejection::TooLarge { .. } => CallError::new(ErrorKind::Config, r.to_string()),
@@ -311,7 +314,7 @@ impl Call {
             tokens: self.reserved.1,
             model: self.plan.model.clone(),
             priority: self.plan.priority,
-            deadline: self.plan.timeouts.queue.map(|q| at + q),
+            deadline: self.deadline(at),
             arrival: self.arrival,
         })
     }
@@ -422,6 +425,14 @@ impl Call {
         }
         match verdict {
             Verdict::Retry { after, .. } => self.sleep(state, at, after, Some(status)),
+            // Another model may serve it: not for a 4xx, which another would refuse
+            // too, nor for a write a 5xx may have done.
+            Verdict::GiveUp(GiveUp::CapacityExceeded) if !self.plan.fallbacks.is_empty() => {
+                self.fall_back(state, at, "capacity")
+            }
+            Verdict::GiveUp(_) if status >= 500 && self.plan.kind.idempotent() && !self.plan.fallbacks.is_empty() => {
+                self.fall_back(state, at, "unavailable")
+            }
             Verdict::GiveUp(why) => {
                 let err = CallError::from_status(status, &headers, text, why, now.wall);
                 self.fail(state, err)
@@ -452,6 +463,32 @@ impl Call {
             Verdict::Retry { after, .. } => self.sleep(state, now.at, after, None),
             Verdict::GiveUp(why) => self.fail(state, CallError::new(kind, format!("{message}; {why}"))),
         }
+    }
+
+    /// When the limiter must have admitted the attempt: the queue's bound, or sooner
+    /// the wait after which the call moves to its next model.
+    fn deadline(&self, at: Instant) -> Option<Instant> {
+        let queue = self.plan.timeouts.queue.map(|q| at + q);
+        let fallback = self.plan.fallback_after.filter(|_| !self.plan.fallbacks.is_empty()).map(|w| at + w);
+        queue.into_iter().chain(fallback).min()
+    }
+
+    /// Whether the deadline the limiter could not meet was the fallback's.
+    fn waits_for_fallback(&self) -> bool {
+        let fallback = self.plan.fallback_after.filter(|_| !self.plan.fallbacks.is_empty());
+        fallback.is_some_and(|w| self.plan.timeouts.queue.is_none_or(|q| w < q))
+    }
+
+    /// Moves the call to the next model of its chain, with a fresh count of
+    /// retries, back through the limiter for that model's lanes.
+    fn fall_back(&mut self, state: &mut ClientState, at: Instant, reason: &'static str) -> Action {
+        let to = self.plan.fallbacks.remove(0);
+        let from = self.plan.model.replace(to.clone()).unwrap_or_default();
+        state.metrics_mut().of(Some(&from)).fallbacks += 1;
+        state.emit(Event::Fallback { from, to, reason });
+        self.retries = 0;
+        self.arrival = None;
+        self.reserve(state, at)
     }
 
     fn sleep(&mut self, state: &mut ClientState, at: Instant, after: Duration, status: Option<u16>) -> Action {

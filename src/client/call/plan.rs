@@ -1,6 +1,8 @@
 //! What a call is, decided before it starts: its operation, what it will cost, and
 //! the bounds it runs within.
 
+use std::time::Duration;
+
 use crate::client::calibration::Counting;
 use crate::client::options::Timeouts;
 use crate::client::Kind;
@@ -30,6 +32,10 @@ pub struct Plan {
     pub retry: RetryPolicy,
     /// How long each part may take.
     pub timeouts: Timeouts,
+    /// The models to move to, in order, when `model` cannot serve the call.
+    pub fallbacks: Vec<String>,
+    /// Move on when the limiter predicts a longer wait than this for `model`.
+    pub fallback_after: Option<Duration>,
 }
 
 impl Plan {
@@ -46,6 +52,8 @@ impl Plan {
             priority,
             retry,
             timeouts,
+            fallbacks: Vec::new(),
+            fallback_after: None,
         }
     }
 }

@@ -15,7 +15,11 @@ fn at(ms: u64) -> Instant {
 
 fn state() -> ClientState {
     let lanes = vec![LaneSpec::requests_per_second(2), LaneSpec::tokens_per_minute(10_000)];
-    ClientState::new(Limiter::new(LimiterConfig { lanes, margin: MarginPolicy::fixed(Duration::from_millis(10)) }))
+    ClientState::new(Limiter::new(LimiterConfig {
+        lanes,
+        margin: MarginPolicy::fixed(Duration::from_millis(10)),
+        ..LimiterConfig::default()
+    }))
 }
 
 fn plan(kind: Kind, stream: bool) -> Plan {
@@ -448,4 +452,46 @@ fn a_zero_limit_on_a_reply_that_served_the_call_is_not_believed() {
     assert_eq!(s.ignored(), 1);
     let mut next = Call::new(plan(Kind::ChatComplete, false));
     assert!(matches!(admit(&mut next, &mut s, 20), Action::Send), "the next call goes at once");
+}
+
+const CAPACITY: &str = r#"{"message":"Service tier capacity exceeded for this model.","type":"service_tier_capacity_exceeded","code":"3505"}"#;
+
+fn with_fallbacks(kind: Kind) -> Plan {
+    Plan { fallbacks: vec!["n".into(), "o".into()], ..plan(kind, false) }
+}
+
+#[test]
+fn a_saturated_tier_moves_the_call_to_the_next_model_with_its_reservation_given_back() {
+    let mut s = state();
+    let mut call = Call::new(with_fallbacks(Kind::ChatComplete));
+    assert!(matches!(admit(&mut call, &mut s, 0), Action::Send));
+    assert!(matches!(step(&mut call, &mut s, 30, head(429, &[])), Action::ReadBody));
+    let Action::Reserve(demand) = step(&mut call, &mut s, 31, Input::Body(CAPACITY)) else { panic!("not moved on") };
+    assert_eq!(demand.model.as_deref(), Some("n"));
+    assert_eq!(call.plan().model.as_deref(), Some("n"));
+    assert_eq!(call.plan().fallbacks, ["o"]);
+    let moved: Vec<Event> = s.drain_events().into_iter().filter(|e| e.name() == "fallback").collect();
+    assert_eq!(moved, [Event::Fallback { from: "m".into(), to: "n".into(), reason: "capacity" }]);
+    assert_eq!(s.metrics().by_model()["m"].fallbacks, 1);
+    assert_eq!(s.limiter().status(at(31)).in_flight, 0, "the refused attempt settled");
+}
+
+#[test]
+fn a_5xx_moves_a_completion_on_after_its_retries_but_never_a_write_or_a_4xx() {
+    let mut s = state();
+    let mut read = Call::new(Plan {
+        retry: RetryPolicy { max_retries: 0, ..RetryPolicy::default() },
+        ..with_fallbacks(Kind::ChatComplete)
+    });
+    admit(&mut read, &mut s, 0);
+    step(&mut read, &mut s, 30, head(503, &[]));
+    assert!(matches!(step(&mut read, &mut s, 31, Input::Body("{}")), Action::Reserve(_)));
+    let mut write = Call::new(with_fallbacks(Kind::ConversationStart));
+    admit(&mut write, &mut s, 2000);
+    step(&mut write, &mut s, 2030, head(503, &[]));
+    assert!(matches!(step(&mut write, &mut s, 2031, Input::Body("{}")), Action::Finish(Err(_))));
+    let mut refused = Call::new(with_fallbacks(Kind::ChatComplete));
+    admit(&mut refused, &mut s, 4000);
+    step(&mut refused, &mut s, 4030, head(422, &[]));
+    assert!(matches!(step(&mut refused, &mut s, 4031, Input::Body("{}")), Action::Finish(Err(_))));
 }

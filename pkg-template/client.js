@@ -6,6 +6,7 @@ import { loadTekken } from "./assets.js";
 import * as runtime from "./runtime.js";
 import { createMany } from "./embeddings-many.js";
 import { DEFAULT_PRICES, checkPrices, prometheus, withCost } from "./metrics.js";
+import { observeOnMeter } from "./otel.js";
 import { isRedisClient, redisLease } from "./redis-budget.js";
 import { tabsAvailable, tabsLease } from "./tabs-budget.js";
 
@@ -252,6 +253,7 @@ export class MistralRatelimitClient {
     this.#wasm = runtime.guard(this.#build, internalError);
     if (onEvent) this.#listeners.add(onEvent);
     if (onAlert) this.#listeners.add((event) => event.type === "alert" && onAlert(event));
+    observeOnMeter(() => this.metrics(), version()).catch(() => {});
 
     // Every misuse is a rejected promise (or a stream that fails on its first
     // step), never a throw at the call.

@@ -78,3 +78,32 @@ test("alert options are checked", () => {
     assert.throws(() => client("http://127.0.0.1:9", options), { name: "ConfigError" }, JSON.stringify(options));
   }
 });
+
+test("with @opentelemetry/api and a meter provider, the same figures are on its meter", () =>
+  withMock([], async (mock) => {
+    const { metrics } = await import("@opentelemetry/api");
+    const { MeterProvider, MetricReader } = await import("@opentelemetry/sdk-metrics");
+    class Reader extends MetricReader {
+      async onForceFlush() {}
+      async onShutdown() {}
+    }
+    const reader = new Reader();
+    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+    try {
+      const c = client(mock.url);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await c.chat.complete(chat("mistral-small-latest"));
+      for await (const _ of c.chat.stream(chat("mistral-small-latest")));
+      const { resourceMetrics } = await reader.collect();
+      const found = Object.fromEntries(resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).map((m) => [m.descriptor.name, m.dataPoints]));
+      const point = (name, attributes) =>
+        found[name].find((p) => Object.entries(attributes).every(([k, v]) => p.attributes[k] === v))?.value;
+      const small = c.metrics().models["mistral-small-latest"];
+      assert.equal(point("mistral_ratelimit.calls", { model: "mistral-small-latest" }), 2);
+      assert.equal(point("mistral_ratelimit.tokens", { model: "mistral-small-latest", direction: "out" }), small.tokensOut);
+      assert.equal(point("mistral_ratelimit.cost", { model: "mistral-small-latest" }), small.costUsd);
+      assert.equal(point("mistral_ratelimit.ttft", { model: "mistral-small-latest", quantile: "0.5" }), small.ttftMs.p50);
+    } finally {
+      metrics.disable();
+    }
+  }));

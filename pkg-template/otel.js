@@ -1,0 +1,54 @@
+// When @opentelemetry/api is installed (an optional peer dependency) and a meter
+// provider is registered before the client is made, the figures of
+// client.metrics() are recorded on its meter too: observed at each collection,
+// so they are the very numbers metrics() returns. Nothing happens without it.
+
+// A name in a variable: bundlers leave the import to run time, where it may fail.
+const API = "@opentelemetry/api";
+
+const COUNTERS = [
+  ["calls", "calls", "Calls finished."],
+  ["requests", "requests", "HTTP requests sent, each attempt."],
+  ["rate_limited", "rateLimited", "429 replies."],
+  ["retries", "retries", "Retries."],
+  ["fallbacks", "fallbacks", "Calls that moved on to a fallback model."],
+];
+const TIMINGS = [
+  ["latency", "latencyMs", "Call latency, recent percentiles."],
+  ["ttft", "ttftMs", "Time to a stream's first event, recent percentiles."],
+  ["queue_wait", "queueWaitMs", "An attempt's wait for the limiter, recent percentiles."],
+];
+
+/** Records `read()`'s figures (client.metrics()) on the global meter, if there is one. */
+export async function observeOnMeter(read, version) {
+  let api;
+  try {
+    api = await import(API);
+  } catch {
+    return;
+  }
+  const meter = api.metrics.getMeter("mistral-ratelimit", version);
+  const name = (n) => `mistral_ratelimit.${n}`;
+  const counters = COUNTERS.map(([n, key, description]) => [meter.createObservableCounter(name(n), { description }), key]);
+  const tokens = meter.createObservableCounter(name("tokens"), { description: "Tokens the server reported." });
+  const errors = meter.createObservableCounter(name("errors"), { description: "Calls failed, by error class." });
+  const cost = meter.createObservableCounter(name("cost"), { description: "Estimated cost from the price table.", unit: "USD" });
+  const timings = TIMINGS.map(([n, key, description]) => [meter.createObservableGauge(name(n), { description, unit: "ms" }), key]);
+  meter.addBatchObservableCallback(
+    (observer) => {
+      for (const [model, m] of Object.entries(read().models)) {
+        for (const [instrument, key] of counters) observer.observe(instrument, m[key], { model });
+        observer.observe(tokens, m.tokensIn, { model, direction: "in" });
+        observer.observe(tokens, m.tokensOut, { model, direction: "out" });
+        for (const [error, n] of Object.entries(m.errors)) observer.observe(errors, n, { model, error });
+        if (m.costUsd !== null) observer.observe(cost, m.costUsd, { model });
+        for (const [instrument, key] of timings) {
+          for (const [quantile, value] of [["0.5", m[key].p50], ["0.95", m[key].p95]]) {
+            if (value !== null) observer.observe(instrument, value, { model, quantile });
+          }
+        }
+      }
+    },
+    [...counters.map(([i]) => i), tokens, errors, cost, ...timings.map(([i]) => i)],
+  );
+}

@@ -133,3 +133,12 @@ test("401 on a wrong key, against a mock started with --api-key", async (t) => {
   const ok = await sdkCall(right.sdk.models.list());
   assert.ok(ok.data.length > 0, "the right key is let in");
 });
+
+test("a saturated service tier's 429 surfaces as SDKError with Mistral's body", async () => {
+  const client = makeClient({ faults: ["capacity"] });
+  const e = await rejectsWithStatus(client.sdk.chat.complete({ model: "mistral-large-latest", messages }), 429, SDKError);
+  const body = JSON.parse(e.body);
+  assert.equal(body.type, "service_tier_capacity_exceeded");
+  assert.equal(body.code, "3505");
+  assert.match(body.message, /capacity exceeded/);
+});

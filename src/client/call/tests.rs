@@ -495,3 +495,119 @@ fn a_5xx_moves_a_completion_on_after_its_retries_but_never_a_write_or_a_4xx() {
     step(&mut refused, &mut s, 4030, head(422, &[]));
     assert!(matches!(step(&mut refused, &mut s, 4031, Input::Body("{}")), Action::Finish(Err(_))));
 }
+
+/// The machine fed its inputs in any order a driver could see them: every answer
+/// to every action, aborts, timeouts and broken connections anywhere.
+mod orderings {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const SSE: &str = "text/event-stream";
+    const EVENT: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n";
+    const LAST: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}\n\ndata: [DONE]\n\n";
+    const ERROR: &str = r#"{"object":"error","message":"no","type":"x","code":"1"}"#;
+
+    /// Room for everything: the limiter never makes a call wait here.
+    fn roomy() -> ClientState {
+        let lanes = vec![LaneSpec::requests_per_second(1_000_000), LaneSpec::tokens_per_minute(1_000_000_000)];
+        ClientState::new(Limiter::new(LimiterConfig { lanes, ..LimiterConfig::default() }))
+    }
+
+    /// The `pick`th of the inputs a driver may answer `action` with.
+    fn answer(action: &Action, pick: u8, stream: bool, s: &ClientState, ms: u64) -> Input<'static> {
+        let json = if stream { SSE } else { "application/json" };
+        let options: Vec<Input<'static>> = match action {
+            // Aborted while it waits: the driver drops the wait.
+            Action::Reserve(_) if pick % 5 == 0 => return Input::Aborted,
+            Action::Reserve(d) => {
+                return match s.limiter().reserve(d.clone(), at(ms)) {
+                    Ok(Reservation::Ready(t)) => Input::Admitted(t),
+                    other => panic!("a roomy limiter made a call wait: {other:?}"),
+                };
+            }
+            Action::Send => vec![
+                head(200, &[("content-type", json)]),
+                head(429, &[]),
+                head(503, &[]),
+                head(400, &[]),
+                head(200, &[("content-type", "text/html")]),
+                Input::Lost(Lost::Unreachable("refused".into())),
+                Input::Lost(Lost::Interrupted("reset".into())),
+                Input::TimedOut,
+                Input::Aborted,
+            ],
+            Action::ReadBody => vec![
+                Input::Body(REPLY),
+                Input::Body(ERROR),
+                Input::Body("not json"),
+                Input::Lost(Lost::Interrupted("reset".into())),
+                Input::TimedOut,
+                Input::Aborted,
+            ],
+            Action::Sleep(_) => vec![Input::Woke, Input::Woke, Input::Aborted],
+            Action::Open | Action::Deliver(_) => vec![
+                Input::Chunk(EVENT),
+                Input::Chunk(EVENT),
+                Input::Chunk(LAST),
+                Input::Chunk(b"data: {not json\n\n"),
+                Input::Eof,
+                Input::Lost(Lost::Interrupted("reset".into())),
+                Input::TimedOut,
+                Input::Closed,
+                Input::Aborted,
+            ],
+            Action::Finish(_) => unreachable!("a finished call is not answered"),
+        };
+        let i = usize::from(pick) % options.len();
+        options.into_iter().nth(i).expect("in range")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn every_ordering_finishes_once_and_settles_or_cancels_each_admission(
+            picks in prop::collection::vec(any::<u8>(), 1..40),
+            stream in any::<bool>(),
+            write in any::<bool>(),
+        ) {
+            let mut s = roomy();
+            let kind = if write { Kind::ConversationStart } else { Kind::ChatComplete };
+            let retry = RetryPolicy { max_retries: 2, base_delay: Duration::from_millis(10), ..RetryPolicy::default() };
+            let mut call = Call::new(Plan { retry, ..plan(kind, stream) });
+            // Once the picks run out the caller aborts: a stream may talk forever.
+            let mut picks = picks.into_iter();
+            let mut input = Input::Start;
+            let mut ms = 0;
+            let finished = loop {
+                prop_assert!(ms < 100_000, "the call did not end");
+                let action = step(&mut call, &mut s, ms, input);
+                ms = match action {
+                    Action::Sleep(until) => until.saturating_since(Instant::ZERO).as_millis() as u64,
+                    _ => ms + 1,
+                };
+                if let Action::Finish(result) = action {
+                    break result;
+                }
+                input = match picks.next() {
+                    Some(pick) => answer(&action, pick, stream, &s, ms),
+                    None => Input::Aborted,
+                };
+            };
+            prop_assert!(call.is_done());
+            let status = s.limiter().status(at(ms));
+            prop_assert_eq!((status.in_flight, status.queued), (0, 0));
+            let c = &status.counters;
+            prop_assert_eq!(c.admitted, c.settled + c.cancelled, "each admission ends once: {:?}", c);
+            prop_assert_eq!(c.abandoned, 0);
+            // Whatever comes after, the call stays over and the books stay as they are.
+            let again = step(&mut call, &mut s, ms + 1, Input::Aborted);
+            let is_config_err = matches!(again, Action::Finish(Err(CallError { kind: ErrorKind::Config, .. })));
+            prop_assert!(is_config_err);
+            prop_assert_eq!(&s.limiter().status(at(ms + 1)).counters, c);
+            let errors = s.drain_events().iter().filter(|e| e.name() == "error").count();
+            prop_assert_eq!(errors, usize::from(finished.is_err()), "one error event for a failed call");
+        }
+    }
+}

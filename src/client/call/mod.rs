@@ -511,13 +511,13 @@ impl Call {
     }
 
     /// Whatever the attempt holds, given up as spent so far: nothing while queued
-    /// or sleeping (the driver drops the wait), the prompt once sent (it may have
-    /// arrived), the whole reservation once the reply was being read, and for a
-    /// stream what it reported or streamed.
+    /// or sleeping (the driver drops the wait), the whole reservation once sent (it
+    /// may have arrived, and a server that got it writes the reply whoever reads
+    /// it: booking less lets the next calls overshoot), and for a stream what it
+    /// reported or streamed.
     fn release(&mut self, state: &mut ClientState, at: Instant) {
         match self.phase {
-            Phase::Sending => self.settle(state, self.reserved.0, 0, at),
-            Phase::Reading => self.settle(state, self.reserved.1, 0, at),
+            Phase::Sending | Phase::Reading => self.settle(state, self.reserved.1, 0, at),
             Phase::Streaming => self.settle_stream(state, at),
             _ => {}
         }

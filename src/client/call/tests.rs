@@ -242,17 +242,18 @@ fn an_abort_in_each_phase_releases_what_that_phase_holds() {
         step(&mut queued, &mut s, 1, Input::Aborted),
         Action::Finish(Err(CallError { kind: ErrorKind::Abort, .. }))
     ));
-    // Sending: the prompt stays booked, it may have arrived.
+    // Sending: the whole reservation stays booked; it may have arrived, and the
+    // server then writes the reply whoever reads it.
     let mut sending = Call::new(plan(Kind::ChatComplete, false));
     admit(&mut sending, &mut s, 0);
     step(&mut sending, &mut s, 5, Input::Aborted);
-    assert_eq!(s.limiter().status(at(5)).lanes[1].used, 100);
+    assert_eq!(s.limiter().status(at(5)).lanes[1].used, 150);
     // Reading: the whole reservation, the server did the work.
     let mut reading = Call::new(plan(Kind::ChatComplete, false));
     admit(&mut reading, &mut s, 10);
     step(&mut reading, &mut s, 20, head(200, &[]));
     step(&mut reading, &mut s, 25, Input::Aborted);
-    assert_eq!(s.limiter().status(at(25)).lanes[1].used, 100 + 150);
+    assert_eq!(s.limiter().status(at(25)).lanes[1].used, 150 + 150);
     settled_nothing_held(&s, 25);
     // Done: nothing more happens.
     assert!(matches!(

@@ -129,9 +129,11 @@ export function pageSuite(name) {
       for (const tab of [a, b]) {
         await driver.switchTo().window(tab);
         assert.deepEqual((await stormResults(driver)).ours, { refused: "0", completed: "30 of 30" });
-        assert.match(await text(driver, "#sharing"), /^2 tabs share the budget "demo"/);
         hidden.push(await driver.executeScript("return hiddenSpells"));
       }
+      // The second tab joined while the first held a lease (the first may have
+      // finished before the second asked, so only the second must have seen both).
+      assert.match(await text(driver, "#sharing"), /^2 tabs share the budget "demo"/);
       // Firefox hides the tab not shown, and throttles its timers.
       if (name === "firefox") assert.ok(hidden[0] > 0, "the first tab stormed hidden");
       const stats = await mock.stats();

@@ -4,16 +4,15 @@
 // call settles exactly once. A scripted server of its own paces the body.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 
 import { VALID_STREAM } from "../hostile/server.mjs";
-import { assertSettled, chatRequest, client, pkg } from "./helpers.mjs";
+import { assertSettled, chatRequest, client, pkg, withServer } from "./helpers.mjs";
 
 const DONE = "data: [DONE]\n\n";
 const EVENTS = VALID_STREAM.slice(0, -DONE.length);
 const HOLD_MS = 300;
 
-// The first segment of the path picks how the body is paced.
+// How the body is paced.
 const SCRIPTS = {
   // Everything at once, then the end.
   buffered: async (res) => res.end(VALID_STREAM),
@@ -33,20 +32,12 @@ const SCRIPTS = {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function withServer(body) {
-  const server = http.createServer((req, res) => {
-    req.resume();
+// The first segment of the path picks the script.
+const paced = (body) =>
+  withServer((req, res) => {
     res.writeHead(200, { "content-type": "text/event-stream" });
     SCRIPTS[req.url.split("/")[1]](res);
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  try {
-    return await body(`http://127.0.0.1:${server.address().port}`);
-  } finally {
-    server.closeAllConnections();
-    server.close();
-  }
-}
+  }, body);
 
 /** Reads `before` events of a stream from `script`, aborts, and returns what the next reads gave. */
 async function abortAfter(url, script, before) {
@@ -70,7 +61,7 @@ async function abortAfter(url, script, before) {
 for (const script of Object.keys(SCRIPTS)) {
   for (const [when, before] of [["after its first event", 1], ["after its last event", 3]]) {
     test(`a stream aborted ${when}, its reply already in (${script}): an AbortError at the next read, settled once`, () =>
-      withServer(async (url) => {
+      paced(async (url) => {
         const { c, error, took, after, settled } = await abortAfter(url, script, before);
         assert.ok(error instanceof pkg.AbortError, `the next read gave ${error}`);
         assert.ok(took < 100, `the AbortError took ${took.toFixed(0)} ms`);
@@ -82,7 +73,7 @@ for (const script of Object.keys(SCRIPTS)) {
 }
 
 test("a stream read to its end is not undone by a later abort", () =>
-  withServer(async (url) => {
+  paced(async (url) => {
     const c = client(`${url}/buffered`, { maxRetries: 0 });
     const abort = new AbortController();
     const events = [];

@@ -87,3 +87,22 @@ export function assertSettled(assert, c) {
   assert.equal(s.inFlight, 0, "a reservation was left in flight");
   assert.equal(s.queued, 0, "a call was left in the queue");
 }
+
+/**
+ * Runs `body(url)` against a node:http server of its own whose requests
+ * `handle(req, res)` answers (for pacing a reply as no mock does), then stops it.
+ */
+export async function withServer(handle, body) {
+  const http = await import("node:http");
+  const server = http.createServer((req, res) => {
+    req.resume();
+    handle(req, res);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    return await body(`http://127.0.0.1:${server.address().port}`);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+}

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { assertSettled, chatRequest, client, pkg, withMock } from "./helpers.mjs";
+import { assertSettled, chatRequest, client, pkg, withMock, withServer } from "./helpers.mjs";
 
 const configError = (says) => (e) => e instanceof pkg.ConfigError && e.message.includes(says);
 
@@ -73,24 +73,19 @@ test("a caller's signal keeps no listener once its calls are over", () =>
     assert.equal(getEventListeners(signal, "abort").length, 0, "every call let go of the signal");
   }));
 
-test("an abort while the reply's body is still coming is an AbortError, not a dropped connection", async () => {
-  const http = await import("node:http");
+test("an abort while the reply's body is still coming is an AbortError, not a dropped connection", () =>
   // A server that sends the head and half a body, then waits.
-  const server = http.createServer((req, res) => {
-    req.resume();
-    res.writeHead(200, { "content-type": "application/json", "content-length": "200" });
-    res.write('{"id":"x","object":"chat.completion",');
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  try {
-    const c = client(`http://127.0.0.1:${server.address().port}`, { maxRetries: 0 });
-    const abort = new AbortController();
-    setTimeout(() => abort.abort(), 200);
-    const e = await c.chat.complete(chatRequest(2), { signal: abort.signal }).catch((x) => x);
-    assert.ok(e instanceof pkg.AbortError, String(e));
-    assertSettled(assert, c);
-  } finally {
-    server.closeAllConnections();
-    server.close();
-  }
-});
+  withServer(
+    (req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": "200" });
+      res.write('{"id":"x","object":"chat.completion",');
+    },
+    async (url) => {
+      const c = client(url, { maxRetries: 0 });
+      const abort = new AbortController();
+      setTimeout(() => abort.abort(), 200);
+      const e = await c.chat.complete(chatRequest(2), { signal: abort.signal }).catch((x) => x);
+      assert.ok(e instanceof pkg.AbortError, String(e));
+      assertSettled(assert, c);
+    },
+  ));

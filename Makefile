@@ -94,14 +94,17 @@ test-soak:
 
 ## The soak: 100,000 mixed calls (plain, streamed, streams aborted at any event or
 ## left with break, calls aborted at any moment) with 5xx, resets and 429s injected,
-## 50 and 500 at a time in Node, and 20,000 in Deno. Every call ends, nothing stays
-## held, the books hold no less than the mock charged, and the heap stays flat.
-SOAK = MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh --stream-tokens-per-second 100000 --
+## 50 and 500 at a time in Node, and 20,000 in Deno and in headless Chromium. Every
+## call ends, nothing stays held, the books hold no less than the mock charged, and
+## the heap stays flat.
+SOAK = MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh --stream-tokens-per-second 100000
 soak: pkg
-	scripts/setup.sh deno
-	$(SOAK) node --expose-gc tests/soak/run.mjs 100000 50
-	$(SOAK) node --expose-gc tests/soak/run.mjs 100000 500
-	$(SOAK) .tools/deno/node_modules/.bin/deno run --allow-all --v8-flags=--expose-gc tests/soak/run.mjs 20000 50
+	scripts/setup.sh deno browsers
+	scripts/www.sh pkg target/www
+	$(SOAK) -- node --expose-gc tests/soak/run.mjs 100000 50
+	$(SOAK) -- node --expose-gc tests/soak/run.mjs 100000 500
+	$(SOAK) -- .tools/deno/node_modules/.bin/deno run --allow-all --v8-flags=--expose-gc tests/soak/run.mjs 20000 50
+	$(SOAK) --www target/www -- node tests/soak/chromium.mjs 20000 50
 
 test-sdk:
 	scripts/setup.sh node

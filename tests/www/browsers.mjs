@@ -10,13 +10,13 @@ import firefox from "selenium-webdriver/firefox.js";
 const capabilities = JSON.parse(await readFile(new URL("../../webdriver.json", import.meta.url), "utf8"));
 const DESKTOP = { width: 1280, height: 800 };
 
-/** A headless `name` ("chromium" or "firefox") whose viewport is 1280×800. */
-export async function launch(name) {
+/** A headless `name` ("chromium" or "firefox") whose viewport is 1280×800; Chromium takes `extra` flags. */
+export async function launch(name, extra = []) {
   const builder = new Builder();
   if (name === "chromium") {
     const options = new chrome.Options()
       .setChromeBinaryPath(process.env.CHROMIUM ?? "/usr/bin/chromium")
-      .addArguments("--headless=new", "--no-sandbox", ...capabilities["goog:chromeOptions"].args.map((a) => `--${a}`));
+      .addArguments("--headless=new", "--no-sandbox", ...capabilities["goog:chromeOptions"].args.map((a) => `--${a}`), ...extra);
     options.setLoggingPrefs({ browser: "ALL" });
     builder.forBrowser("chrome").setChromeOptions(options).setChromeService(new chrome.ServiceBuilder(process.env.CHROMEDRIVER ?? "/usr/bin/chromedriver"));
   } else if (name === "firefox") {

@@ -407,7 +407,11 @@ impl Core {
             // The server's count includes other clients of the workspace. Hold
             // the difference from now, as if it had just been spent; with a share
             // of a shared budget, the rest of the limit is the others' to spend.
-            let server_used = lane.spec.capacity.saturating_sub(remaining);
+            // What it has used is its own limit less what remains: a lane
+            // configured below the server's limit would otherwise read a large
+            // remainder as nothing used.
+            let server_limit = limit.limit.filter(|l| *l > 0).unwrap_or(lane.spec.capacity);
+            let server_used = server_limit.saturating_sub(remaining);
             let others = lane.spec.capacity - lane.cap();
             let unseen = server_used.saturating_sub(lane.held().saturating_add(others));
             if unseen > 0 {

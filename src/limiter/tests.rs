@@ -395,6 +395,26 @@ fn a_new_calendar_month_the_server_reports_frees_a_month_lane() {
 }
 
 #[test]
+fn a_server_limit_above_the_configured_one_does_not_erase_what_was_spent() {
+    // The workspace allows a million a month; this client is held to 1,000.
+    let l = limiter(vec![LaneSpec::tokens_per_month(1_000)]);
+    ready(l.reserve(Demand::tokens(200), secs(0.0))).settle(200, secs(1.0));
+    let report = parse_headers([
+        ("x-ratelimit-limit-tokens-month", "1000000"),
+        ("x-ratelimit-remaining-tokens-month", "999800"),
+    ]);
+    l.observe_server(&report, None, secs(2.0));
+    assert_eq!(l.status(secs(2.0)).lanes[0].used, 200, "the server's 200 used is ours, not none");
+    // Others spent 300 more: that is held too.
+    let more = parse_headers([
+        ("x-ratelimit-limit-tokens-month", "1000000"),
+        ("x-ratelimit-remaining-tokens-month", "999500"),
+    ]);
+    l.observe_server(&more, None, secs(3.0));
+    assert_eq!(l.status(secs(3.0)).lanes[0].used, 500);
+}
+
+#[test]
 fn a_zero_for_a_lane_gone_idle_pauses_nothing_and_overflows_nothing() {
     // Found by the headers fuzz target: the pause booked u64::MAX on a lane that no
     // longer binds, and the next fit overflowed.

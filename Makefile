@@ -40,7 +40,7 @@ tekken-expectations:
 	git diff --exit-code tests/tekken/
 
 test-pkg:
-	scripts/setup.sh wasm
+	scripts/setup.sh wasm node
 	scripts/pkg.sh dev $(PKG_DEV)
 	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh --rps 1000 --tpm 100000000 --stream-tokens-per-second 5000 -- \
 	  node --test tests/client/
@@ -88,7 +88,7 @@ test-web:
 
 ## The soak, briefly (make soak runs it long): 5,000 mixed calls in Node.
 test-soak:
-	scripts/setup.sh wasm
+	scripts/setup.sh wasm node
 	scripts/pkg.sh dev $(PKG_DEV)
 	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh --stream-tokens-per-second 100000 -- node --expose-gc tests/soak/run.mjs 5000 50
 

@@ -86,11 +86,14 @@ test-types:
 test-web:
 	scripts/wasm-tests.sh all
 
-## The soak, briefly (make soak runs it long): 5,000 mixed calls in Node.
+## Nothing hangs: the soak briefly (make soak runs it long), 5,000 mixed calls in
+## Node; and the deadline and abort tests, which run in Node with the client's, in Deno.
 test-soak:
-	scripts/setup.sh wasm node
+	scripts/setup.sh wasm node deno
 	scripts/pkg.sh dev $(PKG_DEV)
 	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh --stream-tokens-per-second 100000 -- node --expose-gc tests/soak/run.mjs 5000 50
+	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh -- .tools/deno/node_modules/.bin/deno test --allow-all --node-modules-dir=manual \
+	  tests/client/deadlines.test.mjs tests/client/aborts.test.mjs
 
 ## The soak: 100,000 mixed calls (plain, streamed, streams aborted at any event or
 ## left with break, calls aborted at any moment) with 5xx, resets and 429s injected,

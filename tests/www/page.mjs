@@ -9,7 +9,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { By, Key } from "selenium-webdriver";
 
-import { withMock } from "../client/helpers.mjs";
+import { withMock, withServer } from "../client/helpers.mjs";
+import { BOUND, SLACK, STALLS } from "../client/stalls.mjs";
 import { consoleErrors, launch, viewport } from "./browsers.mjs";
 
 const RPS = 5;
@@ -86,6 +87,38 @@ export function pageSuite(name) {
       assert.equal(result.error, undefined);
       assert.equal(result.called.length, result.declared, "every method of the client was called once");
       assert.deepEqual(await problems(driver), []);
+    }));
+
+  test(`${name}: a call stopped in each state ends in its typed error in time, holding nothing`, () =>
+    withPage([], async (driver, mock) => {
+      // The stalling server is another origin: it answers the page's preflights.
+      const cors = (req, res) => {
+        res.setHeader("access-control-allow-origin", req.headers.origin ?? "*");
+        if (req.method !== "OPTIONS") return STALLS[req.url.split("/")[1]](res);
+        res.setHeader("access-control-allow-headers", req.headers["access-control-request-headers"] ?? "*");
+        res.setHeader("access-control-allow-methods", "GET, POST");
+        res.writeHead(204).end();
+      };
+      await withServer(cors, async (url) => {
+        await driver.get(`${mock.url}/?tabs=`);
+        await driver.wait(() => driver.executeScript("return globalThis.demo?.ready === true"), 10_000);
+        const source = await readFile(new URL("../client/stalls.mjs", import.meta.url), "utf8");
+        await driver.manage().setTimeouts({ script: 60_000 });
+        const results = await driver.executeAsyncScript(
+          `const [source, url, done] = arguments;
+           Promise.all([import("./pkg/index.js"), import(URL.createObjectURL(new Blob([source], { type: "text/javascript" })))])
+             .then(([pkg, m]) => m.stopEverywhere(pkg.MistralRatelimitClient, url))
+             .then(done, (e) => done([{ name: "the run", want: "results", error: String(e) }]));`,
+          source,
+          url,
+        );
+        assert.equal(results.length, 10);
+        for (const r of results) {
+          assert.equal(r.error, r.want, r.name);
+          assert.ok(r.took < BOUND + SLACK, `${r.name}: ended ${(r.took - BOUND).toFixed(0)} ms past its bound`);
+          assert.deepEqual([r.inFlight, r.queued], [0, 0], `${r.name}: left something held`);
+        }
+      });
     }));
 
   test(`${name}: a storm of 60 calls meets no 429 through this client and many through the naive one`, () =>

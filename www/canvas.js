@@ -1,14 +1,16 @@
 // What the page's two charts share: a canvas drawn at the screen's pixel density,
-// the palette (each colour at least 4.5:1 against the white background), and axes.
+// the palette (style.css's --chart-* colours, which the legend uses too), and axes.
+const css = getComputedStyle(document.documentElement);
+const colour = (name) => css.getPropertyValue(`--chart-${name}`).trim();
 export const COLORS = {
-  text: "#1a1a1a",
-  grid: "#d0d0d0",
-  used: "#1f4e9c",
-  limit: "#1a1a1a",
-  share: "#6b3fa0",
-  queued: "#a14a00",
-  inFlight: "#1b6e20",
-  refused: "#b00020",
+  text: colour("text"),
+  grid: colour("grid"),
+  used: colour("used"),
+  limit: colour("limit"),
+  share: colour("share"),
+  queued: colour("queued"),
+  inFlight: colour("in-flight"),
+  refused: colour("refused"),
 };
 export const FONT = "12px system-ui, sans-serif";
 

@@ -53,7 +53,12 @@ pub struct Metrics {
 impl Metrics {
     /// The figures of `model` (`None`: calls that name no model).
     pub fn of(&mut self, model: Option<&str>) -> &mut ModelMetrics {
-        self.by_model.entry(model.unwrap_or_default().to_owned()).or_default()
+        let key = model.unwrap_or_default();
+        // Called several times a call: a key is made only for a model not seen yet.
+        if !self.by_model.contains_key(key) {
+            self.by_model.insert(key.to_owned(), ModelMetrics::default());
+        }
+        self.by_model.get_mut(key).expect("just made if missing")
     }
 
     /// Every model's figures; the key `""` holds calls that name none.

@@ -139,8 +139,9 @@ impl Kind {
         SPECS.iter().map(|s| s.0)
     }
 
+    /// Its row: the table lists the kinds in their declaration order.
     fn spec(self) -> &'static Spec {
-        SPECS.iter().find(|s| s.0 == self).expect("every kind has a row")
+        &SPECS[self as usize]
     }
 
     /// The name the JS layer passes, e.g. `"conversations.append"`.
@@ -315,6 +316,13 @@ mod tests {
         assert!(Kind::ConversationList.path_for(&["x"]).unwrap_err().contains("takes 0 id"));
         assert!(Kind::AgentGetVersion.path_for(&["ag_1"]).unwrap_err().contains("takes 2 id"));
         assert!(Kind::AgentGetVersion.path_for(&["ag_1", "../x"]).is_err());
+    }
+
+    #[test]
+    fn the_table_lists_every_kind_in_declaration_order() {
+        for (i, row) in SPECS.iter().enumerate() {
+            assert_eq!(row.0 as usize, i, "{:?} is out of place", row.0);
+        }
     }
 
     #[test]

@@ -27,8 +27,11 @@ const HASH_LIFE_MS = String(40 * 24 * 3600 * 1000);
 
 // Writes that lost the race, in a row, before the ask fails (and is retried by
 // the holder a second later). After each, a jittered pause that doubles, so that
-// holders racing for one key fall out of step instead of colliding again.
-const TRIES = 8;
+// holders racing for one key fall out of step instead of colliding again. The
+// pause is counted in round trips to Redis, not milliseconds: on a loaded machine
+// a round trip takes longer than a fixed pause, and holders would stay in step.
+const TRIES = 10;
+const MAX_PAUSE_MS = 1000;
 
 /** Whether `redis` looks like a connected ioredis or node-redis (4+) client. */
 export function isRedisClient(redis) {
@@ -51,14 +54,18 @@ export function redisLease(redis, name, leaseMs, onCommit) {
       const now = seen.redisMs + (performance.now() - seen.at);
       const { grant, state } = decide(seen.state, ask, now, leaseMs);
       const version = freshVersion();
+      const sent = performance.now();
       const reply = await run([seen.version, state, version, HASH_LIFE_MS]);
+      const roundTripMs = Math.max(1, performance.now() - sent);
       if (Number(reply[0]) === 1) {
         onCommit?.({ from: seen.version, version, ask, now, grant });
         seen = { version, state, redisMs: Number(reply[3]), at: performance.now() };
         return grant;
       }
-      seen = read(reply);
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** i));
+      // The state that won is stale by the end of the pause: read it again after.
+      seen = undefined;
+      const pauseMs = Math.min(MAX_PAUSE_MS, roundTripMs * 2 ** i);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * pauseMs));
     }
     throw new Error(`the budget on Redis changed under this holder ${TRIES} times in a row`);
   };

@@ -46,6 +46,9 @@ stop_mock() {
 }
 trap stop_mock EXIT
 
+# Created here: the background mock opens them itself, possibly after the first poll.
+: >"$work/stdout"
+: >"$work/stderr"
 "$bin" --host 127.0.0.1 --port 0 ${mock_args[@]+"${mock_args[@]}"} >"$work/stdout" 2>"$work/stderr" &
 mock_pid=$!
 

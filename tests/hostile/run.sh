@@ -58,6 +58,7 @@ cleanup() {
 trap cleanup EXIT
 
 run_deno() {
+  : >"$work/server.out" # before the first poll: the server opens it itself, maybe later
   node tests/hostile/server.mjs >"$work/server.out" 2>&1 &
   server_pid=$!
   local url="" deadline=$((SECONDS + 10))

@@ -691,6 +691,9 @@ export interface LaneStatus {
   limit: number;
   /** What was configured; null for a window the server named. */
   configured: number | null;
+  /** Where `limit` comes from: the configuration, a reply's `x-ratelimit-limit-*`
+   * header, or 429s that showed the configured limit too high (probing back up). */
+  source: "configured" | "header" | "429";
   /** This client's share of a shared budget; null without one. */
   share: number | null;
   used: number;
@@ -749,12 +752,17 @@ export type ClientEvent =
   | { type: "error"; name: ErrorName }
   /** The server counted a model's prompts higher than estimated: its estimates are multiplied by `ratio` from now on. */
   | { type: "calibrated"; model: string; ratio: number }
+  /** A call moved on to the next model of its `fallback` chain. */
+  | { type: "fallback"; from: string; to: string; reason: "capacity" | "unavailable" | "wait" }
   /** A threshold was crossed: 429s over `alertRateLimitedShare` of five minutes'
    * requests, the queue wait's p95 over `alertQueueWaitMs`, the month's tokens past
    * 80% and 95%. Raised once, and again only after it went back under. */
-  /** A call moved on to the next model of its `fallback` chain. */
-  | { type: "fallback"; from: string; to: string; reason: "capacity" | "unavailable" | "wait" }
   | { type: "alert"; kind: "rate-limited" | "queue-wait" | "month-budget"; value: number; threshold: number }
+  /** A lane's limit changed with no header stating it. `"429"`: a 429 came while the
+   * lane held less than its limit, so the limit is lower; it drops to what the
+   * server accepted. `"probe"`: quiet and full for a while, it rises a step back
+   * towards `configured`. `"probe-failed"`: a 429 at the raised level; it drops back. */
+  | { type: "limit"; lane: string; model?: string; limit: number; configured: number; cause: "429" | "probe" | "probe-failed" }
   /** The client's standing in a shared budget changed. */
   | { type: "budget"; state: "shared" | "holding" | "fallback"; holders: number };
 

@@ -182,7 +182,7 @@ impl Harness {
             }
             Op::RateLimited(ms) => {
                 let now = self.clock();
-                self.limiter.observe_rate_limited(Duration::from_millis(ms), now);
+                self.limiter.observe_rate_limited(Duration::from_millis(ms), None, now);
             }
             _ => {}
         }

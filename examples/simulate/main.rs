@@ -35,6 +35,7 @@ fn main() {
     sim.run();
     if !quiet {
         report::timeline(&sim);
+        report::limit_changes(&sim);
     }
     report::summary(&sim);
 }

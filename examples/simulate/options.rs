@@ -14,6 +14,11 @@ simulated server that enforces its own (possibly different) limits.
   --tpm N               tokens per minute the client is configured with    [200000]
   --server-rps R        the server's real request limit        [4]
   --server-tpm N        the server's real token limit          [200000]
+  --server-change S:R:N from S seconds on, the server enforces R req/s and
+                        N tokens/min (a tier changed; repeatable)
+  --server-headers H    second: x-ratelimit-*-req-second, as this simulator's
+                        default; minute: only x-ratelimit-limit-req-minute, as
+                        captures of the real API show          [second]
   --retry-after         the server sends Retry-After on 429s   [off]
   --latency-ms A-B      one-way network transit range          [20-120]
   --count-factor F      the server counts prompts F times what the client
@@ -34,6 +39,8 @@ pub struct Options {
     pub tpm: u64,
     pub server_rps: u64,
     pub server_tpm: u64,
+    pub server_changes: Vec<(Duration, u64, u64)>,
+    pub per_second_header: bool,
     pub retry_after: bool,
     pub latency: (Duration, Duration),
     pub count_factor: f64,
@@ -54,6 +61,8 @@ impl Default for Options {
             tpm: 200_000,
             server_rps: 4,
             server_tpm: 200_000,
+            server_changes: Vec::new(),
+            per_second_header: true,
             retry_after: false,
             latency: (Duration::from_millis(20), Duration::from_millis(120)),
             count_factor: 1.0,
@@ -80,6 +89,22 @@ impl Options {
                 "--tpm" => o.tpm = number(&flag, &value()?)?,
                 "--server-rps" => o.server_rps = number(&flag, &value()?)?,
                 "--server-tpm" => o.server_tpm = number(&flag, &value()?)?,
+                "--server-change" => {
+                    let v = value()?;
+                    let parts: Vec<&str> = v.split(':').collect();
+                    let [at, rps, tpm] = parts[..] else {
+                        return Err(format!("{flag}: '{v}' is not SECONDS:RPS:TPM"));
+                    };
+                    let at = Duration::from_secs_f64(number(&flag, at)?);
+                    o.server_changes.push((at, number(&flag, rps)?, number(&flag, tpm)?));
+                }
+                "--server-headers" => {
+                    o.per_second_header = match value()?.as_str() {
+                        "second" => true,
+                        "minute" => false,
+                        other => return Err(format!("{flag}: '{other}' is not second or minute")),
+                    }
+                }
                 "--retry-after" => o.retry_after = true,
                 "--latency-ms" => {
                     let (a, b) = range(&flag, &value()?)?;
@@ -94,7 +119,10 @@ impl Options {
                 other => return Err(format!("unknown option {other}\n\n{HELP}")),
             }
         }
-        if o.server_rps == 0 || o.server_tpm == 0 || o.tokens_per_second == 0 {
+        let changes = o.server_changes.iter().map(|&(_, r, t)| (r, t));
+        if std::iter::once((o.server_rps, o.server_tpm)).chain(changes).any(|(r, t)| r == 0 || t == 0)
+            || o.tokens_per_second == 0
+        {
             return Err("--server-rps, --server-tpm and --tokens-per-second must be positive".into());
         }
         if !(o.count_factor.is_finite() && o.count_factor > 0.0) {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mistral_ratelimit::{Instant, LaneSpec, LaneStatus, Unit};
+use mistral_ratelimit::{Instant, LaneSpec, LaneStatus, LimitSource, Unit};
 
 use crate::sim::Sim;
 
@@ -43,6 +43,18 @@ pub fn timeline(sim: &Sim) {
             req,
             tok
         );
+    }
+}
+
+/// The limits 429s lowered and probes raised, when.
+pub fn limit_changes(sim: &Sim) {
+    if sim.limits.is_empty() {
+        return;
+    }
+    println!("\n  limits no header stated");
+    for (at, c) in &sim.limits {
+        let secs = at.as_micros() as f64 / 1e6;
+        println!("{secs:>7.1}s  {:<13} {:>8} of {} configured  ({})", c.lane, c.limit, c.configured, c.cause.as_str());
     }
 }
 
@@ -108,20 +120,25 @@ pub fn summary(sim: &Sim) {
     for f in failed.iter().take(3) {
         println!("    failure: {f}");
     }
-    println!(
-        "  makespan           {:.1} s   (an oracle that knows every cost: {:.1} s; budget use {:.0}%)",
-        makespan.as_secs_f64(),
-        ideal.as_secs_f64(),
-        budget_use(sim) * 100.0
-    );
+    if o.server_changes.is_empty() {
+        println!(
+            "  makespan           {:.1} s   (an oracle that knows every cost: {:.1} s; budget use {:.0}%)",
+            makespan.as_secs_f64(),
+            ideal.as_secs_f64(),
+            budget_use(sim) * 100.0
+        );
+    } else {
+        println!("  makespan           {:.1} s   (the server's limits changed: no oracle)", makespan.as_secs_f64());
+    }
     println!("  429s               {}   (retries {})", sim.server.rejected, sim.retries());
     println!("  busiest 1 s        {busiest_req} requests   (server limit {})", o.server_rps);
     println!("  busiest 60 s       {busiest_tok} tokens   (server limit {})", o.server_tpm);
     for l in &status.lanes {
-        let learned = match l.configured {
-            Some(c) if c == l.limit => String::new(),
-            Some(c) => format!(" (configured {c}, learned from the server)"),
-            None => " (a window the server named)".to_owned(),
+        let learned = match (l.configured, l.source) {
+            (Some(c), _) if c == l.limit => String::new(),
+            (Some(c), LimitSource::RateLimits) => format!(" (configured {c}, lowered by 429s)"),
+            (Some(c), _) => format!(" (configured {c}, learned from the server)"),
+            (None, _) => " (a window the server named)".to_owned(),
         };
         println!("  lane {:<13} limit {}{learned}", l.name, l.limit);
     }

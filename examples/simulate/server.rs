@@ -1,6 +1,8 @@
 //! A simulated Mistral endpoint: it counts requests and tokens by *arrival* in exact
 //! sliding windows, answers 429 when a request would exceed its real limits, and
-//! reports its limits and what remains in `x-ratelimit-*` headers, as the API does.
+//! reports its limits and what remains in `x-ratelimit-*` headers, as the API does:
+//! per second, or (as captures of the real API show) only a per-minute request
+//! limit that says nothing of the per-second one. Its limits may change mid-run.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -18,9 +20,18 @@ pub enum Answer {
     RateLimited { headers: Vec<(String, String)>, body: String },
 }
 
+/// From `at` on, the server enforces `rps` and `tpm`.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub at: Duration,
+    pub rps: u64,
+    pub tpm: u64,
+}
+
 pub struct Server {
-    rps: u64,
-    tpm: u64,
+    /// In order of `at`; the first from 0.
+    limits: Vec<Limits>,
+    per_second_header: bool,
     retry_after: bool,
     tokens_per_second: u64,
     /// Accepted arrivals (time → count) and tokens charged (time → tokens). Prompt
@@ -31,10 +42,10 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(rps: u64, tpm: u64, retry_after: bool, tokens_per_second: u64) -> Server {
+    pub fn new(limits: Vec<Limits>, per_second_header: bool, retry_after: bool, tokens_per_second: u64) -> Server {
         Server {
-            rps,
-            tpm,
+            limits,
+            per_second_header,
             retry_after,
             tokens_per_second,
             requests: BTreeMap::new(),
@@ -52,22 +63,35 @@ impl Server {
         log.range((lower, Bound::Included(now))).map(|(_, n)| n).sum()
     }
 
+    /// The limits in force at `now`.
+    pub fn limits(&self, now: Instant) -> Limits {
+        let since = now - Instant::ZERO;
+        *self.limits.iter().rev().find(|l| l.at <= since).unwrap_or(&self.limits[0])
+    }
+
     fn headers(&self, now: Instant) -> Vec<(String, String)> {
+        let Limits { rps, tpm, .. } = self.limits(now);
         let req = Self::in_window(&self.requests, now, SECOND);
         let tok = Self::in_window(&self.tokens, now, MINUTE);
-        vec![
-            ("x-ratelimit-limit-req-second".into(), self.rps.to_string()),
-            ("x-ratelimit-remaining-req-second".into(), self.rps.saturating_sub(req).to_string()),
-            ("x-ratelimit-limit-tokens-minute".into(), self.tpm.to_string()),
-            ("x-ratelimit-remaining-tokens-minute".into(), self.tpm.saturating_sub(tok).to_string()),
-        ]
+        let mut headers = if self.per_second_header {
+            vec![
+                ("x-ratelimit-limit-req-second".into(), rps.to_string()),
+                ("x-ratelimit-remaining-req-second".into(), rps.saturating_sub(req).to_string()),
+            ]
+        } else {
+            vec![("x-ratelimit-limit-req-minute".into(), (rps * 60).to_string())]
+        };
+        headers.push(("x-ratelimit-limit-tokens-minute".into(), tpm.to_string()));
+        headers.push(("x-ratelimit-remaining-tokens-minute".into(), tpm.saturating_sub(tok).to_string()));
+        headers
     }
 
     /// A request arrives with `prompt` tokens and will produce `completion` tokens.
     pub fn arrive(&mut self, now: Instant, prompt: u64, completion: u64) -> Answer {
+        let Limits { rps, tpm, .. } = self.limits(now);
         let req = Self::in_window(&self.requests, now, SECOND);
         let tok = Self::in_window(&self.tokens, now, MINUTE);
-        if req + 1 > self.rps || tok + prompt > self.tpm {
+        if req + 1 > rps || tok + prompt > tpm {
             self.rejected += 1;
             let mut headers = Vec::new();
             if self.retry_after {

@@ -7,14 +7,14 @@ use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use mistral_ratelimit::client::calibration::Counting;
-use mistral_ratelimit::client::{Action, Call, ClientState, Input, Kind, Now, Plan, Timeouts};
+use mistral_ratelimit::client::{Action, Call, ClientState, Event as ClientEvent, Input, Kind, Now, Plan, Timeouts};
 use mistral_ratelimit::retry::{Random, RetryPolicy, SplitMix64};
 use mistral_ratelimit::{
-    Instant, LaneSpec, Limiter, LimiterConfig, Priority, Reservation, Status, WaitState, Waiter, WaiterId,
+    Instant, LaneSpec, LimitChange, Limiter, LimiterConfig, Priority, Reservation, Status, WaitState, Waiter, WaiterId,
 };
 
 use crate::options::Options;
-use crate::server::{Answer, Server};
+use crate::server::{Answer, Limits, Server};
 
 pub struct Request {
     /// The prompt as the server counts it.
@@ -49,6 +49,8 @@ pub struct Sim {
     pub state: ClientState,
     pub server: Server,
     pub samples: Vec<Sample>,
+    /// The limits 429s and probes changed, when.
+    pub limits: Vec<(Instant, LimitChange)>,
     rng: SplitMix64,
     events: BinaryHeap<Reverse<(Instant, u64)>>,
     pending: HashMap<u64, Event>,
@@ -89,12 +91,17 @@ impl Sim {
                 Request { prompt, completion, arrives, done: None, failed: None, call: Some(Call::new(plan)) }
             })
             .collect();
-        let server = Server::new(opts.server_rps, opts.server_tpm, opts.retry_after, opts.tokens_per_second);
+        let first = Limits { at: Duration::ZERO, rps: opts.server_rps, tpm: opts.server_tpm };
+        let mut limits = vec![first];
+        limits.extend(opts.server_changes.iter().map(|&(at, rps, tpm)| Limits { at, rps, tpm }));
+        limits.sort_by_key(|l| l.at);
+        let server = Server::new(limits, opts.per_second_header, opts.retry_after, opts.tokens_per_second);
         Sim {
             requests,
             state,
             server,
             samples: Vec::new(),
+            limits: Vec::new(),
             rng,
             events: BinaryHeap::new(),
             pending: HashMap::new(),
@@ -195,7 +202,11 @@ impl Sim {
                 }
             };
         }
-        self.state.drain_events();
+        for event in self.state.drain_events() {
+            if let ClientEvent::Limit(change) = event {
+                self.limits.push((now, change));
+            }
+        }
         self.requests[i].call = Some(call);
     }
 

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::error_kind::ErrorKind;
+use crate::limiter::LimitChange;
 use crate::retry::RateLimitKind;
 
 /// One thing that happened to a call or to the client's books.
@@ -74,6 +75,10 @@ pub enum Event {
         /// The threshold it crossed.
         threshold: f64,
     },
+    /// A lane's limit changed with no header stating it: lowered after a 429 that
+    /// showed it too high, or raised a step back towards the configured one
+    /// (`crate::limiter`, module `inference`).
+    Limit(LimitChange),
     /// The client's standing in a shared budget changed (`crate::budget`).
     Budget {
         /// `shared`, `holding` (the coordinator cannot be reached; spending the
@@ -97,8 +102,19 @@ pub enum Field {
 
 impl Event {
     /// Every event's `type`, in declaration order.
-    pub const NAMES: &'static [&'static str] =
-        &["queued", "sent", "settled", "rate-limited", "retry", "error", "calibrated", "fallback", "alert", "budget"];
+    pub const NAMES: &'static [&'static str] = &[
+        "queued",
+        "sent",
+        "settled",
+        "rate-limited",
+        "retry",
+        "error",
+        "calibrated",
+        "fallback",
+        "alert",
+        "limit",
+        "budget",
+    ];
 
     /// Its `type` in JS.
     pub fn name(&self) -> &'static str {
@@ -112,6 +128,7 @@ impl Event {
             Event::Calibrated { .. } => "calibrated",
             Event::Fallback { .. } => "fallback",
             Event::Alert { .. } => "alert",
+            Event::Limit(_) => "limit",
             Event::Budget { .. } => "budget",
         }
     }
@@ -148,6 +165,18 @@ impl Event {
                 ("value", Field::Number(*value)),
                 ("threshold", Field::Number(*threshold)),
             ],
+            Event::Limit(c) => {
+                let mut f = vec![("lane", Field::Owned(c.lane.clone()))];
+                if let Some(m) = &c.model {
+                    f.push(("model", Field::Owned(m.clone())));
+                }
+                f.extend([
+                    ("limit", n(c.limit)),
+                    ("configured", n(c.configured)),
+                    ("cause", Field::Text(c.cause.as_str())),
+                ]);
+                f
+            }
             Event::Budget { state, holders } => {
                 vec![("state", Field::Text(state)), ("holders", n((*holders).into()))]
             }

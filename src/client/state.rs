@@ -12,7 +12,7 @@ use super::event::Event;
 use super::model_metrics::Metrics;
 use super::{ConversationContext, Kind, OutputHistory, Stats, Tokens, Usage};
 use crate::feedback::ServerReport;
-use crate::limiter::{Limiter, Ticket};
+use crate::limiter::{Limiter, Refused, Ticket};
 use crate::time::Instant;
 
 /// One client's shared books.
@@ -34,6 +34,7 @@ pub struct ClientState {
 impl ClientState {
     /// Books around `limiter`.
     pub fn new(limiter: Limiter) -> ClientState {
+        limiter.start_cautious();
         ClientState {
             limiter,
             history: OutputHistory::default(),
@@ -94,6 +95,8 @@ impl ClientState {
 
     /// The events since the last call, oldest first.
     pub fn drain_events(&mut self) -> Vec<Event> {
+        // Probes step up as time passes, outside any call: collected here.
+        self.events.extend(self.limiter.drain_limit_changes().into_iter().map(Event::Limit));
         std::mem::take(&mut self.events)
     }
 
@@ -149,6 +152,13 @@ impl ClientState {
     pub(crate) fn settle(&mut self, ticket: Ticket, early: u64, late: u64, now: Instant) {
         let s = ticket.settle_usage(early, late, now);
         self.emit(Event::Settled { tokens: early + late, refunded: s.refunded, debt: s.debt });
+    }
+
+    /// Ends `ticket` refused by a 429: the evidence for the limiter.
+    pub(crate) fn refused(&mut self, ticket: Ticket, now: Instant) -> Refused {
+        let (s, refused) = ticket.refused(now);
+        self.emit(Event::Settled { tokens: 0, refunded: s.refunded, debt: s.debt });
+        refused
     }
 
     /// Learns from a reply's rate-limit headers.

@@ -10,18 +10,19 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::inference::{Around, Departures, LimitCause, LimitChange, EVIDENCE};
 use super::lane::{LaneSpec, Unit, UNCONFIGURED};
 use super::lane_set::{Booked, Fit, LaneSet, Load};
 use super::margin::Margin;
 use super::queue::{Key, Queue, Waiting};
-use super::status::{Counters, LaneStatus, Status};
+use super::status::{Counters, LaneStatus, LimitSource, Status};
 use super::{Arrival, Demand, LimiterConfig, Rejection, Settlement, WaiterId};
 use crate::feedback::ServerReport;
 
 use crate::time::Instant;
 
 /// Windows this long reset with the calendar on the server (a monthly quota).
-const LONG: Duration = Duration::from_secs(86_400);
+pub(crate) const LONG: Duration = Duration::from_secs(86_400);
 
 /// An admitted request's cost on each lane, until it is settled.
 #[derive(Debug)]
@@ -30,7 +31,17 @@ pub(crate) struct Booking {
     at: Instant,
     /// The place in line it was admitted from.
     arrival: u64,
+    model: Option<Rc<str>>,
     slots: Vec<Booked>,
+}
+
+/// What a request refused with a 429 tells about the lanes it was charged to.
+#[derive(Debug)]
+pub struct Refused {
+    left: Instant,
+    tokens: u64,
+    model: Option<Rc<str>>,
+    lanes: Vec<usize>,
 }
 
 /// What became of a waiter that left the queue but has not been told yet.
@@ -65,6 +76,13 @@ pub(crate) struct Core {
     wake: Option<Instant>,
     pub(crate) margin: Margin,
     counters: Counters,
+    /// Requests sent lately: a 429's evidence.
+    sent: Departures,
+    /// 429s waiting for the requests around them to be answered, each with how
+    /// long an unanswered one may take before it counts as accepted.
+    verdicts: Vec<(Refused, Duration)>,
+    /// Limits changed by 429s and probes, until the client reports them.
+    changes: Vec<LimitChange>,
 }
 
 impl Core {
@@ -89,6 +107,9 @@ impl Core {
             wake: None,
             margin: Margin::new(config.margin),
             counters: Counters::default(),
+            sent: Departures::default(),
+            verdicts: Vec::new(),
+            changes: Vec::new(),
         }
     }
 
@@ -96,7 +117,31 @@ impl Core {
     fn advance(&mut self, now: Instant) -> Instant {
         self.now = self.now.max(now);
         self.lanes.expire(self.now);
+        for i in 0..self.lanes.lanes.len() {
+            if self.lanes.lanes[i].probe_due(self.now) {
+                self.record_change(i, LimitCause::Probe);
+            }
+        }
+        if !self.verdicts.is_empty() {
+            self.judge(self.now);
+        }
         self.now
+    }
+
+    fn record_change(&mut self, i: usize, cause: LimitCause) {
+        let lane = &self.lanes.lanes[i];
+        self.changes.push(LimitChange {
+            lane: lane.spec.name(),
+            model: self.lanes.model_of(i).map(str::to_owned),
+            limit: lane.spec.capacity,
+            configured: lane.configured,
+            cause,
+        });
+    }
+
+    /// The limits 429s and probes changed since the last call.
+    pub(crate) fn drain_changes(&mut self) -> Vec<LimitChange> {
+        std::mem::take(&mut self.changes)
     }
 
     fn id(&mut self) -> u64 {
@@ -175,8 +220,12 @@ impl Core {
 
     fn admit(&mut self, now: Instant, load: Load<'_>, arrival: u64) -> u64 {
         let slots = self.lanes.book(now, self.margin.current(), load);
+        for b in &slots {
+            self.lanes.lanes[b.lane].note_fill();
+        }
         let id = self.id();
-        self.bookings.insert(id, Booking { tokens: load.tokens, at: now, arrival, slots });
+        let model = load.model.map(Rc::from);
+        self.bookings.insert(id, Booking { tokens: load.tokens, at: now, arrival, model, slots });
         self.counters.admitted += 1;
         id
     }
@@ -290,7 +339,12 @@ impl Core {
     /// the late part, and whatever the early part ran over the estimate, is held from
     /// `now`, which is after it was produced. Later admissions wait for it.
     pub(crate) fn settle(&mut self, id: u64, early: u64, late: u64, now: Instant) -> Settlement {
+        self.sent.accept(id);
         let now = self.advance(now);
+        self.close(id, early, late, now)
+    }
+
+    fn close(&mut self, id: u64, early: u64, late: u64, now: Instant) -> Settlement {
         let booking = self.bookings.remove(&id).expect("a ticket's booking lives until the ticket ends");
         let kept = early.min(booking.tokens);
         let from_now = late + early.saturating_sub(booking.tokens);
@@ -315,6 +369,45 @@ impl Core {
         settlement
     }
 
+    /// The server refused the request with a 429: nothing was spent on tokens, and
+    /// what the lanes held around it is evidence for [`Core::observe_rate_limited`].
+    pub(crate) fn refuse(&mut self, id: u64, now: Instant) -> (Settlement, Refused) {
+        let booking = &self.bookings[&id];
+        let left = self.sent.refuse(id).unwrap_or(booking.at);
+        let refused = Refused {
+            left,
+            tokens: booking.tokens,
+            model: booking.model.clone(),
+            lanes: booking.slots.iter().map(|b| b.lane).collect(),
+        };
+        let now = self.advance(now);
+        (self.close(id, 0, 0, now), refused)
+    }
+
+    /// The server answered the request with something other than a 429.
+    pub(crate) fn answered(&mut self, id: u64) {
+        self.sent.accept(id);
+    }
+
+    /// Until the first reply, each configured token lane admits half its limit: a
+    /// limit configured too high would otherwise show itself as a minute's worth
+    /// of 429s before any reply could state it. (A request lane's window is a
+    /// second: its first burst costs a second's excess at most.)
+    pub(crate) fn start_cautious(&mut self) {
+        for lane in &mut self.lanes.lanes {
+            lane.cautious = lane.spec.unit == Unit::Tokens && lane.inferable();
+        }
+    }
+
+    /// A reply came, and what its headers state is learned: the configured limits
+    /// are used in full from now on (see `Lane::cautious`).
+    pub(crate) fn heard(&mut self, now: Instant) {
+        if self.lanes.lanes.iter().any(|l| l.cautious) {
+            self.lanes.lanes.iter_mut().for_each(|l| l.cautious = false);
+            self.pump(now);
+        }
+    }
+
     /// Full refund: the request never left.
     pub(crate) fn cancel(&mut self, id: u64) {
         let booking = self.bookings.remove(&id).expect("a ticket's booking lives until the ticket ends");
@@ -335,6 +428,7 @@ impl Core {
         let now = self.advance(now);
         let margin = self.margin.current();
         let Some(booking) = self.bookings.get_mut(&id) else { return };
+        self.sent.record(now, id, booking.model.clone());
         if now <= booking.at {
             return;
         }
@@ -429,17 +523,103 @@ impl Core {
         ignored
     }
 
-    pub(crate) fn observe_rate_limited(&mut self, pause: Duration, now: Instant) {
+    pub(crate) fn observe_rate_limited(&mut self, pause: Duration, refused: Option<Refused>, now: Instant) {
         let now = self.advance(now);
         self.counters.rate_limited += 1;
-        // Every lane had room by our books, yet the server refused: arrivals bunched
-        // more than the margin allowed for.
-        let within = self.lanes.lanes.iter().all(|l| l.held() <= l.cap());
-        if within {
-            self.margin.widen();
+        match refused {
+            Some(r) => {
+                let patience = (now - r.left) * 2 + Duration::from_millis(50);
+                self.verdicts.push((r, patience));
+                self.judge(now);
+            }
+            None => self.widen_if_within(),
         }
         self.closed_until = self.closed_until.max(now + pause);
         self.pump(now);
+    }
+
+    /// Every lane had room by our books, yet the server refused: arrivals bunched
+    /// more than the margin allowed for.
+    fn widen_if_within(&mut self) {
+        if self.lanes.lanes.iter().all(|l| l.held() <= l.cap()) {
+            self.margin.widen();
+        }
+    }
+
+    /// Judges the 429s whose neighbours are all answered (see `inference`).
+    fn judge(&mut self, now: Instant) {
+        let spread = self.margin.current();
+        let mut waiting = Vec::new();
+        for (r, patience) in std::mem::take(&mut self.verdicts) {
+            let window = r.lanes.iter().map(|&i| self.lanes.lanes[i].spec).filter(|s| s.unit == Unit::Requests);
+            let window = window.map(|s| s.window).filter(|w| *w <= EVIDENCE).max().unwrap_or_default();
+            let around = Around { left: r.left, window, spread };
+            if around.settled(&self.sent, now, patience) {
+                self.judge_one(&r, now);
+            } else {
+                waiting.push((r, patience));
+            }
+        }
+        self.verdicts.extend(waiting);
+    }
+
+    fn judge_one(&mut self, r: &Refused, now: Instant) {
+        let Some((i, load, cost)) = self.lane_that_bit(r) else { return self.widen_if_within() };
+        let lane = &mut self.lanes.lanes[i];
+        if r.left < lane.changed {
+            return;
+        }
+        let cause = if load < lane.spec.capacity {
+            // Under its limit by the books: the limit is lower.
+            lane.lower_to((load - cost).max(cost), now).then_some(LimitCause::RateLimited)
+        } else if lane.step_failed(now) {
+            // At a level it had just stepped up to: that step was one too many.
+            Some(LimitCause::ProbeFailed)
+        } else {
+            // At its limit: one cost lower, or bunched arrivals (see `inference`).
+            let lowered = lane.spec.capacity.saturating_sub(cost).max(cost);
+            let cause = lane.lower_to(lowered, now).then_some(LimitCause::RateLimited);
+            self.margin.widen();
+            cause
+        };
+        if let Some(cause) = cause {
+            self.record_change(i, cause);
+        }
+    }
+
+    /// The lane a 429 hit: of the lanes the refused request was charged to, the
+    /// one with the highest load for its capacity, if a 429 may lower it (see
+    /// `inference`). Its index, the load and the refused request's cost on it.
+    fn lane_that_bit(&self, r: &Refused) -> Option<(usize, u64, u64)> {
+        let spread = self.margin.current();
+        let model = r.model.as_deref();
+        let (i, load, cost) = r
+            .lanes
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let lane = &self.lanes.lanes[i];
+                lane.spec.capacity != UNCONFIGURED && lane.spec.window < LONG
+            })
+            .map(|i| {
+                let lane = &self.lanes.lanes[i];
+                let cost = lane.spec.cost_of(r.tokens);
+                let load = match lane.spec.unit {
+                    Unit::Requests if lane.spec.window <= EVIDENCE => {
+                        let scope = if self.lanes.workspace.contains(&i) { None } else { model };
+                        Around { left: r.left, window: lane.spec.window, spread }.load(&self.sent, scope)
+                    }
+                    _ => lane.held().saturating_add(cost),
+                };
+                // With a share of a shared budget, the rest is the others' to spend.
+                let others = lane.share.map_or(0, |s| lane.spec.capacity.saturating_sub(s));
+                (i, load.saturating_add(others), cost)
+            })
+            .max_by(|a, b| {
+                let share = |&(i, load, _): &(usize, u64, u64)| load as f64 / self.lanes.lanes[i].spec.capacity as f64;
+                share(a).total_cmp(&share(b))
+            })?;
+        self.lanes.lanes[i].inferable().then_some((i, load, cost))
     }
 
     pub(crate) fn drain_woken(&mut self) -> Vec<WaiterId> {
@@ -493,6 +673,13 @@ impl Core {
                     window: lane.spec.window,
                     limit: lane.spec.capacity,
                     configured: (lane.configured != UNCONFIGURED).then_some(lane.configured),
+                    source: if lane.is_inferred() {
+                        LimitSource::RateLimits
+                    } else if lane.stated {
+                        LimitSource::Header
+                    } else {
+                        LimitSource::Configured
+                    },
                     share: lane.share,
                     used: lane.held(),
                     available: free,

@@ -24,6 +24,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use super::inference::Probe;
 use crate::time::{micros, Instant};
 pub use crate::units::{Unit, MONTH};
 
@@ -120,6 +121,15 @@ pub(crate) struct Lane {
     /// This client's share of a budget shared with others (`crate::budget`): it
     /// admits no more than this in a window, below the limit.
     pub(crate) share: Option<u64>,
+    /// Whether a reply has stated this lane's limit: then 429s do not lower it.
+    pub(crate) stated: bool,
+    /// Admitting half its limit until the first reply (see `Core::start_cautious`).
+    pub(crate) cautious: bool,
+    /// Lowered by 429s, and probing back up (see `super::inference`).
+    pub(crate) probe: Option<Probe>,
+    /// When 429s or a probe last changed the limit: a request sent before says
+    /// nothing of the limit since.
+    pub(crate) changed: Instant,
     granularity: u64,
     log: VecDeque<Entry>,
     /// Sequence number of `log[0]`; entry `i` has sequence `first_seq + i`.
@@ -134,6 +144,10 @@ impl Lane {
             configured: spec.capacity,
             confirmed: None,
             share: None,
+            stated: false,
+            cautious: false,
+            probe: None,
+            changed: Instant::ZERO,
             granularity: (micros(spec.window) / 1024).max(1),
             log: VecDeque::new(),
             first_seq: 0,
@@ -160,7 +174,8 @@ impl Lane {
 
     /// What this client may hold in a window: the limit, or its share of it.
     pub(crate) fn cap(&self) -> u64 {
-        self.share.map_or(self.spec.capacity, |s| s.min(self.spec.capacity))
+        let limit = if self.cautious { self.spec.capacity.div_ceil(2) } else { self.spec.capacity };
+        self.share.map_or(limit, |s| s.min(limit))
     }
 
     /// What could be admitted at `now` (after [`Lane::expire`]).
@@ -273,8 +288,12 @@ impl Lane {
     }
 
     /// Sets the capacity the server enforces, never above what the user configured.
+    /// The server's word replaces whatever 429s suggested.
     pub(crate) fn learn_capacity(&mut self, server_limit: u64) {
         self.spec.capacity = server_limit.min(self.configured);
+        self.stated = true;
+        self.cautious = false;
+        self.probe = None;
     }
 
     /// A lane the server named, not the user.

@@ -69,6 +69,11 @@ impl LaneSet {
         self.workspace.iter().chain(own).copied()
     }
 
+    /// The model lane `i` belongs to; `None` for a workspace lane.
+    pub(crate) fn model_of(&self, i: usize) -> Option<&str> {
+        self.models.iter().find(|(_, ids)| ids.contains(&i)).map(|(m, _)| &**m)
+    }
+
     /// Whether lane `i` is shown and binds: every configured lane, and learned ones
     /// a reply has named lately.
     pub(crate) fn is_live(&self, i: usize, now: Instant) -> bool {

@@ -34,9 +34,11 @@
 //! configured one is learned, a window the limiter did not know is added as a lane,
 //! and when the server reports less remaining than the limiter accounts for, the
 //! difference (other clients of the workspace) is held as if just spent.
-//! [`Limiter::observe_rate_limited`] closes admission for everyone after a 429.
+//! [`Limiter::observe_rate_limited`] closes admission for everyone after a 429, and
+//! lowers a limit that the 429 shows to be too high when no header states it.
 
 mod core;
+mod inference;
 mod lane;
 mod lane_set;
 mod margin;
@@ -48,12 +50,14 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
+pub use self::core::Refused;
 use self::core::{Core, Decision, Outcome};
+pub use self::inference::{LimitCause, LimitChange};
 pub use self::lane::{LaneSpec, Unit, MONTH};
 pub use self::lane_set::MAX_LEARNED;
 pub use self::margin::MarginPolicy;
 use self::queue::Key;
-pub use self::status::{Counters, LaneStatus, Status};
+pub use self::status::{Counters, LaneStatus, LimitSource, Status};
 use crate::feedback::ServerReport;
 use crate::time::Instant;
 
@@ -306,9 +310,29 @@ impl Limiter {
         self.core.borrow_mut().observe_server(report, model, now)
     }
 
-    /// A 429 arrived: admit nothing for `pause`.
-    pub fn observe_rate_limited(&self, pause: Duration, now: Instant) {
-        self.core.borrow_mut().observe_rate_limited(pause, now);
+    /// Until [`Limiter::heard`], configured token limits admit half: a limit
+    /// configured too high is then not found out by a minute's worth of 429s
+    /// before the first reply states it.
+    pub fn start_cautious(&self) {
+        self.core.borrow_mut().start_cautious();
+    }
+
+    /// A reply arrived and its headers were applied: configured limits are used
+    /// in full from now on.
+    pub fn heard(&self, now: Instant) {
+        self.core.borrow_mut().heard(now);
+    }
+
+    /// A 429 arrived: admit nothing for `pause`. With the refused request's
+    /// evidence ([`Ticket::refused`]), a lane it shows to be configured too high is
+    /// lowered (see [`LimitChange`]).
+    pub fn observe_rate_limited(&self, pause: Duration, refused: Option<Refused>, now: Instant) {
+        self.core.borrow_mut().observe_rate_limited(pause, refused, now);
+    }
+
+    /// The limits 429s and probes changed since the last call, oldest first.
+    pub fn drain_limit_changes(&self) -> Vec<LimitChange> {
+        self.core.borrow_mut().drain_changes()
     }
 
     /// An attempt left `delay` after it was admitted (a busy event loop, say).
@@ -376,6 +400,12 @@ impl Ticket {
         self.core.borrow().admitted_at(self.id)
     }
 
+    /// The server answered with something other than a 429 (its head, before the
+    /// body or stream): evidence for judging 429s around it.
+    pub fn answered(&self) {
+        self.core.borrow_mut().answered(self.id);
+    }
+
     /// The request leaves now: what it costs is held from now, not from its
     /// admission.
     pub fn depart(&self, now: Instant) {
@@ -402,6 +432,13 @@ impl Ticket {
     pub fn settle_usage(mut self, prompt: u64, completion: u64, now: Instant) -> Settlement {
         self.done = true;
         self.core.borrow_mut().settle(self.id, prompt, completion, now)
+    }
+
+    /// The server refused the request with a 429: no tokens were spent. Pass the
+    /// evidence to [`Limiter::observe_rate_limited`].
+    pub fn refused(mut self, now: Instant) -> (Settlement, Refused) {
+        self.done = true;
+        self.core.borrow_mut().refuse(self.id, now)
     }
 
     /// The request never left: give everything back.

@@ -29,6 +29,28 @@ pub struct Counters {
     pub rate_limited: u64,
 }
 
+/// Where a lane's limit comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitSource {
+    /// The configuration: no reply has said otherwise.
+    Configured,
+    /// A reply's `x-ratelimit-limit-*` header.
+    Header,
+    /// Inferred from 429s, with no header stating it (and probing back up).
+    RateLimits,
+}
+
+impl LimitSource {
+    /// The name JS sees.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitSource::Configured => "configured",
+            LimitSource::Header => "header",
+            LimitSource::RateLimits => "429",
+        }
+    }
+}
+
 /// One lane as it stands.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LaneStatus {
@@ -44,6 +66,8 @@ pub struct LaneStatus {
     pub limit: u64,
     /// The capacity configured; `None` for a lane the server named.
     pub configured: Option<u64>,
+    /// Where `limit` comes from.
+    pub source: LimitSource,
     /// This client's share of a budget shared with others, when it has one.
     pub share: Option<u64>,
     /// Held in the current window, in flight or settled.

@@ -194,7 +194,7 @@ fn too_large_says_which_lane_and_what_to_change() {
 #[test]
 fn a_429_closes_admission_for_everyone() {
     let l = limiter(vec![tokens(1000)]);
-    l.observe_rate_limited(Duration::from_secs(2), secs(0.0));
+    l.observe_rate_limited(Duration::from_secs(2), None, secs(0.0));
     let w = queued(l.reserve(Demand::tokens(1), secs(0.5)));
     assert_eq!(w.predicted(), secs(2.0));
     assert_eq!(l.next_wake(), Some(secs(2.0)));

@@ -168,6 +168,7 @@ impl Inner {
                 ("windowMs", ms(l.window).into()),
                 ("limit", n(l.limit)),
                 ("configured", l.configured.map_or(JsValue::NULL, n)),
+                ("source", l.source.as_str().into()),
                 ("share", l.share.map_or(JsValue::NULL, n)),
                 ("used", n(l.used)),
                 ("percent", l.percent().into()),

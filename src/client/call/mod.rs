@@ -36,7 +36,7 @@ use super::{CallError, ErrorKind, Usage};
 use crate::feedback::parse_headers;
 use crate::headers::Headers;
 use crate::limiter::{Arrival, Demand, Rejection, Ticket};
-use crate::retry::{self, ApiError, Attempt, Failure, GiveUp, Random, Verdict};
+use crate::retry::{self, ApiError, Attempt, Failure, GiveUp, Random, RateLimitKind, Verdict};
 use crate::sse::StreamEnd;
 use crate::time::Instant;
 
@@ -323,6 +323,9 @@ impl Call {
         let at = now.at;
         let rtt = at - self.sent_at;
         state.limiter().observe_round_trip(rtt, upstream_time(&headers));
+        if let Some(t) = self.ticket.as_ref().filter(|_| status != 429) {
+            t.answered();
+        }
         if !(200..300).contains(&status) {
             self.head = Some((status, headers));
             self.phase = Phase::Reading;
@@ -349,6 +352,7 @@ impl Call {
             return self.fail(state, e);
         }
         if self.plan.stream {
+            state.limiter().heard(at);
             let end = self.plan.kind.stream_end().unwrap_or(StreamEnd::Eof);
             self.stream = Some(Tally::new(end));
             self.phase = Phase::Streaming;
@@ -401,27 +405,39 @@ impl Call {
             let mut report = report;
             report.drop_zero_limits();
             state.observe(&report, self.plan.model.as_deref(), at);
+            state.limiter().heard(at);
             return self.finish(state, Ok(Reply::Json));
         }
-        // Refused: a 4xx did no work; a 5xx may have read the prompt.
-        let spent = if status >= 500 { self.reserved.0 } else { 0 };
-        self.settle(state, spent, 0, at);
-        state.observe(&report, self.plan.model.as_deref(), at);
         let api = ApiError::parse(text);
+        let kind_429 = (status == 429).then(|| retry::classify_429(headers.as_slice(), &api));
+        // Refused: a 4xx did no work; a 5xx may have read the prompt. A plain 429
+        // is evidence of the limit it hit (a saturated tier or a spent quota says
+        // nothing of the workspace's rate).
+        let refused = match (kind_429, self.ticket.take()) {
+            (Some(RateLimitKind::RateLimited), Some(t)) => Some(state.refused(t, at)),
+            (_, ticket) => {
+                self.ticket = ticket;
+                let spent = if status >= 500 { self.reserved.0 } else { 0 };
+                self.settle(state, spent, 0, at);
+                None
+            }
+        };
+        state.observe(&report, self.plan.model.as_deref(), at);
         let failure = Failure::Status { status, headers: headers.as_slice(), body: &api };
         let verdict = self.decide(&failure, now.wall, now.rng);
-        if status == 429 {
+        if let Some(kind) = kind_429 {
             state.stats_mut().rate_limited += 1;
             state.metrics_mut().refused(self.plan.model.as_deref(), at);
-            match verdict {
-                Verdict::Retry { after, .. } => state.limiter().observe_rate_limited(after, at),
+            let pause = match verdict {
+                Verdict::Retry { after, .. } => Some(after),
                 // Asked to wait longer than this call may: the others wait a while too.
-                Verdict::GiveUp(GiveUp::OutOfTime { wait }) => {
-                    state.limiter().observe_rate_limited(wait.min(MOST_CLOSED), at);
-                }
-                Verdict::GiveUp(_) => {}
+                Verdict::GiveUp(GiveUp::OutOfTime { wait }) => Some(wait.min(MOST_CLOSED)),
+                Verdict::GiveUp(_) => None,
+            };
+            if pause.is_some() || refused.is_some() {
+                state.limiter().observe_rate_limited(pause.unwrap_or_default(), refused, at);
             }
-            state.emit(Event::RateLimited { kind: retry::classify_429(headers.as_slice(), &api) });
+            state.emit(Event::RateLimited { kind });
         }
         match verdict {
             Verdict::Retry { after, .. } => self.sleep(state, at, after, Some(status)),

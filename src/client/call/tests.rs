@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::*;
 use crate::client::calibration::Counting;
 use crate::client::{Kind, Timeouts};
+use crate::feedback::parse_headers;
 use crate::limiter::{LaneSpec, Limiter, LimiterConfig, MarginPolicy, Priority, Reservation};
 use crate::retry::RetryPolicy;
 
@@ -509,10 +510,17 @@ mod orderings {
     const LAST: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}\n\ndata: [DONE]\n\n";
     const ERROR: &str = r#"{"object":"error","message":"no","type":"x","code":"1"}"#;
 
-    /// Room for everything: the limiter never makes a call wait here.
+    /// Room for everything: the limiter never makes a call wait here. The server
+    /// states its limits, so no 429 lowers them.
     fn roomy() -> ClientState {
         let lanes = vec![LaneSpec::requests_per_second(1_000_000), LaneSpec::tokens_per_minute(1_000_000_000)];
-        ClientState::new(Limiter::new(LimiterConfig { lanes, ..LimiterConfig::default() }))
+        let limiter = Limiter::new(LimiterConfig { lanes, ..LimiterConfig::default() });
+        let stated = parse_headers([
+            ("x-ratelimit-limit-req-second", "1000000"),
+            ("x-ratelimit-limit-tokens-minute", "1000000000"),
+        ]);
+        limiter.observe_server(&stated, None, at(0));
+        ClientState::new(limiter)
     }
 
     /// The `pick`th of the inputs a driver may answer `action` with.

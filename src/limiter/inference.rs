@@ -1,0 +1,377 @@
+//! A limit no header states, learned from 429s.
+//!
+//! A 429 the books did not predict means the server counted more than its limit
+//! in some window. The evidence is what this client sent in that window: the
+//! server accepted those, then refused. The verdict waits until the requests sent
+//! around the refused one are answered (a 429 comes back at once, so one still
+//! unanswered after twice the refusal's round trip was accepted): in a burst, the
+//! first 429 back cannot yet know how many others were refused.
+//!
+//! For each lane the refused request was charged to, its *load* is the requests
+//! accepted in the window before it left and within the arrival margin after (or,
+//! for tokens, what the books hold), plus its own cost. The lane with the highest
+//! load for its capacity is the one that bit:
+//! - under its capacity: the configured limit is too high, and what was accepted
+//!   bounds the real one. The lane drops to it at once, never below one request's
+//!   cost. The bound comes from above (some of what was counted may have arrived
+//!   after the refusal), so later 429s lower it further, never too far;
+//! - at its capacity: either the limit is one cost lower, or arrivals bunched in
+//!   transit. The margin widens for the second, and the lane drops by one cost
+//!   for the first: a probe puts it back within a few windows if it was the
+//!   second.
+//!
+//! A refusal of a request sent before the lane's limit last changed says nothing
+//! of the limit since, and is not judged.
+//!
+//! Only lanes whose limit no reply has stated are inferred (a stated limit is the
+//! server's word), and not month lanes, whose 429s are a quota.
+//!
+//! A lowered lane probes back up: after [`FIRST_QUIET`] windows with no 429 in
+//! which it filled at least once (a raise no demand tests proves nothing), it
+//! rises one step (a fifth, at least one unit) towards the configured limit. A
+//! 429 at the raised level drops it back and doubles the quiet time, so a probe
+//! costs about one 429 per step, ever more rarely; a step that holds makes the
+//! next come after the first quiet time again, so a raise of the server's own is
+//! climbed within a few steps. It stops at the configured limit.
+//!
+//! Before any reply, a client's configured token limits admit half
+//! (`Core::start_cautious`): the first reply states the token limit, which a
+//! burst at twice that would otherwise meet with a minute's worth of 429s.
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::lane::Lane;
+use crate::time::Instant;
+
+/// Windows of quiet before the first step up.
+const FIRST_QUIET: u32 = 4;
+/// The longest quiet, in windows, after steps that failed.
+const MOST_QUIET: u32 = 32;
+/// How far back departures are kept: request lanes with longer windows are not
+/// inferred (their limits come in headers, `x-ratelimit-limit-req-minute`).
+pub(crate) const EVIDENCE: Duration = Duration::from_secs(10);
+
+/// Why a lane's limit changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitCause {
+    /// A 429 with the lane under its limit by the books: lowered to what it held.
+    RateLimited,
+    /// Quiet for long enough: raised a step towards the configured limit.
+    Probe,
+    /// A 429 at a level it had just stepped up to: back to the last good one.
+    ProbeFailed,
+}
+
+impl LimitCause {
+    /// The name JS sees.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitCause::RateLimited => "429",
+            LimitCause::Probe => "probe",
+            LimitCause::ProbeFailed => "probe-failed",
+        }
+    }
+}
+
+/// A lane's limit changed without a header saying so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitChange {
+    /// The lane's name, e.g. `requests/1s`.
+    pub lane: String,
+    /// Its model; `None` for a workspace lane.
+    pub model: Option<String>,
+    /// The limit now enforced.
+    pub limit: u64,
+    /// The limit configured.
+    pub configured: u64,
+    /// Why.
+    pub cause: LimitCause,
+}
+
+/// A lane lowered by 429s, on its way back up.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Probe {
+    /// The highest limit known to pass: dropped back to when a step fails.
+    good: u64,
+    /// Windows of quiet before the next step.
+    quiet: u32,
+    /// The last 429 or step.
+    since: Instant,
+    /// Whether the lane filled up since then.
+    filled: bool,
+    /// Whether the limit now is a step up from `good`.
+    stepped: bool,
+}
+
+impl Lane {
+    /// Whether a 429 may lower this lane: configured, not stated by the server,
+    /// not a quota.
+    pub(crate) fn inferable(&self) -> bool {
+        self.configured != super::lane::UNCONFIGURED && !self.stated && self.spec.window < super::core::LONG
+    }
+
+    /// Lowers the limit to `load` (a 429's evidence): returns whether it changed.
+    pub(crate) fn lower_to(&mut self, load: u64, now: Instant) -> bool {
+        if load >= self.spec.capacity {
+            return false;
+        }
+        self.spec.capacity = load;
+        self.changed = now;
+        let quiet = self.probe.map_or(FIRST_QUIET, |p| p.quiet);
+        self.probe = Some(Probe { good: load, quiet, since: now, filled: false, stepped: false });
+        true
+    }
+
+    /// A 429 at the lane's limit: if it was a step up, back to the last good
+    /// level, and wait twice as long before the next.
+    pub(crate) fn step_failed(&mut self, now: Instant) -> bool {
+        let Some(p) = &mut self.probe else { return false };
+        p.since = now;
+        p.filled = false;
+        if self.spec.capacity <= p.good {
+            return false;
+        }
+        self.spec.capacity = p.good;
+        p.quiet = (p.quiet * 2).min(MOST_QUIET);
+        p.stepped = false;
+        self.changed = now;
+        true
+    }
+
+    /// Notes that the lane is (nearly) full: demand tests its limit.
+    pub(crate) fn note_fill(&mut self) {
+        let (held, capacity) = (self.held(), self.spec.capacity);
+        if let Some(p) = &mut self.probe {
+            p.filled |= held.saturating_mul(10) >= capacity.saturating_mul(9);
+        }
+    }
+
+    /// Steps up if it has been quiet and full long enough; returns whether it did.
+    pub(crate) fn probe_due(&mut self, now: Instant) -> bool {
+        let Some(p) = &mut self.probe else { return false };
+        if !p.filled || now - p.since < self.spec.window * p.quiet {
+            return false;
+        }
+        if self.spec.capacity >= self.configured {
+            // The configured limit held for a quiet spell: probing is over.
+            self.probe = None;
+            return false;
+        }
+        if p.stepped {
+            // The last step held: the server's limit may have risen, so climb on.
+            p.quiet = FIRST_QUIET;
+        }
+        p.good = self.spec.capacity;
+        p.since = now;
+        p.filled = false;
+        p.stepped = true;
+        let step = (self.spec.capacity / 5).max(1);
+        self.spec.capacity = self.spec.capacity.saturating_add(step).min(self.configured);
+        self.changed = now;
+        true
+    }
+
+    /// Whether the limit is lowered by 429s (and probing back up).
+    pub(crate) fn is_inferred(&self) -> bool {
+        self.probe.is_some()
+    }
+}
+
+/// What became of a request sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    Pending,
+    Accepted,
+    Refused,
+}
+
+/// One request as it left: when, for which model, and what the server said.
+#[derive(Debug)]
+struct Departure {
+    at: Instant,
+    booking: u64,
+    model: Option<Rc<str>>,
+    answer: Answer,
+}
+
+/// The requests sent lately, oldest first, for a 429's evidence.
+#[derive(Debug, Default)]
+pub(crate) struct Departures(VecDeque<Departure>);
+
+impl Departures {
+    pub(crate) fn record(&mut self, at: Instant, booking: u64, model: Option<Rc<str>>) {
+        while self.0.front().is_some_and(|d| at - d.at > EVIDENCE * 2) {
+            self.0.pop_front();
+        }
+        self.0.push_back(Departure { at, booking, model, answer: Answer::Pending });
+    }
+
+    fn answer(&mut self, booking: u64, answer: Answer) -> Option<Instant> {
+        let d = self.0.iter_mut().rev().find(|d| d.booking == booking)?;
+        if d.answer == Answer::Pending {
+            d.answer = answer;
+        }
+        Some(d.at)
+    }
+
+    /// The server answered the request of `booking` with anything but a 429.
+    pub(crate) fn accept(&mut self, booking: u64) {
+        self.answer(booking, Answer::Accepted);
+    }
+
+    /// Marks the request of `booking` refused; returns when it left, if still kept.
+    pub(crate) fn refuse(&mut self, booking: u64) -> Option<Instant> {
+        self.answer(booking, Answer::Refused)
+    }
+
+    /// The requests of `scope` around a refusal, newest first.
+    fn around<'a>(&'a self, scope: &'a Around, model: Option<&'a str>) -> impl Iterator<Item = &'a Departure> + 'a {
+        self.0
+            .iter()
+            .rev()
+            .skip_while(move |d| d.at > scope.left + scope.spread)
+            .take_while(move |d| d.at + scope.window > scope.left)
+            .filter(move |d| model.is_none_or(|m| d.model.as_deref() == Some(m)))
+    }
+}
+
+/// The requests a refusal is judged by: sent in the `window` before it `left`,
+/// or up to `spread` after.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Around {
+    pub(crate) left: Instant,
+    pub(crate) window: Duration,
+    pub(crate) spread: Duration,
+}
+
+impl Around {
+    /// Whether every request around is answered, or has waited longer than
+    /// `patience` (a 429 comes back at once; one this late was accepted).
+    pub(crate) fn settled(&self, sent: &Departures, now: Instant, patience: Duration) -> bool {
+        sent.around(self, None).all(|d| d.answer != Answer::Pending || now - d.at > patience)
+    }
+
+    /// The load the refusal shows: the requests (of `model`, or all) accepted
+    /// around it, or not answered, plus itself.
+    pub(crate) fn load(&self, sent: &Departures, model: Option<&str>) -> u64 {
+        sent.around(self, model).filter(|d| d.answer != Answer::Refused).count() as u64 + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Demand, LaneSpec, Limiter, LimiterConfig, MarginPolicy, Reservation, Ticket};
+    use super::*;
+    use crate::feedback::parse_headers;
+    use crate::limiter::LimitSource;
+
+    const PAUSE: Duration = Duration::from_millis(500);
+
+    fn secs(s: f64) -> Instant {
+        Instant::from_micros((s * 1e6) as u64)
+    }
+
+    fn limiter(rps: u64) -> Limiter {
+        let lanes = vec![LaneSpec::requests_per_second(rps), LaneSpec::tokens_per_minute(1_000_000)];
+        let margin = MarginPolicy::fixed(Duration::from_millis(25));
+        Limiter::new(LimiterConfig { lanes, margin, ..LimiterConfig::default() })
+    }
+
+    /// `n` requests admitted and sent at `at`.
+    fn send(l: &Limiter, n: usize, at: Instant) -> Vec<Ticket> {
+        (0..n)
+            .map(|_| match l.reserve(Demand::tokens(10), at) {
+                Ok(Reservation::Ready(t)) => {
+                    t.depart(at);
+                    t
+                }
+                other => panic!("expected admission, got {other:?}"),
+            })
+            .collect()
+    }
+
+    /// The server accepts the first `accepted` of `tickets` and refuses the rest.
+    fn answer(l: &Limiter, tickets: Vec<Ticket>, accepted: usize, at: Instant) {
+        let mut refused = Vec::new();
+        for (i, t) in tickets.into_iter().enumerate() {
+            if i < accepted {
+                t.answered();
+                t.settle(10, at);
+            } else {
+                refused.push(t);
+            }
+        }
+        for t in refused {
+            let (_, evidence) = t.refused(at);
+            l.observe_rate_limited(PAUSE, Some(evidence), at);
+        }
+    }
+
+    fn request_lane(l: &Limiter, at: Instant) -> (u64, LimitSource) {
+        let s = l.status(at);
+        (s.lanes[0].limit, s.lanes[0].source)
+    }
+
+    #[test]
+    fn a_429_under_the_limit_lowers_it_to_what_was_accepted_once_the_others_answer() {
+        let l = limiter(10);
+        let mut burst = send(&l, 10, secs(0.0));
+        // 429s come back first: those accepted are still being served, so the
+        // refusals cannot tell yet how many of the burst were refused.
+        for (n, t) in burst.drain(5..).enumerate() {
+            let at = secs(0.05 + 0.001 * n as f64);
+            let (_, evidence) = t.refused(at);
+            l.observe_rate_limited(PAUSE, Some(evidence), at);
+            assert_eq!(request_lane(&l, at), (10, LimitSource::Configured));
+        }
+        // The others are accepted (no 429 twice as long after): five passed.
+        assert_eq!(request_lane(&l, secs(0.2)), (5, LimitSource::RateLimits));
+        answer(&l, burst, 5, secs(0.3));
+        let changes = l.drain_limit_changes();
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!((changes[0].limit, changes[0].configured, changes[0].cause), (5, 10, LimitCause::RateLimited));
+    }
+
+    #[test]
+    fn a_limit_a_reply_states_is_not_lowered_by_429s() {
+        let l = limiter(10);
+        l.observe_server(&parse_headers([("x-ratelimit-limit-req-second", "10")]), None, secs(0.0));
+        answer(&l, send(&l, 10, secs(0.0)), 5, secs(0.3));
+        assert_eq!(request_lane(&l, secs(0.3)), (10, LimitSource::Header));
+        assert!(l.drain_limit_changes().is_empty());
+    }
+
+    #[test]
+    fn a_lowered_lane_steps_up_when_full_and_quiet_and_drops_back_on_a_429() {
+        let l = limiter(10);
+        answer(&l, send(&l, 10, secs(0.0)), 5, secs(0.3));
+        l.drain_limit_changes();
+        // Full every second, no 429: after FIRST_QUIET windows, a step up.
+        let mut t = 1.1;
+        while request_lane(&l, secs(t)).0 == 5 {
+            assert!(t < 8.0, "no step up by {t} s");
+            answer(&l, send(&l, 5, secs(t)), 5, secs(t + 0.1));
+            t += 1.1;
+        }
+        assert!(t > 4.0, "a step before {FIRST_QUIET} quiet windows: {t} s");
+        assert_eq!(request_lane(&l, secs(t)), (6, LimitSource::RateLimits));
+        // Six is one too many: back to five, and a longer wait before the next.
+        answer(&l, send(&l, 6, secs(t)), 5, secs(t + 0.1));
+        assert_eq!(request_lane(&l, secs(t + 0.1)).0, 5);
+        let causes: Vec<LimitCause> = l.drain_limit_changes().iter().map(|c| c.cause).collect();
+        assert_eq!(causes, [LimitCause::Probe, LimitCause::ProbeFailed]);
+    }
+
+    #[test]
+    fn a_client_spends_half_a_token_limit_until_the_first_reply() {
+        let l = limiter(10);
+        l.start_cautious();
+        let first = send(&l, 1, secs(0.0));
+        assert!(matches!(l.reserve(Demand::tokens(600_000), secs(0.0)), Ok(Reservation::Queued(_))));
+        l.heard(secs(0.2));
+        assert!(matches!(l.reserve(Demand::tokens(600_000), secs(0.2)), Ok(Reservation::Ready(_))));
+        drop(first);
+    }
+}

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::server::RequestHeaders;
+
 pub const HELP: &str = "\
 simulate: push a workload through the limiter on a virtual clock, against a
 simulated server that enforces its own (possibly different) limits.
@@ -16,9 +18,9 @@ simulated server that enforces its own (possibly different) limits.
   --server-tpm N        the server's real token limit          [200000]
   --server-change S:R:N from S seconds on, the server enforces R req/s and
                         N tokens/min (a tier changed; repeatable)
-  --server-headers H    second: x-ratelimit-*-req-second, as this simulator's
-                        default; minute: only x-ratelimit-limit-req-minute, as
-                        captures of the real API show          [second]
+  --server-headers H    second: x-ratelimit-*-req-second; minute: only
+                        x-ratelimit-limit-req-minute, as captures of the real
+                        API show; none: no request limit      [second]
   --retry-after         the server sends Retry-After on 429s   [off]
   --latency-ms A-B      one-way network transit range          [20-120]
   --count-factor F      the server counts prompts F times what the client
@@ -40,7 +42,7 @@ pub struct Options {
     pub server_rps: u64,
     pub server_tpm: u64,
     pub server_changes: Vec<(Duration, u64, u64)>,
-    pub per_second_header: bool,
+    pub request_headers: RequestHeaders,
     pub retry_after: bool,
     pub latency: (Duration, Duration),
     pub count_factor: f64,
@@ -62,7 +64,7 @@ impl Default for Options {
             server_rps: 4,
             server_tpm: 200_000,
             server_changes: Vec::new(),
-            per_second_header: true,
+            request_headers: RequestHeaders::Second,
             retry_after: false,
             latency: (Duration::from_millis(20), Duration::from_millis(120)),
             count_factor: 1.0,
@@ -99,10 +101,11 @@ impl Options {
                     o.server_changes.push((at, number(&flag, rps)?, number(&flag, tpm)?));
                 }
                 "--server-headers" => {
-                    o.per_second_header = match value()?.as_str() {
-                        "second" => true,
-                        "minute" => false,
-                        other => return Err(format!("{flag}: '{other}' is not second or minute")),
+                    o.request_headers = match value()?.as_str() {
+                        "second" => RequestHeaders::Second,
+                        "minute" => RequestHeaders::Minute,
+                        "none" => RequestHeaders::None,
+                        other => return Err(format!("{flag}: '{other}' is not second, minute or none")),
                     }
                 }
                 "--retry-after" => o.retry_after = true,

@@ -2,7 +2,8 @@
 //! sliding windows, answers 429 when a request would exceed its real limits, and
 //! reports its limits and what remains in `x-ratelimit-*` headers, as the API does:
 //! per second, or (as captures of the real API show) only a per-minute request
-//! limit that says nothing of the per-second one. Its limits may change mid-run.
+//! limit that says nothing of the per-second one, or no request limit at all. Its
+//! limits may change mid-run.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -28,10 +29,21 @@ pub struct Limits {
     pub tpm: u64,
 }
 
+/// Which request limit the replies state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestHeaders {
+    /// `x-ratelimit-{limit,remaining}-req-second`.
+    Second,
+    /// Only `x-ratelimit-limit-req-minute`, as captures of the real API show.
+    Minute,
+    /// None.
+    None,
+}
+
 pub struct Server {
     /// In order of `at`; the first from 0.
     limits: Vec<Limits>,
-    per_second_header: bool,
+    request_headers: RequestHeaders,
     retry_after: bool,
     tokens_per_second: u64,
     /// Accepted arrivals (time → count) and tokens charged (time → tokens). Prompt
@@ -42,10 +54,15 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(limits: Vec<Limits>, per_second_header: bool, retry_after: bool, tokens_per_second: u64) -> Server {
+    pub fn new(
+        limits: Vec<Limits>,
+        request_headers: RequestHeaders,
+        retry_after: bool,
+        tokens_per_second: u64,
+    ) -> Server {
         Server {
             limits,
-            per_second_header,
+            request_headers,
             retry_after,
             tokens_per_second,
             requests: BTreeMap::new(),
@@ -73,13 +90,13 @@ impl Server {
         let Limits { rps, tpm, .. } = self.limits(now);
         let req = Self::in_window(&self.requests, now, SECOND);
         let tok = Self::in_window(&self.tokens, now, MINUTE);
-        let mut headers = if self.per_second_header {
-            vec![
+        let mut headers = match self.request_headers {
+            RequestHeaders::Second => vec![
                 ("x-ratelimit-limit-req-second".into(), rps.to_string()),
                 ("x-ratelimit-remaining-req-second".into(), rps.saturating_sub(req).to_string()),
-            ]
-        } else {
-            vec![("x-ratelimit-limit-req-minute".into(), (rps * 60).to_string())]
+            ],
+            RequestHeaders::Minute => vec![("x-ratelimit-limit-req-minute".into(), (rps * 60).to_string())],
+            RequestHeaders::None => Vec::new(),
         };
         headers.push(("x-ratelimit-limit-tokens-minute".into(), tpm.to_string()));
         headers.push(("x-ratelimit-remaining-tokens-minute".into(), tpm.saturating_sub(tok).to_string()));

@@ -95,7 +95,7 @@ impl Sim {
         let mut limits = vec![first];
         limits.extend(opts.server_changes.iter().map(|&(at, rps, tpm)| Limits { at, rps, tpm }));
         limits.sort_by_key(|l| l.at);
-        let server = Server::new(limits, opts.per_second_header, opts.retry_after, opts.tokens_per_second);
+        let server = Server::new(limits, opts.request_headers, opts.retry_after, opts.tokens_per_second);
         Sim {
             requests,
             state,

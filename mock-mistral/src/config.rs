@@ -21,6 +21,10 @@ mock-mistral: an offline stand-in for Mistral's API.
                               every route the limits charge, JSON or stream (0)
   --timing-header on|off      send x-envoy-upstream-service-time, as some real
                               deployments do and others don't (on)
+  --request-headers W         second: x-ratelimit-{limit,remaining}-req-second;
+                              minute: only x-ratelimit-limit-req-minute (--rps x 60),
+                              as captures of the real API show: no reply states the
+                              per-second limit that is enforced (second)
   --prompt-count-factor F     count each prompt as ceil(tokens x F), F > 0, in the
                               limits, usage and query cost: a server that counts
                               more (F > 1) or fewer tokens than a client guesses (1.0)
@@ -62,6 +66,8 @@ pub struct Config {
     pub latency: (Duration, Duration),
     /// Whether responses carry `x-envoy-upstream-service-time`.
     pub timing_header: bool,
+    /// Whether the request limit is stated per second (else only per minute).
+    pub per_second_headers: bool,
     /// Prompts count as `ceil(tokens × this / 1_000_000)`: the factor in millionths,
     /// kept whole so that 1.1 × 100 is 110, not 111.
     pub prompt_factor_micros: u64,
@@ -87,6 +93,7 @@ impl Default for Config {
             api_keys: Vec::new(),
             latency: (Duration::ZERO, Duration::ZERO),
             timing_header: true,
+            per_second_headers: true,
             prompt_factor_micros: 1_000_000,
             tokens_per_second: 200,
             seed: 1,
@@ -152,6 +159,13 @@ impl Config {
                         other => return Err(format!("{flag}: '{other}' is not on or off")),
                     }
                 }
+                "--request-headers" => {
+                    c.per_second_headers = match value.as_str() {
+                        "second" => true,
+                        "minute" => false,
+                        other => return Err(format!("{flag}: '{other}' is not second or minute")),
+                    }
+                }
                 "--prompt-count-factor" => {
                     let f = value.parse::<f64>().map_err(|_| format!("{flag}: '{value}' is not a number"))?;
                     let micros = (f * 1e6).round();
@@ -201,6 +215,13 @@ mod tests {
         for bad in ["0", "-1", "x", "NaN", "inf"] {
             assert!(parse(&["--prompt-count-factor", bad]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_request_limit_is_stated_per_second_unless_told_per_minute() {
+        assert!(Config::default().per_second_headers);
+        assert!(!parse(&["--request-headers", "minute"]).unwrap().per_second_headers);
+        assert!(parse(&["--request-headers", "hour"]).is_err());
     }
 
     #[test]

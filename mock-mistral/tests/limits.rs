@@ -36,6 +36,20 @@ async fn concurrent_requests_get_exactly_what_a_sliding_window_allows() {
 }
 
 #[tokio::test]
+async fn the_request_limit_may_be_stated_per_minute_only_as_the_real_api_does() {
+    let mock = Mock::start(Config { rps: 5, tpm: 60_000, per_second_headers: false, ..Config::default() }).await;
+    let r = mock.http.post(format!("{}/v1/chat/completions", mock.url)).bearer_auth("k").json(&chat(1)).send().await;
+    let headers = r.unwrap().headers().clone();
+    assert_eq!(headers["x-ratelimit-limit-req-minute"], "300");
+    assert!(headers.get("x-ratelimit-limit-req-second").is_none());
+    assert!(headers.get("x-ratelimit-remaining-req-second").is_none());
+    assert_eq!(headers["x-ratelimit-limit-tokens-minute"], "60000");
+    // Still enforced per second.
+    let burst = statuses(&mock, 10, "k").await;
+    assert_eq!(count(&burst, 429), 6);
+}
+
+#[tokio::test]
 async fn tokens_per_minute_count_prompts_on_arrival_and_replies_as_produced() {
     let probe = Mock::start(Config::default()).await;
     let usage = probe.post("/v1/chat/completions", &chat(1)).send().await.unwrap().json::<Value>().await.unwrap()

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::inference::{Around, Departures, LimitCause, LimitChange, EVIDENCE};
+use super::inference::{step, Around, Departures, LimitCause, LimitChange, EVIDENCE, NEGLIGIBLE};
 use super::lane::{LaneSpec, Unit, UNCONFIGURED};
 use super::lane_set::{Booked, Fit, LaneSet, Load};
 use super::margin::Margin;
@@ -39,6 +39,8 @@ pub(crate) struct Booking {
 #[derive(Debug)]
 pub struct Refused {
     left: Instant,
+    /// When its 429 came.
+    at: Instant,
     tokens: u64,
     model: Option<Rc<str>>,
     lanes: Vec<usize>,
@@ -339,8 +341,8 @@ impl Core {
     /// the late part, and whatever the early part ran over the estimate, is held from
     /// `now`, which is after it was produced. Later admissions wait for it.
     pub(crate) fn settle(&mut self, id: u64, early: u64, late: u64, now: Instant) -> Settlement {
-        self.sent.accept(id);
         let now = self.advance(now);
+        self.sent.accept(id, now);
         self.close(id, early, late, now)
     }
 
@@ -372,21 +374,23 @@ impl Core {
     /// The server refused the request with a 429: nothing was spent on tokens, and
     /// what the lanes held around it is evidence for [`Core::observe_rate_limited`].
     pub(crate) fn refuse(&mut self, id: u64, now: Instant) -> (Settlement, Refused) {
+        let now = self.advance(now);
         let booking = &self.bookings[&id];
-        let left = self.sent.refuse(id).unwrap_or(booking.at);
+        let left = self.sent.refuse(id, now).unwrap_or(booking.at);
         let refused = Refused {
             left,
+            at: now,
             tokens: booking.tokens,
             model: booking.model.clone(),
             lanes: booking.slots.iter().map(|b| b.lane).collect(),
         };
-        let now = self.advance(now);
         (self.close(id, 0, 0, now), refused)
     }
 
     /// The server answered the request with something other than a 429.
-    pub(crate) fn answered(&mut self, id: u64) {
-        self.sent.accept(id);
+    pub(crate) fn answered(&mut self, id: u64, now: Instant) {
+        let now = self.advance(now);
+        self.sent.accept(id, now);
     }
 
     /// Until the first reply, each configured token lane admits half its limit: a
@@ -527,6 +531,11 @@ impl Core {
         let now = self.advance(now);
         self.counters.rate_limited += 1;
         match refused {
+            // A refusal at a level a step had just raised a lane to needs no other
+            // answers: the step was one too many.
+            Some(r) if self.lane_that_bit(&r).is_some_and(|(i, ..)| self.lanes.lanes[i].is_stepped()) => {
+                self.judge_one(&r, now);
+            }
             Some(r) => {
                 let patience = (now - r.left) * 2 + Duration::from_millis(50);
                 self.verdicts.push((r, patience));
@@ -548,12 +557,11 @@ impl Core {
 
     /// Judges the 429s whose neighbours are all answered (see `inference`).
     fn judge(&mut self, now: Instant) {
-        let spread = self.margin.current();
         let mut waiting = Vec::new();
         for (r, patience) in std::mem::take(&mut self.verdicts) {
             let window = r.lanes.iter().map(|&i| self.lanes.lanes[i].spec).filter(|s| s.unit == Unit::Requests);
             let window = window.map(|s| s.window).filter(|w| *w <= EVIDENCE).max().unwrap_or_default();
-            let around = Around { left: r.left, window, spread };
+            let around = Around::new(r.left, r.at, window);
             if around.settled(&self.sent, now, patience) {
                 self.judge_one(&r, now);
             } else {
@@ -569,57 +577,57 @@ impl Core {
         if r.left < lane.changed {
             return;
         }
-        let cause = if load < lane.spec.capacity {
-            // Under its limit by the books: the limit is lower.
-            lane.lower_to((load - cost).max(cost), now).then_some(LimitCause::RateLimited)
-        } else if lane.step_failed(now) {
-            // At a level it had just stepped up to: that step was one too many.
-            Some(LimitCause::ProbeFailed)
-        } else {
-            // At its limit: one cost lower, or bunched arrivals (see `inference`).
-            let lowered = lane.spec.capacity.saturating_sub(cost).max(cost);
-            let cause = lane.lower_to(lowered, now).then_some(LimitCause::RateLimited);
+        // Under its limit by the books, the limit is what was accepted. At it, a
+        // step lower (as a probe steps up), or arrivals bunched: the margin
+        // widens too (see `inference`).
+        let full = load >= lane.spec.capacity;
+        let lower = if full { lane.spec.capacity - step(lane.spec.capacity).max(cost) } else { load - cost };
+        let cause = lane.after_429(lower.max(cost), now);
+        if full && cause != Some(LimitCause::ProbeFailed) {
             self.margin.widen();
-            cause
-        };
+        }
         if let Some(cause) = cause {
             self.record_change(i, cause);
         }
     }
 
-    /// The lane a 429 hit: of the lanes the refused request was charged to, the
-    /// one with the highest load for its capacity, if a 429 may lower it (see
-    /// `inference`). Its index, the load and the refused request's cost on it.
+    /// The lane a 429 hit, if a 429 may lower it (see `inference`): its index,
+    /// the load and the refused request's cost on it. A limit a reply stated
+    /// explains the 429 only if the books hold more than it; otherwise, of the
+    /// lanes whose limit is a guess, the one with the highest load for its
+    /// capacity, if that load is not negligible.
     fn lane_that_bit(&self, r: &Refused) -> Option<(usize, u64, u64)> {
-        let spread = self.margin.current();
         let model = r.model.as_deref();
-        let (i, load, cost) = r
-            .lanes
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let lane = &self.lanes.lanes[i];
-                lane.spec.capacity != UNCONFIGURED && lane.spec.window < LONG
-            })
-            .map(|i| {
-                let lane = &self.lanes.lanes[i];
-                let cost = lane.spec.cost_of(r.tokens);
-                let load = match lane.spec.unit {
-                    Unit::Requests if lane.spec.window <= EVIDENCE => {
-                        let scope = if self.lanes.workspace.contains(&i) { None } else { model };
-                        Around { left: r.left, window: lane.spec.window, spread }.load(&self.sent, scope)
-                    }
-                    _ => lane.held().saturating_add(cost),
-                };
-                // With a share of a shared budget, the rest is the others' to spend.
-                let others = lane.share.map_or(0, |s| lane.spec.capacity.saturating_sub(s));
-                (i, load.saturating_add(others), cost)
-            })
-            .max_by(|a, b| {
-                let share = |&(i, load, _): &(usize, u64, u64)| load as f64 / self.lanes.lanes[i].spec.capacity as f64;
-                share(a).total_cmp(&share(b))
-            })?;
-        self.lanes.lanes[i].inferable().then_some((i, load, cost))
+        let mut best: Option<(usize, u64, u64, f64)> = None;
+        for &i in &r.lanes {
+            let lane = &self.lanes.lanes[i];
+            if lane.spec.capacity == UNCONFIGURED || lane.spec.window >= LONG {
+                continue;
+            }
+            let cost = lane.spec.cost_of(r.tokens);
+            let load = match lane.spec.unit {
+                Unit::Requests if lane.spec.window <= EVIDENCE => {
+                    let scope = if self.lanes.workspace.contains(&i) { None } else { model };
+                    Around::new(r.left, r.at, lane.spec.window).load(&self.sent, scope)
+                }
+                // The books: they still hold the refused request, not its tokens.
+                Unit::Requests => lane.held(),
+                Unit::Tokens => lane.held().saturating_add(cost),
+            };
+            // With a share of a shared budget, the rest is the others' to spend.
+            let load = load.saturating_add(lane.share.map_or(0, |s| lane.spec.capacity.saturating_sub(s)));
+            if !lane.inferable() {
+                if load > lane.spec.capacity {
+                    return None;
+                }
+                continue;
+            }
+            let share = load as f64 / lane.spec.capacity as f64;
+            if share >= NEGLIGIBLE && best.is_none_or(|b| share > b.3) {
+                best = Some((i, load, cost, share));
+            }
+        }
+        best.map(|(i, load, cost, _)| (i, load, cost))
     }
 
     pub(crate) fn drain_woken(&mut self) -> Vec<WaiterId> {

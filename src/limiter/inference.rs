@@ -8,17 +8,18 @@
 //! first 429 back cannot yet know how many others were refused.
 //!
 //! For each lane the refused request was charged to, its *load* is the requests
-//! accepted in the window before it left and within the arrival margin after (or,
-//! for tokens, what the books hold), plus its own cost. The lane with the highest
-//! load for its capacity is the one that bit:
+//! the server may have counted when it refused (see [`Around`]; or,
+//! for tokens, what the books hold), plus its own cost. A limit a reply stated is
+//! known, so it explains the 429 only when the books hold more than it. Of the
+//! others, the lane with the highest load for its capacity is the one that bit,
+//! unless that load is under [`NEGLIGIBLE`] of it:
 //! - under its capacity: the configured limit is too high, and what was accepted
 //!   bounds the real one. The lane drops to it at once, never below one request's
 //!   cost. The bound comes from above (some of what was counted may have arrived
 //!   after the refusal), so later 429s lower it further, never too far;
-//! - at its capacity: either the limit is one cost lower, or arrivals bunched in
-//!   transit. The margin widens for the second, and the lane drops by one cost
-//!   for the first: a probe puts it back within a few windows if it was the
-//!   second.
+//! - at its capacity: either the limit is lower, or arrivals bunched in transit.
+//!   The margin widens for the second, and the lane drops a step (a tenth) for
+//!   the first: a probe puts it back if it was the second.
 //!
 //! A refusal of a request sent before the lane's limit last changed says nothing
 //! of the limit since, and is not judged.
@@ -28,9 +29,10 @@
 //!
 //! A lowered lane probes back up: after [`FIRST_QUIET`] windows with no 429 in
 //! which it filled at least once (a raise no demand tests proves nothing), it
-//! rises one step (a fifth, at least one unit) towards the configured limit. A
-//! 429 at the raised level drops it back and doubles the quiet time, so a probe
-//! costs about one 429 per step, ever more rarely; a step that holds makes the
+//! rises one step (a tenth, at least one unit) towards the configured limit. A
+//! 429 at the raised level drops it back at once (no need to wait for the others
+//! to be answered) and doubles the quiet time, so a failed step costs what it let
+//! through, one 429 for a step of one, ever more rarely; a step that holds makes the
 //! next come after the first quiet time again, so a raise of the server's own is
 //! climbed within a few steps. It stops at the configured limit.
 //!
@@ -46,9 +48,11 @@ use super::lane::Lane;
 use crate::time::Instant;
 
 /// Windows of quiet before the first step up.
-const FIRST_QUIET: u32 = 4;
+const FIRST_QUIET: u32 = 8;
 /// The longest quiet, in windows, after steps that failed.
 const MOST_QUIET: u32 = 32;
+/// A lane that held less than this share of its limit did not cause a 429.
+pub(crate) const NEGLIGIBLE: f64 = 1.0 / 16.0;
 /// How far back departures are kept: request lanes with longer windows are not
 /// inferred (their limits come in headers, `x-ratelimit-limit-req-minute`).
 pub(crate) const EVIDENCE: Duration = Duration::from_secs(10);
@@ -112,32 +116,23 @@ impl Lane {
         self.configured != super::lane::UNCONFIGURED && !self.stated && self.spec.window < super::core::LONG
     }
 
-    /// Lowers the limit to `load` (a 429's evidence): returns whether it changed.
-    pub(crate) fn lower_to(&mut self, load: u64, now: Instant) -> bool {
-        if load >= self.spec.capacity {
-            return false;
+    /// A 429 showed the limit to be at most `limit`. At a level a step had just
+    /// raised it to, the step failed: back to the last good level (or `limit`,
+    /// if lower), and twice the quiet before the next. Otherwise it drops to
+    /// `limit`. Returns what changed it, if anything did.
+    pub(crate) fn after_429(&mut self, limit: u64, now: Instant) -> Option<LimitCause> {
+        let (target, quiet, cause) = match self.probe {
+            Some(p) if p.stepped => (p.good.min(limit), (p.quiet * 2).min(MOST_QUIET), LimitCause::ProbeFailed),
+            Some(p) => (limit, p.quiet, LimitCause::RateLimited),
+            None => (limit, FIRST_QUIET, LimitCause::RateLimited),
+        };
+        if target >= self.spec.capacity {
+            return None;
         }
-        self.spec.capacity = load;
+        self.spec.capacity = target;
         self.changed = now;
-        let quiet = self.probe.map_or(FIRST_QUIET, |p| p.quiet);
-        self.probe = Some(Probe { good: load, quiet, since: now, filled: false, stepped: false });
-        true
-    }
-
-    /// A 429 at the lane's limit: if it was a step up, back to the last good
-    /// level, and wait twice as long before the next.
-    pub(crate) fn step_failed(&mut self, now: Instant) -> bool {
-        let Some(p) = &mut self.probe else { return false };
-        p.since = now;
-        p.filled = false;
-        if self.spec.capacity <= p.good {
-            return false;
-        }
-        self.spec.capacity = p.good;
-        p.quiet = (p.quiet * 2).min(MOST_QUIET);
-        p.stepped = false;
-        self.changed = now;
-        true
+        self.probe = Some(Probe { good: target, quiet, since: now, filled: false, stepped: false });
+        Some(cause)
     }
 
     /// Notes that the lane is (nearly) full: demand tests its limit.
@@ -167,16 +162,26 @@ impl Lane {
         p.since = now;
         p.filled = false;
         p.stepped = true;
-        let step = (self.spec.capacity / 5).max(1);
-        self.spec.capacity = self.spec.capacity.saturating_add(step).min(self.configured);
+        self.spec.capacity = self.spec.capacity.saturating_add(step(self.spec.capacity)).min(self.configured);
         self.changed = now;
         true
+    }
+
+    /// Whether its limit now is a step up that no 429 has yet answered.
+    pub(crate) fn is_stepped(&self) -> bool {
+        self.probe.is_some_and(|p| p.stepped)
     }
 
     /// Whether the limit is lowered by 429s (and probing back up).
     pub(crate) fn is_inferred(&self) -> bool {
         self.probe.is_some()
     }
+}
+
+/// How far a limit moves when a probe steps it up, or a 429 at it steps it
+/// down: a tenth, at least one unit.
+pub(crate) fn step(limit: u64) -> u64 {
+    (limit / 10).max(1)
 }
 
 /// What became of a request sent.
@@ -187,13 +192,15 @@ enum Answer {
     Refused,
 }
 
-/// One request as it left: when, for which model, and what the server said.
+/// One request as it left: when, for which model, what the server said and when
+/// the answer came (it arrived at the server between the two).
 #[derive(Debug)]
 struct Departure {
     at: Instant,
     booking: u64,
     model: Option<Rc<str>>,
     answer: Answer,
+    answered: Option<Instant>,
 }
 
 /// The requests sent lately, oldest first, for a 429's evidence.
@@ -205,58 +212,69 @@ impl Departures {
         while self.0.front().is_some_and(|d| at - d.at > EVIDENCE * 2) {
             self.0.pop_front();
         }
-        self.0.push_back(Departure { at, booking, model, answer: Answer::Pending });
+        self.0.push_back(Departure { at, booking, model, answer: Answer::Pending, answered: None });
     }
 
-    fn answer(&mut self, booking: u64, answer: Answer) -> Option<Instant> {
+    fn answer(&mut self, booking: u64, answer: Answer, now: Instant) -> Option<Instant> {
         let d = self.0.iter_mut().rev().find(|d| d.booking == booking)?;
         if d.answer == Answer::Pending {
             d.answer = answer;
+            d.answered = Some(now);
         }
         Some(d.at)
     }
 
     /// The server answered the request of `booking` with anything but a 429.
-    pub(crate) fn accept(&mut self, booking: u64) {
-        self.answer(booking, Answer::Accepted);
+    pub(crate) fn accept(&mut self, booking: u64, now: Instant) {
+        self.answer(booking, Answer::Accepted, now);
     }
 
     /// Marks the request of `booking` refused; returns when it left, if still kept.
-    pub(crate) fn refuse(&mut self, booking: u64) -> Option<Instant> {
-        self.answer(booking, Answer::Refused)
-    }
-
-    /// The requests of `scope` around a refusal, newest first.
-    fn around<'a>(&'a self, scope: &'a Around, model: Option<&'a str>) -> impl Iterator<Item = &'a Departure> + 'a {
-        self.0
-            .iter()
-            .rev()
-            .skip_while(move |d| d.at > scope.left + scope.spread)
-            .take_while(move |d| d.at + scope.window > scope.left)
-            .filter(move |d| model.is_none_or(|m| d.model.as_deref() == Some(m)))
+    pub(crate) fn refuse(&mut self, booking: u64, now: Instant) -> Option<Instant> {
+        self.answer(booking, Answer::Refused, now)
     }
 }
 
-/// The requests a refusal is judged by: sent in the `window` before it `left`,
-/// or up to `spread` after.
+/// The requests a refusal is judged by: those the server may have counted in the
+/// window that ended when the refused one arrived. A request arrives between
+/// leaving and its answer, so one that left before the refused one was answered
+/// and was answered (or is not yet) later than a window before the refused one
+/// left may have been counted. Departure times alone would miss requests that
+/// arrived late (on a new connection, from a busy event loop), and find the
+/// limit far lower than it is.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Around {
-    pub(crate) left: Instant,
-    pub(crate) window: Duration,
-    pub(crate) spread: Duration,
+    /// When the refused request left, and when its 429 came.
+    left: Instant,
+    refused: Instant,
+    window: Duration,
 }
 
 impl Around {
-    /// Whether every request around is answered, or has waited longer than
-    /// `patience` (a 429 comes back at once; one this late was accepted).
-    pub(crate) fn settled(&self, sent: &Departures, now: Instant, patience: Duration) -> bool {
-        sent.around(self, None).all(|d| d.answer != Answer::Pending || now - d.at > patience)
+    pub(crate) fn new(left: Instant, refused: Instant, window: Duration) -> Around {
+        Around { left, refused, window }
     }
 
-    /// The load the refusal shows: the requests (of `model`, or all) accepted
-    /// around it, or not answered, plus itself.
+    /// The requests (of `model`, or all) that may have been counted.
+    fn counted<'a>(&'a self, sent: &'a Departures, model: Option<&'a str>) -> impl Iterator<Item = &'a Departure> + 'a {
+        sent.0
+            .iter()
+            .take_while(move |d| d.at <= self.refused)
+            .filter(move |d| d.answered.is_none_or(|a| a + self.window > self.left))
+            .filter(move |d| model.is_none_or(|m| d.model.as_deref() == Some(m)))
+    }
+
+    /// Whether every request that may have been counted is answered, or has
+    /// waited longer than `patience` (a 429 comes back at once; one this late
+    /// was accepted).
+    pub(crate) fn settled(&self, sent: &Departures, now: Instant, patience: Duration) -> bool {
+        self.counted(sent, None).all(|d| d.answer != Answer::Pending || now - d.at > patience)
+    }
+
+    /// The load the refusal shows: the requests (of `model`, or all) the server
+    /// may have counted and did not refuse, plus itself.
     pub(crate) fn load(&self, sent: &Departures, model: Option<&str>) -> u64 {
-        sent.around(self, model).filter(|d| d.answer != Answer::Refused).count() as u64 + 1
+        self.counted(sent, model).filter(|d| d.answer != Answer::Refused).count() as u64 + 1
     }
 }
 
@@ -297,7 +315,7 @@ mod tests {
         let mut refused = Vec::new();
         for (i, t) in tickets.into_iter().enumerate() {
             if i < accepted {
-                t.answered();
+                t.answered(at);
                 t.settle(10, at);
             } else {
                 refused.push(t);
@@ -351,11 +369,11 @@ mod tests {
         // Full every second, no 429: after FIRST_QUIET windows, a step up.
         let mut t = 1.1;
         while request_lane(&l, secs(t)).0 == 5 {
-            assert!(t < 8.0, "no step up by {t} s");
+            assert!(t < f64::from(FIRST_QUIET) + 3.0, "no step up by {t} s");
             answer(&l, send(&l, 5, secs(t)), 5, secs(t + 0.1));
             t += 1.1;
         }
-        assert!(t > 4.0, "a step before {FIRST_QUIET} quiet windows: {t} s");
+        assert!(t > f64::from(FIRST_QUIET), "a step before {FIRST_QUIET} quiet windows: {t} s");
         assert_eq!(request_lane(&l, secs(t)), (6, LimitSource::RateLimits));
         // Six is one too many: back to five, and a longer wait before the next.
         answer(&l, send(&l, 6, secs(t)), 5, secs(t + 0.1));

@@ -402,8 +402,8 @@ impl Ticket {
 
     /// The server answered with something other than a 429 (its head, before the
     /// body or stream): evidence for judging 429s around it.
-    pub fn answered(&self) {
-        self.core.borrow_mut().answered(self.id);
+    pub fn answered(&self, now: Instant) {
+        self.core.borrow_mut().answered(self.id, now);
     }
 
     /// The request leaves now: what it costs is held from now, not from its

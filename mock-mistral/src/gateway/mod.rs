@@ -132,12 +132,18 @@ impl Gateway {
 
     /// The `x-ratelimit-*` headers for the key at `now`, with the request's cost.
     pub fn headers(&mut self, key: &str, now: Instant, query_cost: Option<u64>) -> Vec<(String, String)> {
+        let per_second = self.config.per_second_headers;
         let b = self.budget(key);
         let mut out = Vec::new();
+        if let Some(m) = b.requests.as_ref().filter(|_| !per_second) {
+            // What captures of the real API carry: a minute's figure, no remainder.
+            out.push(("x-ratelimit-limit-req-minute".into(), (m.capacity * 60).to_string()));
+        }
+        let requests = if per_second { b.requests.as_mut() } else { None };
         for (meter, name) in
-            [(&mut b.requests, "req-second"), (&mut b.tokens, "tokens-minute"), (&mut b.month, "tokens-month")]
+            [(requests, "req-second"), (b.tokens.as_mut(), "tokens-minute"), (b.month.as_mut(), "tokens-month")]
         {
-            if let Some(m) = meter.as_mut() {
+            if let Some(m) = meter {
                 let used = m.used(now);
                 out.push((format!("x-ratelimit-limit-{name}"), m.capacity.to_string()));
                 out.push((format!("x-ratelimit-remaining-{name}"), m.capacity.saturating_sub(used).to_string()));

@@ -36,7 +36,7 @@ use super::{CallError, ErrorKind, Usage};
 use crate::feedback::parse_headers;
 use crate::headers::Headers;
 use crate::limiter::{Arrival, Demand, Rejection, Ticket};
-use crate::retry::{self, ApiError, Attempt, Failure, GiveUp, Random, RateLimitKind, Verdict};
+use crate::retry::{self, ApiError, Attempt, Failure, GiveUp, Random, RateLimitKind, RetryReason, Verdict};
 use crate::sse::StreamEnd;
 use crate::time::Instant;
 
@@ -324,7 +324,7 @@ impl Call {
         let rtt = at - self.sent_at;
         state.limiter().observe_round_trip(rtt, upstream_time(&headers));
         if let Some(t) = self.ticket.as_ref().filter(|_| status != 429) {
-            t.answered();
+            t.answered(at);
         }
         if !(200..300).contains(&status) {
             self.head = Some((status, headers));
@@ -429,7 +429,13 @@ impl Call {
             state.stats_mut().rate_limited += 1;
             state.metrics_mut().refused(self.plan.model.as_deref(), at);
             let pause = match verdict {
-                Verdict::Retry { after, .. } => Some(after),
+                // What the server asks, everyone waits. Without its word, this call
+                // backs off as its own retries say; the others wait a first
+                // retry's delay at most, then go as the limiter (which learns
+                // from this 429) lets them: one unlucky call's long backoff must
+                // not stall every call.
+                Verdict::Retry { why: RetryReason::RateLimited { server_wait: Some(wait) }, .. } => Some(wait),
+                Verdict::Retry { after, .. } => Some(after.min(self.plan.retry.base_delay)),
                 // Asked to wait longer than this call may: the others wait a while too.
                 Verdict::GiveUp(GiveUp::OutOfTime { wait }) => Some(wait.min(MOST_CLOSED)),
                 Verdict::GiveUp(_) => None,

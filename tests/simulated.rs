@@ -45,8 +45,10 @@ fn a_server_that_counts_more_than_estimated_is_learned_after_the_first_replies()
 #[test]
 fn a_request_bound_workload_uses_the_whole_budget_with_no_429() {
     // One-way network jitter must be paid for in margin (here up to 20 ms a
-    // window, the round trip's spread); without it the limits are used to 97%.
-    for (latency, least) in [("10-10", 0.97), ("20-30", 0.96)] {
+    // window, the round trip's spread); without it the limits are used to 97%,
+    // less the half a window's budget spent before the first reply says the
+    // limits are right (see `limiter::inference::Start`).
+    for (latency, least) in [("10-10", 0.95), ("20-30", 0.95)] {
         let s = run(&format!(
             "--requests 60 --rps 5 --server-rps 5 --tpm 10000000 --server-tpm 10000000 --prompt-tokens 10-50 \
              --max-tokens 20 --batch-every 0 --latency-ms {latency}"

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::inference::{step, Around, Departures, LimitCause, LimitChange, EVIDENCE, NEGLIGIBLE};
+use super::inference::{step, Around, Departures, LimitCause, LimitChange, Start, EVIDENCE, NEGLIGIBLE};
 use super::lane::{LaneSpec, Unit, UNCONFIGURED};
 use super::lane_set::{Booked, Fit, LaneSet, Load};
 use super::margin::Margin;
@@ -393,21 +393,24 @@ impl Core {
         self.sent.accept(id, now);
     }
 
-    /// Until the first reply, each configured token lane admits half its limit: a
-    /// limit configured too high would otherwise show itself as a minute's worth
-    /// of 429s before any reply could state it. (A request lane's window is a
-    /// second: its first burst costs a second's excess at most.)
+    /// A client starts: each configured limit no reply has stated spends half
+    /// until the first reply, then rises to the whole (see `inference::Start`).
     pub(crate) fn start_cautious(&mut self) {
         for lane in &mut self.lanes.lanes {
-            lane.cautious = lane.spec.unit == Unit::Tokens && lane.inferable();
+            if lane.inferable() {
+                lane.start = Start::Half;
+            }
         }
     }
 
-    /// A reply came, and what its headers state is learned: the configured limits
-    /// are used in full from now on (see `Lane::cautious`).
+    /// A reply came, and what its headers state is learned: the limits still at
+    /// half start rising, to the whole a quarter of a window later.
     pub(crate) fn heard(&mut self, now: Instant) {
-        if self.lanes.lanes.iter().any(|l| l.cautious) {
-            self.lanes.lanes.iter_mut().for_each(|l| l.cautious = false);
+        let now = self.advance(now);
+        if self.lanes.lanes.iter().any(|l| l.start == Start::Half) {
+            for lane in &mut self.lanes.lanes {
+                lane.start = lane.start.heard(now, lane.spec.window / 4);
+            }
             self.pump(now);
         }
     }
@@ -536,6 +539,17 @@ impl Core {
             Some(r) if self.lane_that_bit(&r).is_some_and(|(i, ..)| self.lanes.lanes[i].is_stepped()) => {
                 self.judge_one(&r, now);
             }
+            // Rising after the start, a lane has just passed the limit: it stops a
+            // step below where it stands, before more go out while the others
+            // are answered.
+            Some(r) if self.rising_lane(&r).is_some() => {
+                let (i, cost) = self.rising_lane(&r).expect("just found");
+                let lane = &mut self.lanes.lanes[i];
+                let limit = lane.start.limit(lane.spec.capacity);
+                if let Some(cause) = lane.after_429(limit.saturating_sub(step(limit).max(cost)).max(cost), now) {
+                    self.record_change(i, cause);
+                }
+            }
             Some(r) => {
                 let patience = (now - r.left) * 2 + Duration::from_millis(50);
                 self.verdicts.push((r, patience));
@@ -589,6 +603,19 @@ impl Core {
         if let Some(cause) = cause {
             self.record_change(i, cause);
         }
+    }
+
+    /// Of the lanes still rising from the start (see `inference::Start`) that the
+    /// refused request was charged to, the fullest for what it may spend now:
+    /// its index and the request's cost on it.
+    fn rising_lane(&self, r: &Refused) -> Option<(usize, u64)> {
+        r.lanes
+            .iter()
+            .map(|&i| (i, &self.lanes.lanes[i]))
+            .filter(|(_, l)| l.inferable() && matches!(l.start, Start::Rising { .. }))
+            .map(|(i, l)| (i, l.spec.cost_of(r.tokens), l.held() as f64 / l.start.limit(l.spec.capacity) as f64))
+            .max_by(|a, b| a.2.total_cmp(&b.2))
+            .map(|(i, cost, _)| (i, cost))
     }
 
     /// The lane a 429 hit, if a 429 may lower it (see `inference`): its index,
@@ -659,7 +686,9 @@ impl Core {
             Some(t) if t > now => Some(t),
             _ => self.lanes.next_expiry().filter(|&t| t > now),
         };
-        [self.head_at, deadline, backfill].into_iter().flatten().min()
+        // A rising lane admits more at its next step.
+        let rise = self.lanes.next_rise().filter(|&t| t > now);
+        [self.head_at, deadline, backfill, rise].into_iter().flatten().min()
     }
 
     pub(crate) fn status(&mut self, now: Instant) -> Status {

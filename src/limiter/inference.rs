@@ -36,9 +36,11 @@
 //! next come after the first quiet time again, so a raise of the server's own is
 //! climbed within a few steps. It stops at the configured limit.
 //!
-//! Before any reply, a client's configured token limits admit half
-//! (`Core::start_cautious`): the first reply states the token limit, which a
-//! burst at twice that would otherwise meet with a minute's worth of 429s.
+//! A client that has just started spends half of each configured limit that no
+//! reply has stated until the first reply, then rises to the whole over a
+//! quarter of a window ([`Start`]). A limit twice too high then costs a 429 or
+//! two, not a window's excess at once; one that is right costs a little of the
+//! first window's budget.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -94,6 +96,68 @@ pub struct LimitChange {
     pub cause: LimitCause,
 }
 
+/// How much of a configured limit that no reply has stated a client that has
+/// just started spends. A limit configured too high would otherwise show itself
+/// as a whole window's excess refused at once (a minute's worth, on a token
+/// lane), before any reply could say so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// The whole limit.
+    Full,
+    /// Half, until the first reply.
+    Half,
+    /// From half at `since` (the first reply) to the whole `window` later (a
+    /// quarter of the lane's), in [`RISE_STEPS`] steps (`done` so far): a limit
+    /// that is too high meets its first 429 a step or two past the real one, not
+    /// a burst past it.
+    Rising { since: Instant, window: Duration, done: u32 },
+}
+
+/// The steps of [`Start::Rising`].
+const RISE_STEPS: u32 = 16;
+
+impl Start {
+    /// What of `capacity` may be spent.
+    pub(crate) fn limit(self, capacity: u64) -> u64 {
+        let half = capacity.div_ceil(2);
+        match self {
+            Start::Full => capacity,
+            Start::Half => half,
+            Start::Rising { done, .. } => half + (capacity - half) * u64::from(done) / u64::from(RISE_STEPS),
+        }
+    }
+
+    /// Half becomes a rise over `window` from `now`.
+    pub(crate) fn heard(self, now: Instant, window: Duration) -> Start {
+        match self {
+            Start::Half => Start::Rising { since: now, window, done: 0 },
+            other => other,
+        }
+    }
+
+    /// The rise as of `now`: steps done, and the whole once they all are.
+    pub(crate) fn rise(self, now: Instant) -> Start {
+        match self {
+            Start::Rising { since, window, .. } => {
+                let done = (now - since).as_secs_f64() / window.as_secs_f64() * f64::from(RISE_STEPS);
+                match done as u32 {
+                    d if d >= RISE_STEPS => Start::Full,
+                    d => Start::Rising { since, window, done: d },
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// When the next step is due, while rising.
+    pub(crate) fn next_step(self) -> Option<Instant> {
+        match self {
+            Start::Rising { since, window, done } => Some(since + window * (done + 1) / RISE_STEPS),
+            _ => None,
+        }
+    }
+}
+
 /// A lane lowered by 429s, on its way back up.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Probe {
@@ -131,6 +195,7 @@ impl Lane {
         }
         self.spec.capacity = target;
         self.changed = now;
+        self.start = Start::Full;
         self.probe = Some(Probe { good: target, quiet, since: now, filled: false, stepped: false });
         Some(cause)
     }
@@ -280,7 +345,7 @@ impl Around {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Demand, LaneSpec, Limiter, LimiterConfig, MarginPolicy, Reservation, Ticket};
+    use super::super::{Demand, LaneSpec, Limiter, LimiterConfig, MarginPolicy, Reservation, Ticket, WaitState};
     use super::*;
     use crate::feedback::parse_headers;
     use crate::limiter::LimitSource;
@@ -383,13 +448,29 @@ mod tests {
     }
 
     #[test]
-    fn a_client_spends_half_a_token_limit_until_the_first_reply() {
+    fn a_client_spends_half_a_limit_until_the_first_reply_then_rises_over_a_quarter_window() {
         let l = limiter(10);
         l.start_cautious();
-        let first = send(&l, 1, secs(0.0));
-        assert!(matches!(l.reserve(Demand::tokens(600_000), secs(0.0)), Ok(Reservation::Queued(_))));
-        l.heard(secs(0.2));
-        assert!(matches!(l.reserve(Demand::tokens(600_000), secs(0.2)), Ok(Reservation::Ready(_))));
+        // Half of 10 requests a second, half of 1,000,000 tokens a minute.
+        let first = send(&l, 5, secs(0.0));
+        assert!(matches!(l.reserve(Demand::tokens(10), secs(0.0)), Ok(Reservation::Queued(_))));
+        let Ok(Reservation::Queued(big)) = l.reserve(Demand::tokens(600_000), secs(1.5)) else { panic!("half fits") };
+        l.heard(secs(2.0));
+        // 600,000 fits once the rise is 4 sixteenths of the way: a sixteenth of
+        // the minute (3.75 s) later.
+        let mut waiter = big;
+        let mut now = secs(2.0);
+        let admitted = loop {
+            match waiter.poll(now) {
+                WaitState::Ready(t) => break (t, now),
+                WaitState::Waiting { waiter: w, until } => {
+                    waiter = w;
+                    now = until.expect("a rising lane wakes its waiters");
+                }
+                WaitState::Rejected(r) => panic!("{r}"),
+            }
+        };
+        assert_eq!(admitted.1, secs(5.75));
         drop(first);
     }
 }

@@ -24,7 +24,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::inference::Probe;
+use super::inference::{Probe, Start};
 use crate::time::{micros, Instant};
 pub use crate::units::{Unit, MONTH};
 
@@ -123,8 +123,9 @@ pub(crate) struct Lane {
     pub(crate) share: Option<u64>,
     /// Whether a reply has stated this lane's limit: then 429s do not lower it.
     pub(crate) stated: bool,
-    /// Admitting half its limit until the first reply (see `Core::start_cautious`).
-    pub(crate) cautious: bool,
+    /// How much of its limit a client that has just started spends (see
+    /// `super::inference::Start`).
+    pub(crate) start: Start,
     /// Lowered by 429s, and probing back up (see `super::inference`).
     pub(crate) probe: Option<Probe>,
     /// When 429s or a probe last changed the limit: a request sent before says
@@ -145,7 +146,7 @@ impl Lane {
             confirmed: None,
             share: None,
             stated: false,
-            cautious: false,
+            start: Start::Full,
             probe: None,
             changed: Instant::ZERO,
             granularity: (micros(spec.window) / 1024).max(1),
@@ -174,7 +175,7 @@ impl Lane {
 
     /// What this client may hold in a window: the limit, or its share of it.
     pub(crate) fn cap(&self) -> u64 {
-        let limit = if self.cautious { self.spec.capacity.div_ceil(2) } else { self.spec.capacity };
+        let limit = self.start.limit(self.spec.capacity);
         self.share.map_or(limit, |s| s.min(limit))
     }
 
@@ -292,7 +293,7 @@ impl Lane {
     pub(crate) fn learn_capacity(&mut self, server_limit: u64) {
         self.spec.capacity = server_limit.min(self.configured);
         self.stated = true;
-        self.cautious = false;
+        self.start = Start::Full;
         self.probe = None;
     }
 

@@ -93,6 +93,7 @@ impl LaneSet {
     pub(crate) fn expire(&mut self, now: Instant) {
         for lane in &mut self.lanes {
             lane.expire(now);
+            lane.start = lane.start.rise(now);
             if lane.is_idle(now) {
                 // Binds no more until a reply names it again (see Lane::is_idle).
                 lane.spec.capacity = UNCONFIGURED;
@@ -208,6 +209,11 @@ impl LaneSet {
             };
             Some(at.max(t))
         })
+    }
+
+    /// The next step of a starting lane's rise, if one is rising.
+    pub(crate) fn next_rise(&self) -> Option<Instant> {
+        self.lanes.iter().filter_map(|l| l.start.next_step()).min()
     }
 
     /// The next instant at which some held cost stops counting.

@@ -310,15 +310,15 @@ impl Limiter {
         self.core.borrow_mut().observe_server(report, model, now)
     }
 
-    /// Until [`Limiter::heard`], configured token limits admit half: a limit
-    /// configured too high is then not found out by a minute's worth of 429s
-    /// before the first reply states it.
+    /// A client starts: until [`Limiter::heard`], each configured limit no reply
+    /// has stated admits half, then it rises to the whole over a quarter of a window. A
+    /// limit configured too high then meets a 429 a step past the real one, not
+    /// a window's excess at once.
     pub fn start_cautious(&self) {
         self.core.borrow_mut().start_cautious();
     }
 
-    /// A reply arrived and its headers were applied: configured limits are used
-    /// in full from now on.
+    /// A reply arrived and its headers were applied: limits at half start rising.
     pub fn heard(&self, now: Instant) {
         self.core.borrow_mut().heard(now);
     }

@@ -11,7 +11,7 @@
 //! continuation back in its own request: workerd runs a promise's reactions in
 //! the request that created it, whoever resolves it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -56,6 +56,8 @@ struct Slot {
     reclaimed: Option<Arrival>,
     /// Resolves the promise the waiting call sleeps on.
     wake: Option<js_sys::Function>,
+    /// When that sleep ends.
+    until: Option<Instant>,
 }
 
 pub struct Driver {
@@ -63,6 +65,8 @@ pub struct Driver {
     waiting: RefCell<HashMap<WaiterId, Rc<RefCell<Slot>>>>,
     /// Slots whose outcome was handed out, until it is collected.
     handed: RefCell<Vec<Weak<RefCell<Slot>>>>,
+    /// The earliest end of a waiting call's sleep, if one sleeps.
+    armed: Cell<Option<Instant>>,
     me: Weak<Driver>,
 }
 
@@ -72,6 +76,7 @@ impl Driver {
             limiter,
             waiting: RefCell::new(HashMap::new()),
             handed: RefCell::new(Vec::new()),
+            armed: Cell::new(None),
             me: me.clone(),
         })
     }
@@ -104,6 +109,7 @@ impl Driver {
             self.limiter.tick(now);
         }
         self.reclaim(now);
+        self.rearm();
         // Polling a waiter can admit others (a refusal frees the head): drain until
         // nothing new is woken.
         loop {
@@ -136,6 +142,21 @@ impl Driver {
             }
             drop(s);
             self.handed.borrow_mut().push(Rc::downgrade(&slot));
+        }
+    }
+
+    /// The limiter may now wake sooner than any waiting call sleeps (a limit rose
+    /// with time, not with an event): one sleeper wakes early to sleep again
+    /// until then.
+    fn rearm(&self) {
+        let Some(next) = self.limiter.next_wake() else { return };
+        if self.armed.get().is_some_and(|armed| armed <= next) {
+            return;
+        }
+        let sleeper = self.waiting.borrow().values().find_map(|slot| slot.borrow_mut().wake.take());
+        if let Some(wake) = sleeper {
+            self.armed.set(None);
+            let _ = wake.call0(&JsValue::NULL);
         }
     }
 
@@ -184,6 +205,7 @@ impl Sleep {
         // promise's reaction to it, when another request resolved it.
         let timers = [set_timeout(&wake, ms), set_timeout(&wake, ms + KEEP_ALIVE_MS)];
         slot.wake = Some(wake);
+        slot.until = Some(at);
         Sleep { woke: JsFuture::from(promise), timers }
     }
 }
@@ -218,10 +240,15 @@ impl Future for Admission {
                 self.sleep = None;
                 self.slot.borrow_mut().wake = None;
                 driver.serve();
+                let slept = self.slot.borrow_mut().until.take();
+                if driver.armed.get() == slept {
+                    driver.armed.set(None);
+                }
                 continue;
             }
             let until = driver.limiter.next_wake().unwrap_or_else(|| js::now() + LONGEST_SLEEP);
             let sleep = Sleep::until(until, &mut self.slot.borrow_mut());
+            driver.armed.set(Some(driver.armed.get().map_or(until, |a| a.min(until))));
             self.sleep = Some(sleep);
         }
     }

@@ -38,7 +38,8 @@ async function assertEndedInternal(calls, stream) {
 for (const later of [false, true]) {
   test(`a panic ${later ? "in a task" : "in a call"} ends the pending calls in InternalError, and the client works on`, () =>
     withMock(["--latency-ms", "1000"], async (mock) => {
-      const c = client(mock.url, { requestsPerSecond: 2 });
+      // Until its first reply a client spends half its limit: two at once.
+      const c = client(mock.url, { requestsPerSecond: 4 });
       const other = client(mock.url, { requestsPerSecond: 100 });
       const { calls, stream } = await busy(c);
       if (later) {

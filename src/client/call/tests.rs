@@ -16,11 +16,24 @@ fn at(ms: u64) -> Instant {
 
 fn state() -> ClientState {
     let lanes = vec![LaneSpec::requests_per_second(2), LaneSpec::tokens_per_minute(10_000)];
-    ClientState::new(Limiter::new(LimiterConfig {
+    let limiter = Limiter::new(LimiterConfig {
         lanes,
         margin: MarginPolicy::fixed(Duration::from_millis(10)),
         ..LimiterConfig::default()
-    }))
+    });
+    stated(ClientState::new(limiter), 2, 10_000)
+}
+
+/// `state` after a reply that stated its limits: they are spent in full from
+/// the start, and no 429 lowers them.
+fn stated(state: ClientState, rps: u64, tpm: u64) -> ClientState {
+    let (rps, tpm) = (rps.to_string(), tpm.to_string());
+    let report = parse_headers([
+        ("x-ratelimit-limit-req-second", rps.as_str()),
+        ("x-ratelimit-limit-tokens-minute", tpm.as_str()),
+    ]);
+    state.limiter().observe_server(&report, None, at(0));
+    state
 }
 
 fn plan(kind: Kind, stream: bool) -> Plan {
@@ -515,12 +528,7 @@ mod orderings {
     fn roomy() -> ClientState {
         let lanes = vec![LaneSpec::requests_per_second(1_000_000), LaneSpec::tokens_per_minute(1_000_000_000)];
         let limiter = Limiter::new(LimiterConfig { lanes, ..LimiterConfig::default() });
-        let stated = parse_headers([
-            ("x-ratelimit-limit-req-second", "1000000"),
-            ("x-ratelimit-limit-tokens-minute", "1000000000"),
-        ]);
-        limiter.observe_server(&stated, None, at(0));
-        ClientState::new(limiter)
+        stated(ClientState::new(limiter), 1_000_000, 1_000_000_000)
     }
 
     /// The `pick`th of the inputs a driver may answer `action` with.

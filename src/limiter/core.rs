@@ -591,16 +591,28 @@ impl Core {
         if r.left < lane.changed {
             return;
         }
-        // Under its limit by the books, the limit is what was accepted. At it, a
-        // step lower (as a probe steps up), or arrivals bunched: the margin
-        // widens too (see `inference`).
+        // Under its limit by the books, the limit is what was accepted. At it,
+        // arrivals bunched or the limit is lower: the first time the margin
+        // widens; again within a few windows, the lane drops by what was refused
+        // in the last window (see `inference`). A step up that fails drops back.
         let full = load >= lane.spec.capacity;
-        let lower = if full { lane.spec.capacity - step(lane.spec.capacity).max(cost) } else { load - cost };
-        let cause = lane.after_429(lower.max(cost), now);
-        if full && cause != Some(LimitCause::ProbeFailed) {
+        if full && !lane.is_stepped() && lane.first_strike(now) {
             self.margin.widen();
+            return;
         }
-        if let Some(cause) = cause {
+        let lower = if full {
+            let scope = if self.lanes.workspace.contains(&i) { None } else { r.model.as_deref() };
+            let refused = match lane.spec.unit {
+                Unit::Requests => self.sent.refused_within(scope, now, lane.spec.window, lane.changed),
+                Unit::Tokens => step(lane.spec.capacity),
+            };
+            // Never more than half at once: a whole batch that met a late one
+            // is refused together.
+            lane.spec.capacity - refused.max(cost).min(lane.spec.capacity / 2)
+        } else {
+            load - cost
+        };
+        if let Some(cause) = lane.after_429(lower.max(cost), now) {
             self.record_change(i, cause);
         }
     }

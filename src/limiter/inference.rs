@@ -17,9 +17,10 @@
 //!   bounds the real one. The lane drops to it at once, never below one request's
 //!   cost. The bound comes from above (some of what was counted may have arrived
 //!   after the refusal), so later 429s lower it further, never too far;
-//! - at its capacity: either the limit is lower, or arrivals bunched in transit.
-//!   The margin widens for the second, and the lane drops a step (a tenth) for
-//!   the first: a probe puts it back if it was the second.
+//! - at its capacity: either arrivals bunched in transit, or the limit is lower.
+//!   Such 429s within one window widen the margin, as bunching is the likelier;
+//!   one in a later window, within a few, drops the lane by what was refused in the last window
+//!   under the limit it has now (a tenth, on a token lane), by half at most. A probe puts it back if that was wrong.
 //!
 //! A refusal of a request sent before the lane's limit last changed says nothing
 //! of the limit since, and is not judged.
@@ -53,6 +54,9 @@ use crate::time::Instant;
 const FIRST_QUIET: u32 = 8;
 /// The longest quiet, in windows, after steps that failed.
 const MOST_QUIET: u32 = 32;
+/// Windows within which 429s with the lane full in a second window say its limit
+/// is lower.
+const STRIKE_WINDOWS: u32 = 4;
 /// A lane that held less than this share of its limit did not cause a 429.
 pub(crate) const NEGLIGIBLE: f64 = 1.0 / 16.0;
 /// How far back departures are kept: request lanes with longer windows are not
@@ -232,6 +236,23 @@ impl Lane {
         true
     }
 
+    /// A 429 found the lane full: whether it is of the first window of such 429s
+    /// in a few (arrivals bunched, most likely: a late batch, a busy event loop)
+    /// rather than of a later one (the limit is lower).
+    pub(crate) fn first_strike(&mut self, now: Instant) -> bool {
+        match self.strike {
+            Some(t) if now - t <= self.spec.window => true,
+            Some(t) if now - t <= self.spec.window * STRIKE_WINDOWS => {
+                self.strike = None;
+                false
+            }
+            _ => {
+                self.strike = Some(now);
+                true
+            }
+        }
+    }
+
     /// Whether its limit now is a step up that no 429 has yet answered.
     pub(crate) fn is_stepped(&self) -> bool {
         self.probe.is_some_and(|p| p.stepped)
@@ -292,6 +313,14 @@ impl Departures {
     /// The server answered the request of `booking` with anything but a 429.
     pub(crate) fn accept(&mut self, booking: u64, now: Instant) {
         self.answer(booking, Answer::Accepted, now);
+    }
+
+    /// Requests (of `model`, or all) sent in the `window` before `now`, and not
+    /// before `since` (under another limit), and refused.
+    pub(crate) fn refused_within(&self, model: Option<&str>, now: Instant, window: Duration, since: Instant) -> u64 {
+        let recent = self.0.iter().rev().take_while(|d| d.at + window >= now && d.at >= since);
+        recent.filter(|d| d.answer == Answer::Refused && model.is_none_or(|m| d.model.as_deref() == Some(m))).count()
+            as u64
     }
 
     /// Marks the request of `booking` refused; returns when it left, if still kept.

@@ -131,6 +131,8 @@ pub(crate) struct Lane {
     /// When 429s or a probe last changed the limit: a request sent before says
     /// nothing of the limit since.
     pub(crate) changed: Instant,
+    /// When a 429 last found it full and only widened the margin.
+    pub(crate) strike: Option<Instant>,
     granularity: u64,
     log: VecDeque<Entry>,
     /// Sequence number of `log[0]`; entry `i` has sequence `first_seq + i`.
@@ -149,6 +151,7 @@ impl Lane {
             start: Start::Full,
             probe: None,
             changed: Instant::ZERO,
+            strike: None,
             granularity: (micros(spec.window) / 1024).max(1),
             log: VecDeque::new(),
             first_seq: 0,

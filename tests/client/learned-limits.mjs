@@ -28,7 +28,7 @@ export async function learningRun({ rps, tpm, factor, n, stream, promptTokens = 
       // event loop would otherwise be busy counting hundreds of prompts while
       // the first requests wait to be written, and they would reach the server
       // long after they left, beside the next window's.
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(i / 20)));
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(i / 2)));
       const text = prompt(promptTokens, i);
       if (!stream) {
         const r = await c.beta.conversations.start({ model: "mistral-small-latest", inputs: text, completion_args: { max_tokens: maxTokens } });

@@ -1,23 +1,17 @@
 // Limits no header states (run by `make bench` through with-mock.sh): the built
 // package against mocks that state only a per-minute request limit and no timing
-// header, with the client configured right, twice and ten times too high. The
-// request-bound runs go one after another (clients sharing one event loop make
-// each other's requests late, which reads as bunching); the token-bound ones,
-// light, side by side. Each run has a mock of its own.
+// header, with the client configured right, twice and ten times too high. Runs go
+// one after another, each against a mock of its own: clients sharing one event
+// loop make each other's requests late, which reads as bunching.
 import { learningRun } from "../tests/client/learned-limits.mjs";
 
 const row = (label, r) =>
   `| ${label} | ${r.calls} | ${r.refused} (${((100 * r.refused) / r.calls).toFixed(1)}%) | ${r.use.toFixed(3)} | ${(r.ms / 1000).toFixed(1)} s | ${(r.ideal / 1000).toFixed(1)} s |`;
 const header = "| run | calls | 429s | budget use | makespan | oracle |\n|---|---|---|---|---|---|";
 
-async function table(title, runs, { together = false } = {}) {
+async function table(title, runs) {
   console.log(`\n== ${title}\n${header}`);
-  if (together) {
-    const results = await Promise.all(runs.map(({ args }) => learningRun(args)));
-    runs.forEach(({ label }, i) => console.log(row(label, results[i])));
-  } else {
-    for (const { label, args } of runs) console.log(row(label, await learningRun(args)));
-  }
+  for (const { label, args } of runs) console.log(row(label, await learningRun(args)));
 }
 
 const factors = [1, 2, 10];
@@ -41,5 +35,4 @@ await table(
       args: { rps: 100, tpm: 6_000, factor: f, n: 120, stream, promptTokens: 100, maxTokens: 50 },
     })),
   ),
-  { together: true },
 );

@@ -8,19 +8,20 @@
 //! first 429 back cannot yet know how many others were refused.
 //!
 //! For each lane the refused request was charged to, its *load* is the requests
-//! the server may have counted when it refused (see [`Around`]; or,
-//! for tokens, what the books hold), plus its own cost. A limit a reply stated is
-//! known, so it explains the 429 only when the books hold more than it. Of the
-//! others, the lane with the highest load for its capacity is the one that bit,
-//! unless that load is under [`NEGLIGIBLE`] of it:
+//! the server may have counted when it refused (see [`Around`]; for tokens, what
+//! the books hold), plus its own cost. A limit a reply stated is known, so it
+//! explains the 429 only when the books hold more than it. Of the others, the
+//! lane with the highest load for its capacity is the one that bit, unless that
+//! load is under [`NEGLIGIBLE`] of it:
 //! - under its capacity: the configured limit is too high, and what was accepted
 //!   bounds the real one. The lane drops to it at once, never below one request's
 //!   cost. The bound comes from above (some of what was counted may have arrived
 //!   after the refusal), so later 429s lower it further, never too far;
 //! - at its capacity: either arrivals bunched in transit, or the limit is lower.
 //!   Such 429s within one window widen the margin, as bunching is the likelier;
-//!   one in a later window, within a few, drops the lane by what was refused in the last window
-//!   under the limit it has now (a tenth, on a token lane), by half at most. A probe puts it back if that was wrong.
+//!   one in a later window, within a few, drops the lane by what was refused in
+//!   the last window under the limit it has now (a tenth, on a token lane), by
+//!   half at most. A probe puts it back if that was wrong.
 //!
 //! A refusal of a request sent before the lane's limit last changed says nothing
 //! of the limit since, and is not judged.
@@ -32,10 +33,10 @@
 //! which it filled at least once (a raise no demand tests proves nothing), it
 //! rises one step (a tenth, at least one unit) towards the configured limit. A
 //! 429 at the raised level drops it back at once (no need to wait for the others
-//! to be answered) and doubles the quiet time, so a failed step costs what it let
-//! through, one 429 for a step of one, ever more rarely; a step that holds makes the
-//! next come after the first quiet time again, so a raise of the server's own is
-//! climbed within a few steps. It stops at the configured limit.
+//! to be answered) and doubles the quiet time, so a failed step costs what it
+//! let through (one 429 for a step of one), ever more rarely. A step that holds
+//! makes the next come after the first quiet time again, so a raise of the
+//! server's own is climbed step by step. It stops at the configured limit.
 //!
 //! A client that has just started spends half of each configured limit that no
 //! reply has stated until the first reply, then rises to the whole over a

@@ -26,7 +26,7 @@ for (const stream of [false, true]) {
 }
 
 // Token-bound: 6,000 tokens a minute, calls of about 150 (prompt 100, max_tokens
-// 50): 120 calls, three minutes at the real limit.
+// 50): 120 calls, two minutes at the real limit.
 await table(
   "token-bound: mock at 6,000 tokens/min",
   [false, true].flatMap((stream) =>

@@ -542,8 +542,7 @@ impl Core {
             // Rising after the start, a lane has just passed the limit: it stops a
             // step below where it stands, before more go out while the others
             // are answered.
-            Some(r) if self.rising_lane(&r).is_some() => {
-                let (i, cost) = self.rising_lane(&r).expect("just found");
+            Some(r) if let Some((i, cost)) = self.rising_lane(&r) => {
                 let lane = &mut self.lanes.lanes[i];
                 let limit = lane.start.limit(lane.spec.capacity);
                 if let Some(cause) = lane.after_429(limit.saturating_sub(step(limit).max(cost)).max(cost), now) {

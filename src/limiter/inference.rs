@@ -375,16 +375,13 @@ impl Around {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Demand, LaneSpec, Limiter, LimiterConfig, MarginPolicy, Reservation, Ticket, WaitState};
+    use super::super::tests::{secs, wait_for};
+    use super::super::{Demand, LaneSpec, Limiter, LimiterConfig, MarginPolicy, Reservation, Ticket};
     use super::*;
     use crate::feedback::parse_headers;
     use crate::limiter::LimitSource;
 
     const PAUSE: Duration = Duration::from_millis(500);
-
-    fn secs(s: f64) -> Instant {
-        Instant::from_micros((s * 1e6) as u64)
-    }
 
     fn limiter(rps: u64) -> Limiter {
         let lanes = vec![LaneSpec::requests_per_second(rps), LaneSpec::tokens_per_minute(1_000_000)];
@@ -488,19 +485,8 @@ mod tests {
         l.heard(secs(2.0));
         // 600,000 fits once the rise is 4 sixteenths of the way: a sixteenth of
         // the minute (3.75 s) later.
-        let mut waiter = big;
-        let mut now = secs(2.0);
-        let admitted = loop {
-            match waiter.poll(now) {
-                WaitState::Ready(t) => break (t, now),
-                WaitState::Waiting { waiter: w, until } => {
-                    waiter = w;
-                    now = until.expect("a rising lane wakes its waiters");
-                }
-                WaitState::Rejected(r) => panic!("{r}"),
-            }
-        };
-        assert_eq!(admitted.1, secs(5.75));
+        let (_big, at) = wait_for(&l, big, secs(10.0));
+        assert_eq!(at, secs(5.75));
         drop(first);
     }
 }

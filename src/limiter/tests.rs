@@ -7,7 +7,7 @@ use crate::feedback::parse_headers;
 
 const MARGIN: Duration = Duration::from_millis(25);
 
-fn secs(s: f64) -> Instant {
+pub(super) fn secs(s: f64) -> Instant {
     Instant::from_micros((s * 1e6) as u64)
 }
 
@@ -34,7 +34,7 @@ fn queued(r: Result<Reservation, Rejection>) -> Waiter {
 }
 
 /// Ticks at every wake-up until `waiter` is served or `limit` passes.
-fn wait_for(limiter: &Limiter, mut waiter: Waiter, limit: Instant) -> (Ticket, Instant) {
+pub(super) fn wait_for(limiter: &Limiter, mut waiter: Waiter, limit: Instant) -> (Ticket, Instant) {
     let mut now = limiter.next_wake().expect("a waiter means a wake-up");
     loop {
         assert!(now <= limit, "not served by {limit:?}");

@@ -17,6 +17,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::faults::Fault;
 use crate::gateway::Refusal;
+use crate::slot::{Pending, Slot};
 use crate::state::Shared;
 use crate::text::Rng;
 use crate::wire::errors;
@@ -38,6 +39,8 @@ async fn cut_off(tx: Chunks, part: Bytes) {
 pub struct Caller {
     pub key: String,
     pub fault: Option<Fault>,
+    /// Where `admit` leaves the request's place in flight for the gate.
+    pub slot: Pending,
 }
 
 /// The context handlers take as an extractor.
@@ -46,6 +49,7 @@ pub struct Call {
     pub state: Shared,
     pub key: String,
     pub fault: Option<Fault>,
+    slot: Pending,
 }
 
 impl FromRequestParts<Shared> for Call {
@@ -53,7 +57,7 @@ impl FromRequestParts<Shared> for Call {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Call, Infallible> {
         let caller = parts.extensions.get::<Caller>().cloned().expect("the gate runs before every /v1 handler");
-        Ok(Call { state: state.clone(), key: caller.key, fault: caller.fault })
+        Ok(Call { state: state.clone(), key: caller.key, fault: caller.fault, slot: caller.slot })
     }
 }
 
@@ -64,14 +68,15 @@ impl Call {
     }
 
     /// Passes the request through the limits with a prompt of `prompt` tokens as
-    /// the text counts them (429 when over), then waits the configured latency.
+    /// the text counts them (429 when over), then waits the configured latency. From
+    /// here the request is in flight until its reply is wholly sent.
     /// Returns the prompt tokens the gateway counted (`--prompt-count-factor`
     /// applied): what the reply's usage and query cost must report.
     pub async fn admit(&self, model: &str, prompt: u64) -> Result<u64, Response> {
         let prompt = self.state.config.prompt_tokens(prompt);
         let verdict = self.state.gateway.lock().unwrap().admit(&self.key, model, prompt, Instant::now());
         match verdict {
-            Ok(()) => {}
+            Ok(admission) => self.slot.put(Slot::new(self.state.clone(), admission)),
             Err(refusal) => {
                 let message = match refusal {
                     Refusal::RateLimited => "Rate limit exceeded",

@@ -11,6 +11,8 @@ mock-mistral: an offline stand-in for Mistral's API.
   --rps N                     requests per second, 0 = no limit (0)
   --tpm N                     tokens per minute, input + output, 0 = no limit (0)
   --tokens-per-month N        tokens per month, 0 = no limit (0)
+  --max-in-flight N           requests admitted whose replies are not yet wholly sent,
+                              0 = no limit; one more gets the --rps 429 (0)
   --model-rps MODEL=N         requests per second for one model (repeatable); a request
                               over it gets the 429 of a saturated service tier
   --limit-algorithm A         sliding | bucket | fixed (sliding)
@@ -59,6 +61,9 @@ pub struct Config {
     pub rps: u64,
     pub tpm: u64,
     pub tokens_per_month: u64,
+    /// Requests admitted whose replies are not yet wholly sent: Mistral's docs read
+    /// "requests per second" as "the maximum number of concurrent API requests".
+    pub max_in_flight: u64,
     pub algorithm: Algorithm,
     pub scope: Scope,
     pub retry_after: Option<u64>,
@@ -87,6 +92,7 @@ impl Default for Config {
             rps: 0,
             tpm: 0,
             tokens_per_month: 0,
+            max_in_flight: 0,
             algorithm: Algorithm::Sliding,
             scope: Scope::Workspace,
             retry_after: None,
@@ -127,6 +133,7 @@ impl Config {
                 "--rps" => c.rps = num(&value)?,
                 "--tpm" => c.tpm = num(&value)?,
                 "--tokens-per-month" => c.tokens_per_month = num(&value)?,
+                "--max-in-flight" => c.max_in_flight = num(&value)?,
                 "--limit-algorithm" => {
                     c.algorithm = match value.as_str() {
                         "sliding" => Algorithm::Sliding,
@@ -222,6 +229,13 @@ mod tests {
         assert!(Config::default().per_second_headers);
         assert!(!parse(&["--request-headers", "minute"]).unwrap().per_second_headers);
         assert!(parse(&["--request-headers", "hour"]).is_err());
+    }
+
+    #[test]
+    fn requests_in_flight_are_uncapped_unless_told() {
+        assert_eq!(Config::default().max_in_flight, 0);
+        assert_eq!(parse(&["--max-in-flight", "2"]).unwrap().max_in_flight, 2);
+        assert!(parse(&["--max-in-flight", "-1"]).is_err());
     }
 
     #[test]

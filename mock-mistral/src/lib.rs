@@ -14,6 +14,7 @@ pub mod faults;
 pub mod gateway;
 pub mod models;
 mod routes;
+pub mod slot;
 pub mod state;
 pub mod store;
 pub mod text;
@@ -37,6 +38,7 @@ use tower_http::services::ServeDir;
 use crate::call::Caller;
 use crate::config::Config;
 use crate::faults::Fault;
+use crate::slot::Pending;
 use crate::state::{AppState, Shared};
 use crate::wire::{errors, ids};
 
@@ -87,7 +89,8 @@ async fn correlate(req: Request, next: Next) -> Response {
 }
 
 /// In front of every `/v1` route: count the arrival, check the key, pick and act out
-/// the fault, count the answer.
+/// the fault, count the answer, keep an admitted request in flight until its reply
+/// is sent.
 async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
     // Inside `nest` the URI has lost its `/v1`; the original keeps it.
     let path =
@@ -95,6 +98,7 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
     let route = format!("{} {path}", req.method());
     let arrived = Instant::now();
     state.gateway.lock().unwrap().stats.arrived(arrived);
+    let slot = Pending::default();
     let response = async {
         let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
         let Some(key) = state.gateway.lock().unwrap().authenticate(auth) else {
@@ -125,7 +129,7 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
             Some(Fault::Slow) => tokio::time::sleep(state.config.slow).await,
             _ => {}
         }
-        req.extensions_mut().insert(Caller { key, fault });
+        req.extensions_mut().insert(Caller { key, fault, slot: slot.clone() });
         next.run(req).await
     }
     .await;
@@ -138,7 +142,7 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
         let inside = arrived.elapsed().as_millis().to_string();
         response.headers_mut().insert("x-envoy-upstream-service-time", HeaderValue::from_str(&inside).expect("digits"));
     }
-    response
+    slot.hold(response)
 }
 
 /// Serves `app` on `listener` until the task is dropped. Each connection is served

@@ -1,7 +1,9 @@
 //! The gateway in front of the models: it checks the key, enforces the workspace's
-//! (or key's) requests per second, tokens per minute and tokens per month, counts
-//! what it saw, and writes the `x-ratelimit-*` headers Mistral sends on JSON replies.
+//! (or key's) requests per second, requests in flight, tokens per minute and tokens
+//! per month, counts what it saw, and writes the `x-ratelimit-*` headers Mistral
+//! sends on JSON replies.
 
+mod in_flight;
 mod meter;
 mod stats;
 
@@ -22,17 +24,27 @@ struct Budget {
     requests: Option<Meter>,
     tokens: Option<Meter>,
     month: Option<Meter>,
+    /// Admitted requests whose replies are not yet wholly sent.
+    in_flight: u64,
 }
 
 /// Why a request was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// Too many requests or tokens for now.
+    /// Too many requests (per second or in flight) or tokens for now.
     RateLimited,
     /// The month's tokens are spent.
     MonthlyQuota,
     /// The model's own rate (`--model-rps`) is spent: its service tier is saturated.
     Capacity,
+}
+
+/// An admitted request's place in flight, given back by [`Gateway::release`].
+#[derive(Debug)]
+pub struct Admission {
+    scope: String,
+    /// `Gateway::resets` when admitted: a reset since has forgotten it.
+    epoch: u64,
 }
 
 #[derive(Debug)]
@@ -43,6 +55,7 @@ pub struct Gateway {
     /// Per model with `--model-rps`: its requests.
     models: HashMap<&'static str, Meter>,
     pub stats: Stats,
+    resets: u64,
 }
 
 impl Gateway {
@@ -53,11 +66,13 @@ impl Gateway {
             budgets: HashMap::new(),
             models: HashMap::new(),
             stats: Stats::default(),
+            resets: 0,
         }
     }
 
-    /// Forgets every budget and every statistic.
+    /// Forgets every budget and every statistic, requests in flight included.
     pub fn reset(&mut self) {
+        self.resets += 1;
         self.budgets.clear();
         self.models.clear();
         self.stats = Stats::default();
@@ -75,29 +90,38 @@ impl Gateway {
         }
     }
 
-    fn budget(&mut self, key: &str) -> &mut Budget {
-        let scope = match self.config.scope {
+    /// Whose budget `key` spends.
+    fn scope<'k>(&self, key: &'k str) -> &'k str {
+        match self.config.scope {
             Scope::Workspace => "",
             Scope::Key => key,
-        };
+        }
+    }
+
+    fn budget(&mut self, key: &str) -> &mut Budget {
+        let scope = self.scope(key);
         let (c, origin) = (&self.config, self.origin);
         let meter = |cap: u64, w: Duration| (cap > 0).then(|| Meter::new(c.algorithm, cap, w, origin));
         self.budgets.entry(scope.to_owned()).or_insert_with(|| Budget {
             requests: meter(c.rps, Duration::from_secs(1)),
             tokens: meter(c.tpm, Duration::from_secs(60)),
             month: meter(c.tokens_per_month, MONTH),
+            in_flight: 0,
         })
     }
 
     /// A request for `model` with `prompt` tokens arrives: admit it (charging the
-    /// request and its prompt) or refuse it.
-    pub fn admit(&mut self, key: &str, model: &str, prompt: u64, now: Instant) -> Result<(), Refusal> {
+    /// request and its prompt, and counting it in flight until it is released) or
+    /// refuse it. One refused for being over the cap in flight is charged nothing.
+    pub fn admit(&mut self, key: &str, model: &str, prompt: u64, now: Instant) -> Result<Admission, Refusal> {
+        let cap = self.config.max_in_flight;
         let b = self.budget(key);
         if b.month.as_mut().is_some_and(|m| !m.allows(now, prompt)) {
             self.stats.rate_limited();
             return Err(Refusal::MonthlyQuota);
         }
-        let fits = b.requests.as_mut().is_none_or(|m| m.allows(now, 1))
+        let fits = (cap == 0 || b.in_flight < cap)
+            && b.requests.as_mut().is_none_or(|m| m.allows(now, 1))
             && b.tokens.as_mut().is_none_or(|m| m.allows(now, prompt));
         if !fits {
             self.stats.rate_limited();
@@ -117,8 +141,20 @@ impl Gateway {
             meter.charge(now, 1);
         }
         self.charge(key, prompt, now);
+        self.budget(key).in_flight += 1;
         self.stats.admitted(now);
-        Ok(())
+        Ok(Admission { scope: self.scope(key).to_owned(), epoch: self.resets })
+    }
+
+    /// The admitted request's reply was wholly sent, or abandoned.
+    pub fn release(&mut self, admission: &Admission, now: Instant) {
+        if admission.epoch != self.resets {
+            return; // a reset since has forgotten it
+        }
+        if let Some(b) = self.budgets.get_mut(&admission.scope) {
+            b.in_flight = b.in_flight.saturating_sub(1);
+        }
+        self.stats.released(now);
     }
 
     /// Charges tokens produced (or a prompt) to the key's budget.

@@ -6,6 +6,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
+use super::in_flight::InFlight;
+
 #[derive(Debug, Default)]
 pub struct Stats {
     /// "METHOD /path" → status → count.
@@ -16,6 +18,8 @@ pub struct Stats {
     /// Tokens charged, prompt on admission and completion as produced.
     tokens: Vec<(Instant, u64)>,
     rate_limited: u64,
+    /// Admitted requests whose replies are not yet wholly sent.
+    in_flight: InFlight,
 }
 
 impl Stats {
@@ -25,6 +29,12 @@ impl Stats {
 
     pub fn admitted(&mut self, now: Instant) {
         self.admitted.push(now);
+        self.in_flight.enter(now);
+    }
+
+    /// An admitted request's reply was wholly sent, or abandoned.
+    pub fn released(&mut self, now: Instant) {
+        self.in_flight.leave(now);
     }
 
     pub fn charged(&mut self, now: Instant, tokens: u64) {
@@ -39,7 +49,7 @@ impl Stats {
         *self.by_route.entry(route).or_default().entry(status).or_default() += 1;
     }
 
-    pub fn to_json(&self) -> Value {
+    pub fn to_json(&self, now: Instant) -> Value {
         let ones = |v: &[Instant]| v.iter().map(|t| (*t, 1)).collect::<Vec<_>>();
         let second = Duration::from_secs(1);
         let minute = Duration::from_secs(60);
@@ -51,6 +61,8 @@ impl Stats {
             "busiest_1s_requests": busiest(&ones(&self.arrivals), second),
             "busiest_1s_admitted": busiest(&ones(&self.admitted), second),
             "busiest_60s_tokens": busiest(&self.tokens, minute),
+            "busiest_in_flight": self.in_flight.busiest(),
+            "in_flight_ms": self.in_flight.millis(now),
         })
     }
 }

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
+use tokio::time::Instant;
 
 use crate::faults::Script;
 use crate::state::Shared;
@@ -12,7 +13,7 @@ use crate::store::Stores;
 
 /// `GET /__mock/stats`.
 pub async fn stats(State(state): State<Shared>) -> Json<Value> {
-    Json(state.gateway.lock().unwrap().stats.to_json())
+    Json(state.gateway.lock().unwrap().stats.to_json(Instant::now()))
 }
 
 /// `POST /__mock/reset`: budgets, statistics, faults and stored state start afresh.

@@ -14,7 +14,13 @@ pub struct Mock {
 impl Mock {
     /// A server with `config` (its port is replaced by a free one), fast generation.
     pub async fn start(config: Config) -> Mock {
-        let config = Config { port: 0, tokens_per_second: config.tokens_per_second.max(1_000_000), ..config };
+        let tokens_per_second = config.tokens_per_second.max(1_000_000);
+        Mock::start_paced(Config { tokens_per_second, ..config }).await
+    }
+
+    /// A server generating at `config`'s own speed, for tests that need slow streams.
+    pub async fn start_paced(config: Config) -> Mock {
+        let config = Config { port: 0, ..config };
         let (addr, server) = mock_mistral::start(config).await.expect("the mock binds 127.0.0.1:0");
         Mock { url: format!("http://{addr}"), http: reqwest::Client::new(), _server: server }
     }

@@ -33,6 +33,8 @@ pub(crate) struct Booking {
     arrival: u64,
     model: Option<Rc<str>>,
     slots: Vec<Booked>,
+    /// When it left, if that was during the margin's warm-up (see [`Core::answered`]).
+    left_warming: Option<Instant>,
 }
 
 /// What a request refused with a 429 tells about the lanes it was charged to.
@@ -227,7 +229,7 @@ impl Core {
         }
         let id = self.id();
         let model = load.model.map(Rc::from);
-        self.bookings.insert(id, Booking { tokens: load.tokens, at: now, arrival, model, slots });
+        self.bookings.insert(id, Booking { tokens: load.tokens, at: now, arrival, model, slots, left_warming: None });
         self.counters.admitted += 1;
         id
     }
@@ -388,9 +390,30 @@ impl Core {
     }
 
     /// The server answered the request with something other than a 429.
-    pub(crate) fn answered(&mut self, id: u64, now: Instant) {
+    /// Its reply's head came at `now`, so it reached the server by then, less the
+    /// time the server says it took (`upstream`). A request that left while the
+    /// first connections were being set up (and the event loop was busy starting
+    /// every other call) can arrive much later than it left, later than the
+    /// warm-up margin allows: its costs are then held from that latest arrival
+    /// instead, but never from more than the margin's ceiling after it left. Later
+    /// requests are left to the margin: a round trip is mostly the server's work.
+    pub(crate) fn answered(&mut self, id: u64, upstream: Option<Duration>, now: Instant) {
         let now = self.advance(now);
         self.sent.accept(id, now);
+        let margin = self.margin.current();
+        let ceiling = self.margin.ceiling();
+        let Some(booking) = self.bookings.get_mut(&id) else { return };
+        let Some(left) = booking.left_warming.take() else { return };
+        let late = now.saturating_since(left).saturating_sub(upstream.unwrap_or_default()).min(ceiling);
+        if late <= margin {
+            return;
+        }
+        for b in &mut booking.slots {
+            let lane = &mut self.lanes.lanes[b.lane];
+            let cost = lane.spec.cost_of(booking.tokens);
+            lane.refund(b.slot, cost);
+            b.slot = lane.book(now, cost, (left + late + lane.spec.window).saturating_since(now));
+        }
     }
 
     /// A client starts: each configured limit no reply has stated spends half
@@ -403,13 +426,14 @@ impl Core {
         }
     }
 
-    /// A reply came, and what its headers state is learned: the limits still at
-    /// half start rising, to the whole a quarter of a window later.
-    pub(crate) fn heard(&mut self, now: Instant) {
+    /// A reply came `round_trip` after its request left, and what its headers
+    /// state is learned: the limits still at half start rising, to the whole a
+    /// quarter of a window later or, on slow round trips, later.
+    pub(crate) fn heard(&mut self, round_trip: Duration, now: Instant) {
         let now = self.advance(now);
         if self.lanes.lanes.iter().any(|l| l.start == Start::Half) {
             for lane in &mut self.lanes.lanes {
-                lane.start = lane.start.heard(now, lane.spec.window / 4);
+                lane.start = lane.start.heard(now, lane.spec.window, round_trip);
             }
             self.pump(now);
         }
@@ -434,8 +458,10 @@ impl Core {
     pub(crate) fn depart(&mut self, id: u64, now: Instant) {
         let now = self.advance(now);
         let margin = self.margin.current();
+        let warming = self.margin.warming();
         let Some(booking) = self.bookings.get_mut(&id) else { return };
         self.sent.record(now, id, booking.model.clone());
+        booking.left_warming = warming.then_some(now);
         if now <= booking.at {
             return;
         }
@@ -540,11 +566,12 @@ impl Core {
                 self.judge_one(&r, now);
             }
             // Rising after the start, a lane has just passed the limit: it stops a
-            // step below where it stands, before more go out while the others
-            // are answered.
+            // step below where it stood when the refused request left (on a busy
+            // event loop, the 429 comes back many steps later), before more go
+            // out while the others are answered.
             Some(r) if let Some((i, cost)) = self.rising_lane(&r) => {
                 let lane = &mut self.lanes.lanes[i];
-                let limit = lane.start.limit(lane.spec.capacity);
+                let limit = lane.start.rise(r.left).limit(lane.spec.capacity);
                 if let Some(cause) = lane.after_429(limit.saturating_sub(step(limit).max(cost)).max(cost), now) {
                     self.record_change(i, cause);
                 }

@@ -40,7 +40,8 @@
 //!
 //! A client that has just started spends half of each configured limit that no
 //! reply has stated until the first reply, then rises to the whole over a
-//! quarter of a window ([`Start`]). A limit twice too high then costs a 429 or
+//! quarter of a window, or a step per round trip when replies are slow
+//! ([`Start`]). A limit twice too high then costs a 429 or
 //! two, not a window's excess at once; one that is right costs a little of the
 //! first window's budget.
 
@@ -111,11 +112,10 @@ pub(crate) enum Start {
     Full,
     /// Half, until the first reply.
     Half,
-    /// From half at `since` (the first reply) to the whole `window` later (a
-    /// quarter of the lane's), in [`RISE_STEPS`] steps (`done` so far): a limit
-    /// that is too high meets its first 429 a step or two past the real one, not
-    /// a burst past it.
-    Rising { since: Instant, window: Duration, done: u32 },
+    /// From half at `since` (the first reply) to the whole in [`RISE_STEPS`]
+    /// steps of `step` (`done` so far): a limit that is too high meets its first
+    /// 429 a step or two past the real one, not a burst past it.
+    Rising { since: Instant, step: Duration, done: u32 },
 }
 
 /// The steps of [`Start::Rising`].
@@ -132,10 +132,20 @@ impl Start {
         }
     }
 
-    /// Half becomes a rise over `window` from `now`.
-    pub(crate) fn heard(self, now: Instant, window: Duration) -> Start {
+    /// Half becomes a rise from `now` over a quarter of `window`, or slower: the
+    /// steps are at least a quarter of the first reply's `round_trip` apart (and
+    /// at most a quarter window), so that the 429 for a step too far comes back
+    /// before many more. On a busy event loop replies come back late, and a rise
+    /// timed by the clock alone would run many steps past the limit before its
+    /// first 429 was read. A quarter: the first reply also paid for setting up
+    /// its connection and for the start's burst, which a 429 later does not
+    /// (measured on a loaded machine: first replies after 650 ms, 429s after
+    /// 150 ms), and each step slower costs a limit that is right a little more.
+    pub(crate) fn heard(self, now: Instant, window: Duration, round_trip: Duration) -> Start {
+        let quarter = window / 4;
+        let step = (quarter / RISE_STEPS).max((round_trip / 4).min(quarter));
         match self {
-            Start::Half => Start::Rising { since: now, window, done: 0 },
+            Start::Half => Start::Rising { since: now, step, done: 0 },
             other => other,
         }
     }
@@ -143,11 +153,11 @@ impl Start {
     /// The rise as of `now`: steps done, and the whole once they all are.
     pub(crate) fn rise(self, now: Instant) -> Start {
         match self {
-            Start::Rising { since, window, .. } => {
-                let done = (now - since).as_secs_f64() / window.as_secs_f64() * f64::from(RISE_STEPS);
+            Start::Rising { since, step, .. } => {
+                let done = (now - since).as_secs_f64() / step.as_secs_f64();
                 match done as u32 {
                     d if d >= RISE_STEPS => Start::Full,
-                    d => Start::Rising { since, window, done: d },
+                    d => Start::Rising { since, step, done: d },
                 }
             }
             other => other,
@@ -157,7 +167,7 @@ impl Start {
     /// When the next step is due, while rising.
     pub(crate) fn next_step(self) -> Option<Instant> {
         match self {
-            Start::Rising { since, window, done } => Some(since + window * (done + 1) / RISE_STEPS),
+            Start::Rising { since, step, done } => Some(since + step * (done + 1)),
             _ => None,
         }
     }
@@ -407,7 +417,7 @@ mod tests {
         let mut refused = Vec::new();
         for (i, t) in tickets.into_iter().enumerate() {
             if i < accepted {
-                t.answered(at);
+                t.answered(None, at);
                 t.settle(10, at);
             } else {
                 refused.push(t);
@@ -482,7 +492,7 @@ mod tests {
         let first = send(&l, 5, secs(0.0));
         assert!(matches!(l.reserve(Demand::tokens(10), secs(0.0)), Ok(Reservation::Queued(_))));
         let Ok(Reservation::Queued(big)) = l.reserve(Demand::tokens(600_000), secs(1.5)) else { panic!("half fits") };
-        l.heard(secs(2.0));
+        l.heard(Duration::ZERO, secs(2.0));
         // 600,000 fits once the rise is 4 sixteenths of the way: a sixteenth of
         // the minute (3.75 s) later.
         let (_big, at) = wait_for(&l, big, secs(10.0));

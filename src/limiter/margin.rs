@@ -111,7 +111,7 @@ impl Margin {
         }
     }
 
-    fn ceiling(&self) -> Duration {
+    pub(crate) fn ceiling(&self) -> Duration {
         self.policy.ceiling.max(self.policy.floor)
     }
 
@@ -122,6 +122,11 @@ impl Margin {
         }
         let learned = self.departures.spread() + self.network.spread();
         learned.max(least).min(self.ceiling())
+    }
+
+    /// Fewer than [`WARM_UP`] replies are in: connections may still be opening.
+    pub(crate) fn warming(&self) -> bool {
+        self.replies < WARM_UP
     }
 
     /// An attempt left `delay` after the limiter admitted it.

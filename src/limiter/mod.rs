@@ -318,9 +318,11 @@ impl Limiter {
         self.core.borrow_mut().start_cautious();
     }
 
-    /// A reply arrived and its headers were applied: limits at half start rising.
-    pub fn heard(&self, now: Instant) {
-        self.core.borrow_mut().heard(now);
+    /// A reply arrived `round_trip` after its request left (less the time the
+    /// server says it took) and its headers were applied: limits at half start
+    /// rising, in steps paced by that round trip.
+    pub fn heard(&self, round_trip: Duration, now: Instant) {
+        self.core.borrow_mut().heard(round_trip, now);
     }
 
     /// A 429 arrived: admit nothing for `pause`. With the refused request's
@@ -401,9 +403,10 @@ impl Ticket {
     }
 
     /// The server answered with something other than a 429 (its head, before the
-    /// body or stream): evidence for judging 429s around it.
-    pub fn answered(&self, now: Instant) {
-        self.core.borrow_mut().answered(self.id, now);
+    /// body or stream), saying it took `upstream` if it did: evidence for judging
+    /// 429s around it, and a bound on when the request arrived.
+    pub fn answered(&self, upstream: Option<Duration>, now: Instant) {
+        self.core.borrow_mut().answered(self.id, upstream, now);
     }
 
     /// The request leaves now: what it costs is held from now, not from its

@@ -276,6 +276,41 @@ fn a_request_that_leaves_late_is_held_from_when_it_leaves() {
 }
 
 #[test]
+fn a_request_sent_while_warming_up_is_held_from_its_latest_arrival() {
+    let l = Limiter::new(LimiterConfig {
+        lanes: vec![LaneSpec::requests_per_second(1)],
+        margin: MarginPolicy {
+            floor: Duration::from_millis(10),
+            initial: Duration::from_millis(100),
+            ceiling: Duration::from_millis(500),
+        },
+        ..LimiterConfig::default()
+    });
+    // Its reply comes 300 ms after it left (a new connection, a busy event loop):
+    // the server may have counted it as late as 0.3 s, so until 1.3 s, not 1.1 s.
+    let a = ready(l.reserve(Demand::tokens(1), secs(0.0)));
+    a.depart(secs(0.0));
+    a.answered(None, secs(0.3));
+    let b = queued(l.reserve(Demand::tokens(1), secs(0.4)));
+    assert_eq!(b.predicted(), secs(1.3).next_tick());
+    // The server said it took 250 ms of the 300: it arrived by 0.05 s, within the margin.
+    let (b, at) = wait_for(&l, b, secs(2.0));
+    b.depart(at);
+    b.answered(Some(Duration::from_millis(250)), at + Duration::from_millis(300));
+    let c = queued(l.reserve(Demand::tokens(1), at));
+    assert_eq!(c.predicted(), (at + Duration::from_millis(1100)).next_tick());
+    // Once the warm-up is over, a slow reply is the server's work: the margin stands.
+    for _ in 0..margin::WARM_UP {
+        l.observe_round_trip(Duration::from_millis(20), None);
+    }
+    let (c, at) = wait_for(&l, c, secs(4.0));
+    c.depart(at);
+    c.answered(None, at + Duration::from_millis(400));
+    let d = queued(l.reserve(Demand::tokens(1), at));
+    assert_eq!(d.predicted(), (at + Duration::from_millis(1010)).next_tick());
+}
+
+#[test]
 fn status_reports_levels_and_next_availability() {
     let l = limiter(vec![LaneSpec::requests_per_second(2), tokens(1000)]);
     let _a = ready(l.reserve(Demand::tokens(250), secs(0.0)));

@@ -322,9 +322,10 @@ impl Call {
     fn head(&mut self, state: &mut ClientState, now: Now<'_>, status: u16, headers: Vec<(String, String)>) -> Action {
         let at = now.at;
         let rtt = at - self.sent_at;
-        state.limiter().observe_round_trip(rtt, upstream_time(&headers));
+        let upstream = upstream_time(&headers);
+        state.limiter().observe_round_trip(rtt, upstream);
         if let Some(t) = self.ticket.as_ref().filter(|_| status != 429) {
-            t.answered(at);
+            t.answered(upstream, at);
         }
         if !(200..300).contains(&status) {
             self.head = Some((status, headers));
@@ -352,7 +353,7 @@ impl Call {
             return self.fail(state, e);
         }
         if self.plan.stream {
-            state.limiter().heard(at);
+            state.limiter().heard(rtt.saturating_sub(upstream.unwrap_or_default()), at);
             let end = self.plan.kind.stream_end().unwrap_or(StreamEnd::Eof);
             self.stream = Some(Tally::new(end));
             self.phase = Phase::Streaming;
@@ -405,7 +406,8 @@ impl Call {
             let mut report = report;
             report.drop_zero_limits();
             state.observe(&report, self.plan.model.as_deref(), at);
-            state.limiter().heard(at);
+            let round_trip = (at - self.sent_at).saturating_sub(upstream_time(&headers).unwrap_or_default());
+            state.limiter().heard(round_trip, at);
             return self.finish(state, Ok(Reply::Json));
         }
         let api = ApiError::parse(text);

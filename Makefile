@@ -137,6 +137,7 @@ bench: pkg
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/budget.mjs
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/shared-budget.mjs
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/learned-limits.mjs
+	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/in-flight.mjs
 	scripts/setup.sh redis
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/redis-budget.mjs
 	MISTRAL_PKG=pkg node benches/tokens.mjs

@@ -10,6 +10,16 @@ export interface ClientOptions {
   serverURL?: string;
   /** Default 1; fractions allowed (0.2 is one request every 5 s). */
   requestsPerSecond?: number;
+  /** How `requestsPerSecond` is read (Mistral's docs call it "the maximum number of
+   * concurrent API requests"): `"rate"`, arrivals in any second; `"concurrency"`,
+   * requests in flight (a stream until its end); `"both"`; or `"auto"`, a rate, plus a
+   * cap on requests in flight once 429s line up with the number in flight rather
+   * than with arrivals (a `limit` event with lane `requests/in-flight` says so).
+   * Default `"auto"`. */
+  requestLimit?: "rate" | "concurrency" | "both" | "auto";
+  /** The most requests in flight at once, whatever `requestLimit` says. Default: none
+   * (or `requestsPerSecond`, for `"concurrency"` and `"both"`). */
+  maxConcurrentRequests?: number;
   /** Input plus output tokens per minute. Default 500,000. */
   tokensPerMinute?: number;
   tokensPerMonth?: number;
@@ -705,7 +715,10 @@ export interface LaneStatus {
 
 export interface ClientStatus {
   lanes: LaneStatus[];
+  /** Requests admitted and not yet done (a stream until its end). */
   inFlight: number;
+  /** The cap on `inFlight`, if there is one: configured, or learned from 429s. */
+  inFlightLimit: { limit: number; configured: number | null; source: "configured" | "429" } | null;
   queued: number;
   closedForMs: number;
   marginMs: number;
@@ -761,7 +774,9 @@ export type ClientEvent =
   /** A lane's limit changed with no header stating it. `"429"`: a 429 came while the
    * lane held less than its limit, so the limit is lower; it drops to what the
    * server accepted. `"probe"`: quiet and full for a while, it rises a step back
-   * towards `configured`. `"probe-failed"`: a 429 at the raised level; it drops back. */
+   * towards `configured`. `"probe-failed"`: a 429 at the raised level; it drops back.
+   * Lane `requests/in-flight`: 429s lined up with the number of requests in flight,
+   * which is now capped at `limit` (`requestLimit: "auto"`). */
   | { type: "limit"; lane: string; model?: string; limit: number; configured: number; cause: "429" | "probe" | "probe-failed" }
   /** The client's standing in a shared budget changed. */
   | { type: "budget"; state: "shared" | "holding" | "fallback"; holders: number };

@@ -61,9 +61,9 @@ mod wasm;
 pub use crate::feedback::{parse_headers, ServerReport};
 pub use crate::headers::Headers;
 pub use crate::limiter::{
-    Arrival, Counters, Demand, LaneSpec, LaneStatus, LimitCause, LimitChange, LimitSource, Limiter, LimiterConfig,
-    MarginPolicy, Priority, Refused, Rejection, Reservation, Settlement, Status, Ticket, Unit, WaitState, Waiter,
-    WaiterId, MAX_LEARNED, MONTH,
+    Arrival, Counters, Demand, InFlightPolicy, InFlightStatus, LaneSpec, LaneStatus, LimitCause, LimitChange,
+    LimitSource, Limiter, LimiterConfig, MarginPolicy, Priority, Refused, Rejection, Reservation, Settlement, Status,
+    Ticket, Unit, WaitState, Waiter, WaiterId, MAX_LEARNED, MONTH,
 };
 pub use crate::time::{Clock, Instant, ManualClock};
 #[cfg(target_arch = "wasm32")]

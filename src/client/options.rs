@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::alerts::AlertPolicy;
-use crate::limiter::{LaneSpec, LimiterConfig};
+use crate::limiter::{InFlightPolicy, LaneSpec, LimiterConfig};
 use crate::retry::RetryPolicy;
 
 /// `new MistralRatelimitClient(options)`, as given (camelCase, every key optional).
@@ -21,6 +21,12 @@ pub struct ClientOptions {
     pub server_url: Option<String>,
     /// Requests per second; fractions allowed (`0.2` is one every 5 s).
     pub requests_per_second: Option<f64>,
+    /// How `requests_per_second` is read: `"rate"` (arrivals in any second),
+    /// `"concurrency"` (requests in flight), `"both"`, or `"auto"` (a rate, and a
+    /// cap on requests in flight once 429s line up with it).
+    pub request_limit: Option<String>,
+    /// The most requests in flight at once, whatever `request_limit` says.
+    pub max_concurrent_requests: Option<f64>,
     /// Tokens per minute, input plus output.
     pub tokens_per_minute: Option<f64>,
     /// Tokens per month.
@@ -68,6 +74,8 @@ pub const OPTION_KEYS: &[&str] = &[
     "apiKey",
     "serverURL",
     "requestsPerSecond",
+    "requestLimit",
+    "maxConcurrentRequests",
     "tokensPerMinute",
     "tokensPerMonth",
     "maxRetries",
@@ -91,7 +99,7 @@ pub const CALL_OPTION_KEYS: &[&str] =
 /// The JS type each option takes (`typeof`).
 pub fn option_type(key: &str) -> &'static str {
     match key {
-        "apiKey" | "serverURL" => "string",
+        "apiKey" | "serverURL" | "requestLimit" => "string",
         "dangerouslyAllowBrowser" => "boolean",
         "modelLimits" | "fallback" => "object",
         _ => "number",
@@ -219,10 +227,27 @@ impl ClientOptions {
         let rps = within("requestsPerSecond", self.requests_per_second, LEAST_RATE, MOST)?.unwrap_or(1.0);
         let tpm = within("tokensPerMinute", self.tokens_per_minute, 1.0, MOST)?.unwrap_or(500_000.0);
         let month = within("tokensPerMonth", self.tokens_per_month, 1.0, MOST)?;
-        let mut lanes = vec![
-            LaneSpec::request_rate(rps).expect("checked positive"),
-            LaneSpec::tokens_per_minute(tpm.floor().max(1.0) as u64),
-        ];
+        let max_in_flight = whole("maxConcurrentRequests", self.max_concurrent_requests)?;
+        if max_in_flight == Some(0) {
+            return Err("maxConcurrentRequests must be at least 1; leave it out for no cap".into());
+        }
+        // The per-second figure read as requests in flight: at least one.
+        let rps_in_flight = Some(max_in_flight.unwrap_or(rps.floor().max(1.0) as u64));
+        let (rate, in_flight) = match self.request_limit.as_deref().unwrap_or("auto") {
+            "auto" => (true, InFlightPolicy { cap: max_in_flight, learn: true }),
+            "rate" => (true, InFlightPolicy { cap: max_in_flight, learn: false }),
+            "concurrency" => (false, InFlightPolicy { cap: rps_in_flight, learn: false }),
+            "both" => (true, InFlightPolicy { cap: rps_in_flight, learn: false }),
+            other => {
+                return Err(format!(
+                    "requestLimit must be \"rate\", \"concurrency\", \"both\" or \"auto\", got {other:?}"
+                ))
+            }
+        };
+        let mut lanes = vec![LaneSpec::tokens_per_minute(tpm.floor().max(1.0) as u64)];
+        if rate {
+            lanes.insert(0, LaneSpec::request_rate(rps).expect("checked positive"));
+        }
         let mut model_lanes = Vec::new();
         for (model, limits) in self.model_limits.unwrap_or_default() {
             let name = |what: &str| format!("modelLimits[\"{model}\"].{what}");
@@ -276,7 +301,7 @@ impl ClientOptions {
         Ok(ClientConfig {
             api_key: self.api_key.filter(|k| !k.is_empty()),
             server_url: server_url.trim_end_matches('/').to_owned(),
-            limiter: LimiterConfig { lanes, model_lanes, ..LimiterConfig::default() },
+            limiter: LimiterConfig { lanes, model_lanes, in_flight, ..LimiterConfig::default() },
             retry,
             timeouts,
             alerts: AlertPolicy {
@@ -306,6 +331,34 @@ mod tests {
         assert_eq!(c.server_url, DEFAULT_SERVER);
         assert_eq!(c.limiter.lanes, vec![LaneSpec::requests_per_second(1), LaneSpec::tokens_per_minute(500_000)]);
         assert_eq!(c.retry, RetryPolicy::default());
+    }
+
+    #[test]
+    fn the_request_limit_is_read_as_a_rate_a_concurrency_both_or_learned() {
+        let rate = LaneSpec::requests_per_second(5);
+        let read = |v| {
+            let c = parse(v).unwrap();
+            (c.limiter.lanes.contains(&rate), c.limiter.in_flight)
+        };
+        let policy = |cap, learn| InFlightPolicy { cap, learn };
+        assert_eq!(read(json!({"requestsPerSecond": 5})), (true, policy(None, true)));
+        assert_eq!(read(json!({"requestsPerSecond": 5, "requestLimit": "rate"})), (true, policy(None, false)));
+        assert_eq!(
+            read(json!({"requestsPerSecond": 5, "requestLimit": "concurrency"})),
+            (false, policy(Some(5), false))
+        );
+        assert_eq!(read(json!({"requestsPerSecond": 5, "requestLimit": "both"})), (true, policy(Some(5), false)));
+        let given = json!({"requestsPerSecond": 5, "requestLimit": "both", "maxConcurrentRequests": 8});
+        assert_eq!(read(given), (true, policy(Some(8), false)));
+        let slow = parse(json!({"requestsPerSecond": 0.2, "requestLimit": "concurrency"})).unwrap();
+        assert_eq!(slow.limiter.in_flight.cap, Some(1), "a fraction still lets one through");
+        let err = parse(json!({"requestLimit": "concurrent"})).unwrap_err();
+        assert!(
+            err.contains(r#"requestLimit must be "rate", "concurrency", "both" or "auto", got "concurrent""#),
+            "{err}"
+        );
+        let err = parse(json!({"maxConcurrentRequests": 0})).unwrap_err();
+        assert!(err.contains("maxConcurrentRequests must be at least 1"), "{err}");
     }
 
     #[test]

@@ -10,12 +10,13 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::in_flight::{InFlight, Verdict};
 use super::inference::{step, Around, Departures, LimitCause, LimitChange, Start, EVIDENCE, NEGLIGIBLE};
 use super::lane::{LaneSpec, Unit, UNCONFIGURED};
 use super::lane_set::{Booked, Fit, LaneSet, Load};
 use super::margin::Margin;
 use super::queue::{Key, Queue, Waiting};
-use super::status::{Counters, LaneStatus, LimitSource, Status};
+use super::status::{Counters, InFlightStatus, LaneStatus, LimitSource, Status};
 use super::{Arrival, Demand, LimiterConfig, Rejection, Settlement, WaiterId};
 use crate::feedback::ServerReport;
 
@@ -40,6 +41,7 @@ pub(crate) struct Booking {
 /// What a request refused with a 429 tells about the lanes it was charged to.
 #[derive(Debug)]
 pub struct Refused {
+    booking: u64,
     left: Instant,
     /// When its 429 came.
     at: Instant,
@@ -87,6 +89,8 @@ pub(crate) struct Core {
     verdicts: Vec<(Refused, Duration)>,
     /// Limits changed by 429s and probes, until the client reports them.
     changes: Vec<LimitChange>,
+    /// The cap on live bookings (requests in flight).
+    in_flight: InFlight,
 }
 
 impl Core {
@@ -114,6 +118,7 @@ impl Core {
             sent: Departures::default(),
             verdicts: Vec::new(),
             changes: Vec::new(),
+            in_flight: InFlight::new(config.in_flight),
         }
     }
 
@@ -146,6 +151,11 @@ impl Core {
     /// The limits 429s and probes changed since the last call.
     pub(crate) fn drain_changes(&mut self) -> Vec<LimitChange> {
         std::mem::take(&mut self.changes)
+    }
+
+    /// Slots in flight free now.
+    fn slots_free(&self) -> u64 {
+        self.in_flight.free(self.bookings.len())
     }
 
     fn id(&mut self) -> u64 {
@@ -183,12 +193,14 @@ impl Core {
             None => self.id(),
         };
         let key = Key { priority: demand.priority, seq };
-        if alone == now {
+        if alone == now && self.slots_free() > 0 {
             // Nothing waiting could be admitted now (the pump's invariant), so the only
-            // question is whether this one may pass the head, if there is one.
+            // question is whether this one may pass the head, if there is one (and
+            // leave it a slot in flight).
             let passes = match self.queue.head() {
                 None => true,
                 Some((head_key, _)) if key < head_key => true,
+                Some(_) if self.slots_free() < 2 => false,
                 Some((_, head)) => {
                     let head_load = Load { tokens: head.tokens, model: head.model.as_deref() };
                     let head_at = self.head_at.expect("a queue with a head has a head time after a pump");
@@ -262,12 +274,17 @@ impl Core {
             let Some((key, head)) = self.queue.head() else { return };
             let load = Load { tokens: head.tokens, model: head.model.as_deref() };
             match self.lanes.fit(now, load) {
-                Fit::Now => self.release(key, now),
+                Fit::Now if self.slots_free() > 0 => self.release(key, now),
                 Fit::Never(r) => self.finish(key, Outcome::Rejected(r)),
+                Fit::Now => break (key, now),
                 Fit::At(t) => break (key, t),
             }
         };
         self.head_at = Some(head_at);
+        // Every slot in flight is taken, or the last is kept for the head.
+        if self.slots_free() < 2 {
+            return;
+        }
         // Backfill behind the head. Admissions only shrink the room, so once a cost
         // fails for a model's scope, no larger cost of that scope can pass: remember
         // the smallest failure per scope and skip the lane checks above it.
@@ -275,6 +292,9 @@ impl Core {
         let mut cursor = head_key;
         while let Some((key, w)) = self.queue.after(cursor) {
             cursor = key;
+            if self.slots_free() < 2 {
+                break;
+            }
             let (req_free, tok_free) = self.lanes.workspace_free();
             if req_free == 0 || self.queue.min_tokens().is_some_and(|m| m > tok_free) {
                 break;
@@ -350,6 +370,7 @@ impl Core {
 
     fn close(&mut self, id: u64, early: u64, late: u64, now: Instant) -> Settlement {
         let booking = self.bookings.remove(&id).expect("a ticket's booking lives until the ticket ends");
+        self.sent.end(id, now);
         let kept = early.min(booking.tokens);
         let from_now = late + early.saturating_sub(booking.tokens);
         for b in booking.slots {
@@ -380,6 +401,7 @@ impl Core {
         let booking = &self.bookings[&id];
         let left = self.sent.refuse(id, now).unwrap_or(booking.at);
         let refused = Refused {
+            booking: id,
             left,
             at: now,
             tokens: booking.tokens,
@@ -484,7 +506,13 @@ impl Core {
     /// A ticket dropped without a word: assume its estimate was spent.
     pub(crate) fn abandon_ticket(&mut self, id: u64) {
         self.bookings.remove(&id);
+        self.sent.end(id, self.now);
         self.counters.abandoned += 1;
+        // Its slot in flight is free.
+        if self.in_flight.cap.is_some() {
+            let now = self.now;
+            self.pump(now);
+        }
     }
 
     /// Applies a report; returns how many of its limits were ignored (a new window
@@ -576,6 +604,8 @@ impl Core {
                     self.record_change(i, cause);
                 }
             }
+            // The number in flight explains it, arrivals need not.
+            Some(r) if self.explained_in_flight(&r, now) => {}
             Some(r) => {
                 let patience = (now - r.left) * 2 + Duration::from_millis(50);
                 self.verdicts.push((r, patience));
@@ -585,6 +615,46 @@ impl Core {
         }
         self.closed_until = self.closed_until.max(now + pause);
         self.pump(now);
+    }
+
+    /// Whether a cap on requests in flight (learned now, or in force) explains the
+    /// refusal of `r` and the acceptances around it (see `in_flight`). Learning
+    /// one sets aside the workspace's configured request rate; a refusal that
+    /// refutes it takes the rate up again.
+    fn explained_in_flight(&mut self, r: &Refused, now: Instant) -> bool {
+        if !self.in_flight.learn {
+            return false;
+        }
+        let rate = self.lanes.workspace.iter().copied().find(|&i| {
+            let l = &self.lanes.lanes[i];
+            l.spec.unit == Unit::Requests && l.configured != UNCONFIGURED
+        });
+        let window = rate.map_or(Duration::from_secs(1), |i| self.lanes.lanes[i].spec.window);
+        let Some(seen) = self.sent.in_flight_seen(r.booking, window, now) else { return false };
+        let verdict = self.in_flight.judge(seen);
+        let Some(i) = rate else { return matches!(verdict, Verdict::Explained | Verdict::Learned(_)) };
+        let lane = &mut self.lanes.lanes[i];
+        match verdict {
+            Verdict::Explained => true,
+            Verdict::Learned(cap) => {
+                lane.suspended = true;
+                self.changes.push(LimitChange {
+                    lane: "requests/in-flight".into(),
+                    model: None,
+                    limit: cap,
+                    configured: lane.configured,
+                    cause: LimitCause::RateLimited,
+                });
+                true
+            }
+            // What was sent without the rate says nothing of its limit.
+            Verdict::Refuted => {
+                lane.suspended = false;
+                lane.changed = now;
+                true
+            }
+            Verdict::Unexplained => false,
+        }
     }
 
     /// Every lane had room by our books, yet the server refused: arrivals bunched
@@ -717,6 +787,10 @@ impl Core {
         if now < self.closed_until {
             return Some(deadline.map_or(self.closed_until, |d| d.min(self.closed_until)));
         }
+        // With every slot in flight taken, only a ticket's end admits anyone.
+        if self.slots_free() == 0 {
+            return deadline;
+        }
         // Someone cheaper than the head may fit before it: not before the cheapest
         // waiter fits the workspace lanes, and not before something expires.
         let cheapest = self.queue.min_tokens().and_then(|m| self.lanes.earliest_any_fit(now, m));
@@ -736,7 +810,7 @@ impl Core {
             .chain(self.lanes.models.iter().map(|(m, ids)| (Some(m.to_string()), ids)));
         for (model, ids) in scopes {
             for &i in ids {
-                if !self.lanes.is_live(i, now) {
+                if !self.lanes.is_live(i, now) || self.lanes.lanes[i].suspended {
                     continue;
                 }
                 let lane = &self.lanes.lanes[i];
@@ -769,6 +843,11 @@ impl Core {
         Status {
             lanes,
             in_flight: self.bookings.len(),
+            in_flight_limit: self.in_flight.cap.map(|limit| InFlightStatus {
+                limit,
+                configured: self.in_flight.configured,
+                source: self.in_flight.source,
+            }),
             queued: self.queue.len(),
             closed_for: self.closed_until - now,
             margin: self.margin.current(),

@@ -283,33 +283,35 @@ pub(crate) fn step(limit: u64) -> u64 {
 
 /// What became of a request sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Answer {
+pub(super) enum Answer {
     Pending,
     Accepted,
     Refused,
 }
 
 /// One request as it left: when, for which model, what the server said and when
-/// the answer came (it arrived at the server between the two).
+/// the answer came (it arrived at the server between the two), and when it ended
+/// (its reply read, its stream done).
 #[derive(Debug)]
-struct Departure {
-    at: Instant,
-    booking: u64,
+pub(super) struct Departure {
+    pub(super) at: Instant,
+    pub(super) booking: u64,
     model: Option<Rc<str>>,
-    answer: Answer,
-    answered: Option<Instant>,
+    pub(super) answer: Answer,
+    pub(super) answered: Option<Instant>,
+    pub(super) ended: Option<Instant>,
 }
 
 /// The requests sent lately, oldest first, for a 429's evidence.
 #[derive(Debug, Default)]
-pub(crate) struct Departures(VecDeque<Departure>);
+pub(crate) struct Departures(pub(super) VecDeque<Departure>);
 
 impl Departures {
     pub(crate) fn record(&mut self, at: Instant, booking: u64, model: Option<Rc<str>>) {
         while self.0.front().is_some_and(|d| at - d.at > EVIDENCE * 2) {
             self.0.pop_front();
         }
-        self.0.push_back(Departure { at, booking, model, answer: Answer::Pending, answered: None });
+        self.0.push_back(Departure { at, booking, model, answer: Answer::Pending, answered: None, ended: None });
     }
 
     fn answer(&mut self, booking: u64, answer: Answer, now: Instant) -> Option<Instant> {
@@ -324,6 +326,13 @@ impl Departures {
     /// The server answered the request of `booking` with anything but a 429.
     pub(crate) fn accept(&mut self, booking: u64, now: Instant) {
         self.answer(booking, Answer::Accepted, now);
+    }
+
+    /// The request of `booking` ended: its slot in flight is free.
+    pub(crate) fn end(&mut self, booking: u64, now: Instant) {
+        if let Some(d) = self.0.iter_mut().rev().find(|d| d.booking == booking) {
+            d.ended = Some(now);
+        }
     }
 
     /// Requests (of `model`, or all) sent in the `window` before `now`, and not

@@ -38,6 +38,7 @@
 //! lowers a limit that the 429 shows to be too high when no header states it.
 
 mod core;
+mod in_flight;
 mod inference;
 mod lane;
 mod lane_set;
@@ -52,12 +53,13 @@ use std::time::Duration;
 
 pub use self::core::Refused;
 use self::core::{Core, Decision, Outcome};
+pub use self::in_flight::InFlightPolicy;
 pub use self::inference::{LimitCause, LimitChange};
 pub use self::lane::{LaneSpec, Unit, MONTH};
 pub use self::lane_set::MAX_LEARNED;
 pub use self::margin::MarginPolicy;
 use self::queue::Key;
-pub use self::status::{Counters, LaneStatus, LimitSource, Status};
+pub use self::status::{Counters, InFlightStatus, LaneStatus, LimitSource, Status};
 use crate::feedback::ServerReport;
 use crate::time::Instant;
 
@@ -180,6 +182,8 @@ pub struct LimiterConfig {
     pub model_lanes: Vec<(String, LaneSpec)>,
     /// The arrival margin.
     pub margin: MarginPolicy,
+    /// The limit on requests in flight.
+    pub in_flight: InFlightPolicy,
 }
 
 impl Default for LimiterConfig {
@@ -190,6 +194,7 @@ impl Default for LimiterConfig {
             lanes: vec![LaneSpec::requests_per_second(1), LaneSpec::tokens_per_minute(500_000)],
             model_lanes: Vec::new(),
             margin: MarginPolicy::default(),
+            in_flight: InFlightPolicy::default(),
         }
     }
 }

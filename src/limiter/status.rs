@@ -89,6 +89,17 @@ impl LaneStatus {
     }
 }
 
+/// The limit on requests in flight as it stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InFlightStatus {
+    /// The cap enforced now.
+    pub limit: u64,
+    /// The cap configured; `None` for one learned from 429s alone.
+    pub configured: Option<u64>,
+    /// Where `limit` comes from.
+    pub source: LimitSource,
+}
+
 /// The whole limiter at one instant.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Status {
@@ -96,6 +107,8 @@ pub struct Status {
     pub lanes: Vec<LaneStatus>,
     /// Admitted and not yet settled.
     pub in_flight: usize,
+    /// The limit on `in_flight`, if there is one.
+    pub in_flight_limit: Option<InFlightStatus>,
     /// Waiting for admission.
     pub queued: usize,
     /// How long admissions stay closed after a 429 (zero when open).

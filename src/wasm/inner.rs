@@ -192,6 +192,16 @@ impl Inner {
         js::object(&[
             ("lanes", lanes.into()),
             ("inFlight", (s.in_flight as f64).into()),
+            (
+                "inFlightLimit",
+                s.in_flight_limit.map_or(JsValue::NULL, |c| {
+                    js::object(&[
+                        ("limit", n(c.limit)),
+                        ("configured", c.configured.map_or(JsValue::NULL, n)),
+                        ("source", c.source.as_str().into()),
+                    ])
+                }),
+            ),
             ("queued", (s.queued as f64).into()),
             ("closedForMs", ms(s.closed_for).into()),
             ("marginMs", ms(s.margin).into()),

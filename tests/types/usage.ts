@@ -65,6 +65,9 @@ export async function uses(signal: AbortSignal): Promise<void> {
   console.log(wait, status.counters.ttftP95Ms ?? 0);
   const off = client.on(() => {});
   off();
+  const inFlight = new MistralRatelimitClient({ requestsPerSecond: 6, requestLimit: "both", maxConcurrentRequests: 4 });
+  const cap: number | undefined = inFlight.status().inFlightLimit?.limit;
+  console.log(cap, status.inFlightLimit?.source === "429");
   const exact = new MistralRatelimitClient({ tokenizer: "tekken" });
   const n: number = (await countTokens("Bonjour")) + (await countChatTokens({ model: "m", messages: [] }));
   console.log(exact.status().queued, n);
@@ -108,6 +111,8 @@ export async function misuse(): Promise<void> {
   new MistralRatelimitClient({ tokensPerMinit: 5 });
   // @ts-expect-error: a limit is a number
   new MistralRatelimitClient({ requestsPerSecond: "5" });
+  // @ts-expect-error: requestLimit is "rate", "concurrency", "both" or "auto"
+  new MistralRatelimitClient({ requestLimit: "concurrent" });
   // @ts-expect-error: priority is "interactive" or "batch"
   await client.chat.complete({ model: "m", messages: [] }, { priority: "urgent" });
   // @ts-expect-error: messages are required

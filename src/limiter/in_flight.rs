@@ -1,0 +1,340 @@
+//! Requests in flight: a cap on how many admitted requests are unsettled at once.
+//!
+//! Mistral's documentation defines its per-second request limit as "the maximum
+//! number of concurrent API requests", and no header says whether the gateway
+//! counts arrivals per second, requests in flight, or both. A slot is held from
+//! admission until the ticket ends (settled after its stream, refused, cancelled
+//! or dropped), so every path returns it exactly once.
+//!
+//! The cap is configured (`maxConcurrentRequests`, or the per-second figure read
+//! as a concurrency), or learned: a 429 that the number in flight explains
+//! ([`Departures::in_flight_seen`]) turns it on at the lowest level that
+//! explains it, and the per-second figure, now read as that cap, stops pacing
+//! arrivals. A first 429 cannot always tell the two readings apart: requests
+//! that last about a second at a limit of N a second keep about N in flight.
+//! So a later 429 under the cap, which only arrivals explain, drops the cap and
+//! brings the rate back for good.
+
+use std::time::Duration;
+
+use super::inference::{Answer, Departure, Departures};
+use super::status::LimitSource;
+use crate::time::Instant;
+
+/// How the limit on requests in flight is set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InFlightPolicy {
+    /// The cap from the start, if any.
+    pub cap: Option<u64>,
+    /// Whether 429s that line up with the number in flight set (or lower) it.
+    pub learn: bool,
+}
+
+/// The cap in force and where it comes from.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    pub(crate) cap: Option<u64>,
+    pub(crate) configured: Option<u64>,
+    pub(crate) learn: bool,
+    pub(crate) source: LimitSource,
+}
+
+impl InFlight {
+    pub(crate) fn new(policy: InFlightPolicy) -> InFlight {
+        InFlight { cap: policy.cap, configured: policy.cap, learn: policy.learn, source: LimitSource::Configured }
+    }
+
+    /// Slots free when `held` are taken (`u64::MAX` without a cap).
+    pub(crate) fn free(&self, held: usize) -> u64 {
+        self.cap.map_or(u64::MAX, |c| c.saturating_sub(held as u64))
+    }
+
+    /// What a 429 says of the cap, given what was `seen` around it (see the
+    /// module docs). A cap in force explains a refusal that may have come at it,
+    /// and is not lowered by one: a rate refuses requests at every level in
+    /// flight, and lowering on each would ratchet a cap down to one.
+    pub(crate) fn judge(&mut self, seen: Seen) -> Verdict {
+        match self.cap {
+            Some(c) if seen.most >= c => Verdict::Explained,
+            // Refused under a cap 429s taught: arrivals count, not (only) the
+            // number in flight. The rate is read as configured from now on.
+            Some(_) if self.source == LimitSource::RateLimits => {
+                self.cap = self.configured;
+                self.source = LimitSource::Configured;
+                self.learn = false;
+                Verdict::Refuted
+            }
+            Some(_) => Verdict::Unexplained,
+            None => match seen.cap() {
+                Some(c) => {
+                    self.cap = Some(c);
+                    self.source = LimitSource::RateLimits;
+                    Verdict::Learned(c)
+                }
+                None => Verdict::Unexplained,
+            },
+        }
+    }
+}
+
+/// What [`InFlight::judge`] made of a 429.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The cap in force explains it.
+    Explained,
+    /// No cap was in force; this one explains it, and is now.
+    Learned(u64),
+    /// The cap 429s taught does not explain it: it is dropped.
+    Refuted,
+    /// The number in flight does not explain it.
+    Unexplained,
+}
+
+/// The most recent accepted requests a refusal is compared with.
+const COMPARED: usize = 64;
+
+/// What the requests around a refusal say of a cap on requests in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Seen {
+    /// The most that may have been in flight, besides it, when the refused one
+    /// arrived: a cap that refused it is at most this.
+    pub(crate) most: u64,
+    /// The fewest that were: those that left before it and were still open when
+    /// its 429 came.
+    pub(crate) surely: u64,
+    /// The lowest cap every acceptance of the window before allows.
+    pub(crate) least_cap: u64,
+}
+
+impl Seen {
+    /// The lowest cap that surely explains the refusal and the acceptances, if
+    /// one does. Where the refusal may have met it but need not have, a rate
+    /// explains it as well: requests at one a second for about a second keep
+    /// about the rate in flight either way.
+    pub(crate) fn cap(self) -> Option<u64> {
+        (self.least_cap <= self.surely).then_some(self.least_cap)
+    }
+}
+
+impl Departures {
+    /// What the departures say of the refusal of `refused` (answered at `at`)
+    /// and of the acceptances in the `window` before it left.
+    ///
+    /// The server counts a request in flight from its arrival (between leaving and
+    /// its answer) until it ends. So when the refused one arrived, in flight were
+    /// at most the others that left before its 429 came and had not ended before
+    /// it left; when an accepted one arrived, at least those that left before it
+    /// and were still open when it was answered. A cap `c` explains both when
+    /// every accepted one saw fewer than `c` and the refused one could have seen
+    /// `c`. Arrivals bunched past a rate refuse requests whatever the number in
+    /// flight, and soon contradict every cap.
+    pub(crate) fn in_flight_seen(&self, refused: u64, window: Duration, at: Instant) -> Option<Seen> {
+        let r = self.0.iter().rev().find(|d| d.booking == refused)?;
+        let server_held = |x: &&Departure| x.booking != r.booking && x.answer != Answer::Refused;
+        let most = self.0.iter().filter(server_held).filter(|x| x.at < at && x.ended.is_none_or(|e| e > r.at)).count();
+        let surely =
+            self.0.iter().filter(server_held).filter(|x| x.at <= r.at && x.ended.is_none_or(|e| e > at)).count();
+        let accepted = self.0.iter().rev().filter(|y| y.answer == Answer::Accepted && y.at + window >= r.at);
+        let mut least_cap = None;
+        for y in accepted.take(COMPARED) {
+            let answered = y.answered.unwrap_or(y.at);
+            let open = self.0.iter().take_while(|x| x.at <= y.at);
+            let seen = open
+                .filter(server_held)
+                .filter(|x| x.booking != y.booking && x.ended.is_none_or(|e| e > answered))
+                .count();
+            least_cap = Some(least_cap.unwrap_or(0).max(seen as u64 + 1));
+        }
+        // With no acceptance to compare, a cap of one would explain anything.
+        Some(Seen { most: most as u64, surely: surely as u64, least_cap: least_cap.unwrap_or(u64::MAX) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::tests::secs;
+    use super::super::*;
+    use super::{InFlight, Seen, Verdict};
+
+    const PAUSE: Duration = Duration::from_millis(1);
+
+    fn limiter(in_flight: InFlightPolicy) -> Limiter {
+        let lanes = vec![LaneSpec::requests_per_second(100), LaneSpec::tokens_per_minute(1_000_000)];
+        Limiter::new(LimiterConfig {
+            lanes,
+            margin: MarginPolicy::fixed(Duration::ZERO),
+            in_flight,
+            ..Default::default()
+        })
+    }
+
+    fn sent(l: &Limiter, at: Instant) -> Ticket {
+        match l.reserve(Demand::tokens(10), at) {
+            Ok(Reservation::Ready(t)) => {
+                t.depart(at);
+                t
+            }
+            other => panic!("expected admission, got {other:?}"),
+        }
+    }
+
+    /// The waiter's ticket, which an end has just freed a slot for.
+    fn served(w: Waiter, at: Instant) -> Ticket {
+        match w.poll(at) {
+            WaitState::Ready(t) => t,
+            other => panic!("expected admission, got {other:?}"),
+        }
+    }
+
+    /// Sends a request at `at` seconds, and reports the 429 it gets 50 ms later.
+    fn refuse(l: &Limiter, at: f64) {
+        let t = sent(l, secs(at));
+        let (_, evidence) = t.refused(secs(at + 0.05));
+        l.observe_rate_limited(PAUSE, Some(evidence), secs(at + 0.05));
+    }
+
+    fn cap(l: &Limiter, at: Instant) -> Option<InFlightStatus> {
+        l.status(at).in_flight_limit
+    }
+
+    #[test]
+    fn a_slot_is_held_until_the_ticket_ends_on_every_path() {
+        let l = limiter(InFlightPolicy { cap: Some(2), learn: false });
+        let a = sent(&l, secs(0.0));
+        let b = sent(&l, secs(0.0));
+        let Ok(Reservation::Queued(c)) = l.reserve(Demand::tokens(10), secs(0.0)) else { panic!("two in flight") };
+        assert_eq!(l.next_wake(), None, "only an end admits: no timer");
+        // Settled (a stream done), refused, dropped: each frees its slot once.
+        a.settle(10, secs(1.0));
+        let c = served(c, secs(1.0));
+        let Ok(Reservation::Queued(d)) = l.reserve(Demand::tokens(10), secs(1.0)) else { panic!("two in flight") };
+        let _ = b.refused(secs(2.0));
+        let d = served(d, secs(2.0));
+        let Ok(Reservation::Queued(e)) = l.reserve(Demand::tokens(10), secs(2.0)) else { panic!("two in flight") };
+        drop(c);
+        let _e = served(e, secs(2.0));
+        drop(d);
+        assert_eq!(l.status(secs(3.0)).in_flight, 1);
+    }
+
+    #[test]
+    fn waiters_behind_the_head_leave_it_the_last_slot() {
+        let l = Limiter::new(LimiterConfig {
+            lanes: vec![LaneSpec::tokens_per_minute(100)],
+            margin: MarginPolicy::fixed(Duration::ZERO),
+            in_flight: InFlightPolicy { cap: Some(2), learn: false },
+            ..Default::default()
+        });
+        let _a = ready(l.reserve(Demand::tokens(90), secs(0.0)));
+        // The head waits a minute for tokens; a small one behind it would take the
+        // last slot, and the head would then wait for its end too.
+        let Ok(Reservation::Queued(_head)) = l.reserve(Demand::tokens(50), secs(0.0)) else { panic!("no tokens") };
+        assert!(matches!(l.reserve(Demand::tokens(5), secs(0.0)), Ok(Reservation::Queued(_))));
+    }
+
+    fn ready(r: Result<Reservation, Rejection>) -> Ticket {
+        match r {
+            Ok(Reservation::Ready(t)) => t,
+            other => panic!("expected admission, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_429_that_the_number_in_flight_explains_caps_it() {
+        let l = limiter(InFlightPolicy { cap: None, learn: true });
+        // Two streams open; a third is accepted beside them, a fourth refused.
+        let a = sent(&l, secs(0.0));
+        let b = sent(&l, secs(0.0));
+        a.answered(None, secs(0.05));
+        b.answered(None, secs(0.05));
+        let c = sent(&l, secs(0.1));
+        c.answered(None, secs(0.15));
+        refuse(&l, 0.2);
+        let got = cap(&l, secs(0.3)).expect("a cap learned");
+        assert_eq!((got.limit, got.configured, got.source), (3, None, LimitSource::RateLimits));
+        let change = &l.drain_limit_changes()[0];
+        assert_eq!(
+            (change.lane.as_str(), change.limit, change.cause),
+            ("requests/in-flight", 3, LimitCause::RateLimited)
+        );
+        let lanes: Vec<String> = l.status(secs(0.3)).lanes.into_iter().map(|s| s.name).collect();
+        assert_eq!(lanes, ["tokens/60s"], "the rate is read as the cap now, not blamed");
+        // The fourth waits for one of the three to end.
+        let Ok(Reservation::Queued(e)) = l.reserve(Demand::tokens(10), secs(0.3)) else { panic!("three in flight") };
+        a.settle(10, secs(1.3));
+        let _e = served(e, secs(1.3));
+        drop((b, c));
+    }
+
+    /// One request in flight, and a second refused beside it: a cap of one
+    /// explains that, if the limiter may learn one.
+    fn refused_beside_one(learn: bool) -> (Limiter, Ticket) {
+        let l = limiter(InFlightPolicy { cap: None, learn });
+        let a = sent(&l, secs(0.0));
+        a.answered(None, secs(0.05));
+        refuse(&l, 0.1);
+        assert_eq!(cap(&l, secs(0.2)).map(|c| c.limit), learn.then_some(1));
+        (l, a)
+    }
+
+    #[test]
+    fn a_rate_alone_never_learns_a_cap() {
+        let _open = refused_beside_one(false);
+    }
+
+    #[test]
+    fn a_429_under_a_learned_cap_drops_it_and_brings_the_rate_back() {
+        let (l, a) = refused_beside_one(true);
+        // Refused with none in flight: arrivals, not the number in flight.
+        a.settle(10, secs(0.3));
+        refuse(&l, 0.4);
+        assert_eq!(cap(&l, secs(0.5)), None);
+        assert_eq!(l.status(secs(0.5)).lanes[0].name, "requests/1s");
+        // For good: the same evidence teaches no cap again.
+        let d = sent(&l, secs(1.0));
+        d.answered(None, secs(1.05));
+        refuse(&l, 1.1);
+        assert_eq!(cap(&l, secs(1.2)), None);
+        drop(d);
+    }
+
+    #[test]
+    fn a_429_at_a_learned_cap_keeps_it_one_under_it_drops_it() {
+        let mut f = InFlight::new(InFlightPolicy { cap: None, learn: true });
+        assert_eq!(f.judge(Seen { most: 3, surely: 3, least_cap: 4 }), Verdict::Unexplained);
+        assert_eq!(f.judge(Seen { most: 3, surely: 1, least_cap: 2 }), Verdict::Unexplained, "it need not have met 2");
+        assert_eq!(f.judge(Seen { most: 3, surely: 2, least_cap: 2 }), Verdict::Learned(2));
+        // At the cap (the server had not yet seen one end): the cap stands.
+        assert_eq!(f.judge(Seen { most: 2, surely: 1, least_cap: 1 }), Verdict::Explained);
+        assert_eq!(f.cap, Some(2));
+        assert_eq!(f.judge(Seen { most: 1, surely: 1, least_cap: 1 }), Verdict::Refuted);
+        assert_eq!((f.cap, f.learn), (None, false));
+        // A cap the user set is never dropped.
+        let mut f = InFlight::new(InFlightPolicy { cap: Some(4), learn: true });
+        assert_eq!(f.judge(Seen { most: 1, surely: 1, least_cap: 1 }), Verdict::Unexplained);
+        assert_eq!(f.cap, Some(4));
+    }
+
+    #[test]
+    fn a_429_with_fewer_in_flight_than_an_acceptance_saw_is_not_theirs() {
+        let l = limiter(InFlightPolicy { cap: None, learn: true });
+        let open: Vec<Ticket> = (0..3).map(|_| sent(&l, secs(0.0))).collect();
+        for t in &open {
+            t.answered(None, secs(0.05));
+        }
+        // Accepted with three open: a cap would be above three.
+        let c = sent(&l, secs(0.1));
+        c.answered(None, secs(0.15));
+        c.settle(10, secs(0.15));
+        for t in open {
+            t.settle(10, secs(0.2));
+        }
+        // Refused with at most one other in flight: arrivals, not concurrency.
+        let e = sent(&l, secs(0.3));
+        refuse(&l, 0.3);
+        assert_eq!(cap(&l, secs(0.4)), None);
+        drop(e);
+    }
+}

@@ -15,7 +15,8 @@ export interface ClientOptions {
    * requests in flight (a stream until its end); `"both"`; or `"auto"`, a rate, plus a
    * cap on requests in flight once 429s line up with the number in flight rather
    * than with arrivals (a `limit` event with lane `requests/in-flight` says so).
-   * Default `"auto"`. */
+   * Default `"auto"`. With a shared `budget`, which divides rates, only `"rate"` and
+   * `"auto"` (read as a rate) are accepted. */
   requestLimit?: "rate" | "concurrency" | "both" | "auto";
   /** The most requests in flight at once, whatever `requestLimit` says. Default: none
    * (or `requestsPerSecond`, for `"concurrency"` and `"both"`). */

@@ -617,6 +617,10 @@ impl Core {
         self.pump(now);
     }
 
+    pub(crate) fn keep_request_reading(&mut self) {
+        self.in_flight.learn = false;
+    }
+
     /// Whether a cap on requests in flight (learned now, or in force) explains the
     /// refusal of `r` and the acceptances around it (see `in_flight`). Learning
     /// one sets aside the workspace's configured request rate; a refusal that

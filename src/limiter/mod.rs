@@ -337,6 +337,14 @@ impl Limiter {
         self.core.borrow_mut().observe_rate_limited(pause, refused, now);
     }
 
+    /// From now on 429s do not change how the request limit is read (see
+    /// [`InFlightPolicy::learn`]): a shared budget divides the rate among its
+    /// holders, and a cap on requests in flight one of them learned would bound
+    /// only that one.
+    pub fn keep_request_reading(&self) {
+        self.core.borrow_mut().keep_request_reading();
+    }
+
     /// The limits 429s and probes changed since the last call, oldest first.
     pub fn drain_limit_changes(&self) -> Vec<LimitChange> {
         self.core.borrow_mut().drain_changes()

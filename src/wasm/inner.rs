@@ -48,8 +48,10 @@ impl Inner {
         &self.driver.limiter
     }
 
-    /// From now on the client spends its share of a shared budget.
+    /// From now on the client spends its share of a shared budget (whose shares
+    /// are of rates: 429s no longer turn the rate into a cap of this client's).
     pub fn share_budget(&self, budget: Budget) {
+        self.limiter().keep_request_reading();
         *self.budget.borrow_mut() = Some(Rc::new(budget));
     }
 

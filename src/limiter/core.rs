@@ -623,8 +623,8 @@ impl Core {
 
     /// Whether a cap on requests in flight (learned now, or in force) explains the
     /// refusal of `r` and the acceptances around it (see `in_flight`). Learning
-    /// one sets aside the workspace's configured request rate; a refusal that
-    /// refutes it takes the rate up again.
+    /// one makes the workspace's configured request rate a guard at twice its
+    /// figure; a refusal that refutes it takes the rate up again.
     fn explained_in_flight(&mut self, r: &Refused, now: Instant) -> bool {
         if !self.in_flight.learn {
             return false;
@@ -635,13 +635,13 @@ impl Core {
         });
         let window = rate.map_or(Duration::from_secs(1), |i| self.lanes.lanes[i].spec.window);
         let Some(seen) = self.sent.in_flight_seen(r.booking, window, now) else { return false };
-        let verdict = self.in_flight.judge(seen);
+        let verdict = self.in_flight.judge(seen, rate.map_or(1, |i| self.lanes.lanes[i].spec.capacity));
         let Some(i) = rate else { return matches!(verdict, Verdict::Explained | Verdict::Learned(_)) };
         let lane = &mut self.lanes.lanes[i];
         match verdict {
             Verdict::Explained => true,
             Verdict::Learned(cap) => {
-                lane.suspended = true;
+                lane.guard = true;
                 self.changes.push(LimitChange {
                     lane: "requests/in-flight".into(),
                     model: None,
@@ -653,7 +653,7 @@ impl Core {
             }
             // What was sent without the rate says nothing of its limit.
             Verdict::Refuted => {
-                lane.suspended = false;
+                lane.guard = false;
                 lane.changed = now;
                 true
             }
@@ -814,7 +814,7 @@ impl Core {
             .chain(self.lanes.models.iter().map(|(m, ids)| (Some(m.to_string()), ids)));
         for (model, ids) in scopes {
             for &i in ids {
-                if !self.lanes.is_live(i, now) || self.lanes.lanes[i].suspended {
+                if !self.lanes.is_live(i, now) {
                     continue;
                 }
                 let lane = &self.lanes.lanes[i];
@@ -824,7 +824,7 @@ impl Core {
                     model: model.clone(),
                     unit: lane.spec.unit,
                     window: lane.spec.window,
-                    limit: lane.spec.capacity,
+                    limit: if lane.guard { lane.spec.capacity.saturating_mul(2) } else { lane.spec.capacity },
                     configured: (lane.configured != UNCONFIGURED).then_some(lane.configured),
                     source: if lane.is_inferred() {
                         LimitSource::RateLimits

@@ -133,10 +133,11 @@ pub(crate) struct Lane {
     pub(crate) changed: Instant,
     /// When a 429 last found it full and only widened the margin.
     pub(crate) strike: Option<Instant>,
-    /// Set aside: the figure it was configured from is read as a cap on
-    /// requests in flight instead (see `super::in_flight`). It still keeps its
-    /// log, to be taken up again.
-    pub(crate) suspended: bool,
+    /// Only a guard, at twice its limit: the figure it was configured from is
+    /// read as a cap on requests in flight instead (see `super::in_flight`).
+    /// Twice, not nothing: should that reading be wrong, what goes out before a
+    /// 429 refutes it is at most one window's excess.
+    pub(crate) guard: bool,
     granularity: u64,
     log: VecDeque<Entry>,
     /// Sequence number of `log[0]`; entry `i` has sequence `first_seq + i`.
@@ -156,7 +157,7 @@ impl Lane {
             probe: None,
             changed: Instant::ZERO,
             strike: None,
-            suspended: false,
+            guard: false,
             granularity: (micros(spec.window) / 1024).max(1),
             log: VecDeque::new(),
             first_seq: 0,
@@ -183,10 +184,8 @@ impl Lane {
 
     /// What this client may hold in a window: the limit, or its share of it.
     pub(crate) fn cap(&self) -> u64 {
-        if self.suspended {
-            return UNCONFIGURED;
-        }
         let limit = self.start.limit(self.spec.capacity);
+        let limit = if self.guard { limit.saturating_mul(2) } else { limit };
         self.share.map_or(limit, |s| s.min(limit))
     }
 

@@ -10,10 +10,10 @@
 //! as a concurrency), or learned: a 429 that the number in flight explains
 //! ([`Departures::in_flight_seen`]) turns it on at the lowest level that
 //! explains it, and the per-second figure, now read as that cap, only guards
-//! arrivals at twice its rate. A first 429 cannot always tell the two readings apart: requests
-//! that last about a second at a limit of N a second keep about N in flight.
-//! So a later 429 under the cap, which only arrivals explain, drops the cap and
-//! brings the rate back for good.
+//! arrivals at twice its rate. A first 429 cannot always tell the two readings
+//! apart: requests that last about a second at a limit of N a second keep about
+//! N in flight. So a later 429 under the cap, which only arrivals explain, drops
+//! the cap and brings the rate back for good.
 
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ use crate::time::Instant;
 pub struct InFlightPolicy {
     /// The cap from the start, if any.
     pub cap: Option<u64>,
-    /// Whether 429s that line up with the number in flight set (or lower) it.
+    /// Whether a 429 that lines up with the number in flight may set it.
     pub learn: bool,
 }
 
@@ -133,9 +133,9 @@ impl Departures {
     /// at most the others that left before its 429 came and had not ended before
     /// it left; when an accepted one arrived, at least those that left before it
     /// and were still open when it was answered. A cap `c` explains both when
-    /// every accepted one saw fewer than `c` and the refused one could have seen
-    /// `c`. Arrivals bunched past a rate refuse requests whatever the number in
-    /// flight, and soon contradict every cap.
+    /// every accepted one saw fewer than `c` and the refused one saw `c`: surely,
+    /// to learn it, or perhaps, to keep it. Arrivals bunched past a rate refuse
+    /// requests whatever the number in flight, and soon contradict every cap.
     pub(crate) fn in_flight_seen(&self, refused: u64, window: Duration, at: Instant) -> Option<Seen> {
         let r = self.0.iter().rev().find(|d| d.booking == refused)?;
         let server_held = |x: &&Departure| x.booking != r.booking && x.answer != Answer::Refused;

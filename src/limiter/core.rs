@@ -464,6 +464,7 @@ impl Core {
     /// Full refund: the request never left.
     pub(crate) fn cancel(&mut self, id: u64) {
         let booking = self.bookings.remove(&id).expect("a ticket's booking lives until the ticket ends");
+        self.sent.end(id, self.now);
         for b in booking.slots {
             let lane = &mut self.lanes.lanes[b.lane];
             lane.refund(b.slot, lane.spec.cost_of(booking.tokens));
@@ -567,7 +568,7 @@ impl Core {
             // remainder as nothing used.
             let server_limit = limit.limit.filter(|l| *l > 0).unwrap_or(lane.spec.capacity);
             let server_used = server_limit.saturating_sub(remaining);
-            let others = lane.spec.capacity - lane.cap();
+            let others = lane.spec.capacity.saturating_sub(lane.cap());
             let unseen = server_used.saturating_sub(lane.held().saturating_add(others));
             if unseen > 0 {
                 lane.book(now, unseen, hold);
@@ -633,8 +634,12 @@ impl Core {
             let l = &self.lanes.lanes[i];
             l.spec.unit == Unit::Requests && l.configured != UNCONFIGURED
         });
+        // A 429 another lane (tokens, a model's) explains by its books is its own.
+        if self.lane_that_bit(r).is_some_and(|(i, ..)| Some(i) != rate) {
+            return false;
+        }
         let window = rate.map_or(Duration::from_secs(1), |i| self.lanes.lanes[i].spec.window);
-        let Some(seen) = self.sent.in_flight_seen(r.booking, window, now) else { return false };
+        let Some(seen) = self.sent.in_flight_seen(r.booking, window, r.at) else { return false };
         let verdict = self.in_flight.judge(seen, rate.map_or(1, |i| self.lanes.lanes[i].spec.capacity));
         let Some(i) = rate else { return matches!(verdict, Verdict::Explained | Verdict::Learned(_)) };
         let lane = &mut self.lanes.lanes[i];

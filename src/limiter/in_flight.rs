@@ -278,7 +278,36 @@ mod tests {
         let Ok(Reservation::Queued(e)) = l.reserve(Demand::tokens(10), secs(1.2)) else { panic!("three in flight") };
         a.settle(10, secs(2.0));
         let _e = served(e, secs(2.0));
+        // A reply that states the per-second limit, and what remains of it: the
+        // server counts arrivals, and the rate is a rate again (beside the cap).
+        let report = crate::feedback::parse_headers([
+            ("x-ratelimit-limit-req-second", "3"),
+            ("x-ratelimit-remaining-req-second", "1"),
+        ]);
+        l.observe_server(&report, None, secs(2.0));
+        let s = l.status(secs(2.0));
+        assert_eq!((s.lanes[0].limit, s.in_flight_limit.map(|c| c.limit)), (3, Some(3)));
         drop((b, c));
+    }
+
+    #[test]
+    fn a_429_of_another_lane_says_nothing_of_the_number_in_flight() {
+        let l = Limiter::new(LimiterConfig {
+            lanes: vec![LaneSpec::requests_per_second(3), LaneSpec::tokens_per_minute(45)],
+            margin: MarginPolicy::fixed(Duration::ZERO),
+            in_flight: InFlightPolicy { cap: None, learn: true },
+            ..Default::default()
+        });
+        // What teaches a cap of three at 3 a second, but with the tokens nearly
+        // spent: 40 of 45, where the second held 2 of 3 when the fourth left.
+        let (a, b) = (sent(&l, secs(0.0)), sent(&l, secs(0.0)));
+        a.answered(None, secs(0.0));
+        b.answered(None, secs(0.0));
+        let c = sent(&l, secs(0.9));
+        c.answered(None, secs(0.95));
+        refuse(&l, 1.05);
+        assert_eq!(cap(&l, secs(1.1)), None, "the token lane explains it better");
+        drop((a, b, c));
     }
 
     /// Two requests in flight at 2 a second, and a third refused beside them: a

@@ -40,8 +40,8 @@
 //!
 //! A client that has just started spends half of each configured limit that no
 //! reply has stated until the first reply, then rises to the whole over a
-//! quarter of a window, or a step per round trip when replies are slow
-//! ([`Start`]). A limit twice too high then costs a 429 or
+//! quarter of a window, or in steps paced by the first reply's round trip when
+//! replies are slow ([`Start`]). A limit twice too high then costs a 429 or
 //! two, not a window's excess at once; one that is right costs a little of the
 //! first window's budget.
 
@@ -308,7 +308,9 @@ pub(crate) struct Departures(pub(super) VecDeque<Departure>);
 
 impl Departures {
     pub(crate) fn record(&mut self, at: Instant, booking: u64, model: Option<Rc<str>>) {
-        while self.0.front().is_some_and(|d| at - d.at > EVIDENCE * 2) {
+        // One still open (a long stream) is kept: it is in flight. Every ticket's
+        // end ends its departure, so none stays open for longer than its call.
+        while self.0.front().is_some_and(|d| at - d.at > EVIDENCE * 2 && d.ended.is_some()) {
             self.0.pop_front();
         }
         self.0.push_back(Departure { at, booking, model, answer: Answer::Pending, answered: None, ended: None });

@@ -303,6 +303,8 @@ impl Lane {
     pub(crate) fn learn_capacity(&mut self, server_limit: u64) {
         self.spec.capacity = server_limit.min(self.configured);
         self.stated = true;
+        // A stated window counts arrivals in it: the rate is a rate again.
+        self.guard = false;
         self.start = Start::Full;
         self.probe = None;
     }

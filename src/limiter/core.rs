@@ -38,6 +38,19 @@ pub(crate) struct Booking {
     left_warming: Option<Instant>,
 }
 
+impl Booking {
+    /// Moves its costs to entries booked at `now`, each held for `hold(window)`
+    /// of its lane: they count from a later instant than they were admitted at.
+    fn rebook(&mut self, lanes: &mut LaneSet, now: Instant, hold: impl Fn(Duration) -> Duration) {
+        for b in &mut self.slots {
+            let lane = &mut lanes.lanes[b.lane];
+            let cost = lane.spec.cost_of(self.tokens);
+            lane.refund(b.slot, cost);
+            b.slot = lane.book(now, cost, hold(lane.spec.window));
+        }
+    }
+}
+
 /// What a request refused with a 429 tells about the lanes it was charged to.
 #[derive(Debug)]
 pub struct Refused {
@@ -430,12 +443,7 @@ impl Core {
         if late <= margin {
             return;
         }
-        for b in &mut booking.slots {
-            let lane = &mut self.lanes.lanes[b.lane];
-            let cost = lane.spec.cost_of(booking.tokens);
-            lane.refund(b.slot, cost);
-            b.slot = lane.book(now, cost, (left + late + lane.spec.window).saturating_since(now));
-        }
+        booking.rebook(&mut self.lanes, now, |window| (left + late + window).saturating_since(now));
     }
 
     /// A client starts: each configured limit no reply has stated spends half
@@ -488,12 +496,7 @@ impl Core {
         if now <= booking.at {
             return;
         }
-        for b in &mut booking.slots {
-            let lane = &mut self.lanes.lanes[b.lane];
-            let cost = lane.spec.cost_of(booking.tokens);
-            lane.refund(b.slot, cost);
-            b.slot = lane.book(now, cost, lane.spec.window + margin);
-        }
+        booking.rebook(&mut self.lanes, now, |window| window + margin);
     }
 
     pub(crate) fn admitted_at(&self, id: u64) -> Instant {
@@ -829,7 +832,7 @@ impl Core {
                     model: model.clone(),
                     unit: lane.spec.unit,
                     window: lane.spec.window,
-                    limit: if lane.guard { lane.spec.capacity.saturating_mul(2) } else { lane.spec.capacity },
+                    limit: lane.enforced(),
                     configured: (lane.configured != UNCONFIGURED).then_some(lane.configured),
                     source: if lane.is_inferred() {
                         LimitSource::RateLimits

@@ -182,6 +182,15 @@ impl Lane {
         self.held
     }
 
+    /// The limit it enforces once started: twice the capacity while only a guard.
+    pub(crate) fn enforced(&self) -> u64 {
+        if self.guard {
+            self.spec.capacity.saturating_mul(2)
+        } else {
+            self.spec.capacity
+        }
+    }
+
     /// What this client may hold in a window: the limit, or its share of it.
     pub(crate) fn cap(&self) -> u64 {
         let limit = self.start.limit(self.spec.capacity);

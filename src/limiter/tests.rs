@@ -244,17 +244,16 @@ fn time_never_runs_backwards_inside() {
     assert!(b.predicted() > secs(101.0));
 }
 
+/// One request a second, with a margin of `floor`, `initial` and `ceiling` ms.
+fn one_a_second_with_margin(floor: u64, initial: u64, ceiling: u64) -> Limiter {
+    let ms = Duration::from_millis;
+    let margin = MarginPolicy { floor: ms(floor), initial: ms(initial), ceiling: ms(ceiling) };
+    Limiter::new(LimiterConfig { lanes: vec![LaneSpec::requests_per_second(1)], margin, ..LimiterConfig::default() })
+}
+
 #[test]
 fn the_margin_follows_departure_jitter() {
-    let l = Limiter::new(LimiterConfig {
-        lanes: vec![LaneSpec::requests_per_second(1)],
-        margin: MarginPolicy {
-            floor: Duration::from_millis(5),
-            initial: Duration::from_millis(5),
-            ceiling: Duration::from_secs(1),
-        },
-        ..LimiterConfig::default()
-    });
+    let l = one_a_second_with_margin(5, 5, 1000);
     l.observe_departure(Duration::from_millis(40));
     l.observe_departure(Duration::from_millis(240));
     assert_eq!(l.status(secs(0.0)).margin, Duration::from_millis(200));
@@ -277,15 +276,7 @@ fn a_request_that_leaves_late_is_held_from_when_it_leaves() {
 
 #[test]
 fn a_request_sent_while_warming_up_is_held_from_its_latest_arrival() {
-    let l = Limiter::new(LimiterConfig {
-        lanes: vec![LaneSpec::requests_per_second(1)],
-        margin: MarginPolicy {
-            floor: Duration::from_millis(10),
-            initial: Duration::from_millis(100),
-            ceiling: Duration::from_millis(500),
-        },
-        ..LimiterConfig::default()
-    });
+    let l = one_a_second_with_margin(10, 100, 500);
     // Its reply comes 300 ms after it left (a new connection, a busy event loop):
     // the server may have counted it as late as 0.3 s, so until 1.3 s, not 1.1 s.
     let a = ready(l.reserve(Demand::tokens(1), secs(0.0)));

@@ -9,6 +9,11 @@
 //! (`HolderState::Fallback`, reported in `status()`). The month's tokens hold
 //! even then: a holder spends what it was allowed of them and no more.
 //!
+//! With a cap on requests in flight shared too, calls last a while, and at no
+//! instant does the server have more in flight than the cap: not when a holder's
+//! share is lowered under what it has in flight, not when one dies with calls
+//! open.
+//!
 //! A second property: with every holder busy and no message lost, the budget is
 //! used: over a long run the server sees at least 90% of the request limit.
 
@@ -17,7 +22,8 @@ use std::time::Duration;
 
 use mistral_ratelimit::budget::{Coordinator, CoordinatorPolicy, Grant, Holder, HolderState};
 use mistral_ratelimit::{
-    Demand, Instant, LaneSpec, Limiter, LimiterConfig, MarginPolicy, Reservation, Unit, WaitState,
+    Demand, InFlightPolicy, Instant, LaneSpec, Limiter, LimiterConfig, MarginPolicy, Reservation, Ticket, Unit,
+    WaitState,
 };
 use proptest::prelude::*;
 
@@ -64,6 +70,10 @@ struct World {
     /// The coordinator loses its state (a store without persistence restarts)
     /// this far into the run.
     lost_at: Option<Duration>,
+    /// The cap on requests in flight, if one is shared.
+    in_flight: Option<u64>,
+    /// How long a call lasts at most, in ms, once it reaches the server.
+    call_ms: u64,
 }
 
 impl World {
@@ -84,6 +94,8 @@ impl World {
             deaths: false,
             restarts: false,
             lost_at: None,
+            in_flight: None,
+            call_ms: 0,
         }
     }
 }
@@ -94,12 +106,16 @@ struct Sim {
     waiting: Vec<mistral_ratelimit::Waiter>,
     /// A grant on its way back: when it lands, and the grant (`None`: lost).
     inbox: VecDeque<(Instant, Option<Grant>)>,
+    /// Calls the server has not finished: when they end, and their tickets.
+    open: Vec<(Instant, Ticket, u64)>,
     dead: bool,
 }
 
 struct Arrival {
     at: Instant,
     tokens: u64,
+    /// When the server has finished with it.
+    ends: Instant,
 }
 
 /// What reached the server, and whether some holder fell back.
@@ -121,10 +137,12 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
                     LaneSpec::tokens_per_month(w.month),
                 ],
                 margin: MarginPolicy::fixed(Duration::from_millis(60)),
+                in_flight: InFlightPolicy { cap: w.in_flight, learn: false },
                 ..LimiterConfig::default()
             }),
             waiting: Vec::new(),
             inbox: VecDeque::new(),
+            open: Vec::new(),
             dead: false,
         })
         .collect();
@@ -162,12 +180,19 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
                     None => s.holder.failed(now),
                 }
             }
+            // A dead holder's calls run on at the server (its connections may
+            // close late); a live one settles each as it ends.
+            let (ended, open) = std::mem::take(&mut s.open).into_iter().partition(|(ends, ..)| *ends <= now);
+            s.open = open;
+            for (_, ticket, tokens) in ended {
+                ticket.settle(tokens, now);
+            }
             s.holder.apply(&s.limiter, now);
             fell_back |= s.holder.state() == HolderState::Fallback;
             let burst = if now == Instant::ZERO + STEP { w.burst } else { 0 };
             for _ in 0..burst {
                 match s.limiter.reserve(Demand::tokens(1 + rng.below(w.call_tokens)), now) {
-                    Ok(Reservation::Ready(t)) => send(&mut arrivals, &mut rng, t, now),
+                    Ok(Reservation::Ready(t)) => send(s, &mut arrivals, &mut rng, w.call_ms, t, now),
                     Ok(Reservation::Queued(q)) => s.waiting.push(q),
                     Err(_) => {}
                 }
@@ -175,7 +200,7 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
             if rng.chance(w.load * STEP.as_secs_f64()) {
                 let tokens = 1 + rng.below(w.call_tokens);
                 match s.limiter.reserve(Demand::tokens(tokens), now) {
-                    Ok(Reservation::Ready(t)) => send(&mut arrivals, &mut rng, t, now),
+                    Ok(Reservation::Ready(t)) => send(s, &mut arrivals, &mut rng, w.call_ms, t, now),
                     Ok(Reservation::Queued(q)) => s.waiting.push(q),
                     Err(_) => {}
                 }
@@ -185,7 +210,7 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
             if !woken.is_empty() {
                 for q in std::mem::take(&mut s.waiting) {
                     match q.poll(now) {
-                        WaitState::Ready(t) => send(&mut arrivals, &mut rng, t, now),
+                        WaitState::Ready(t) => send(s, &mut arrivals, &mut rng, w.call_ms, t, now),
                         WaitState::Waiting { waiter, .. } => s.waiting.push(waiter),
                         WaitState::Rejected(_) => {}
                     }
@@ -207,12 +232,30 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
 }
 
 /// The call reaches the server after a little network jitter, using up to its
-/// estimate; the holder settles it there.
-fn send(arrivals: &mut Vec<Arrival>, rng: &mut Rng, ticket: mistral_ratelimit::Ticket, now: Instant) {
+/// estimate, and lasts up to `call_ms`; the holder settles it when it ends.
+fn send(s: &mut Sim, arrivals: &mut Vec<Arrival>, rng: &mut Rng, call_ms: u64, ticket: Ticket, now: Instant) {
     let at = now + Duration::from_millis(rng.below(40));
     let tokens = 1 + rng.below(ticket.estimate());
-    arrivals.push(Arrival { at, tokens });
-    ticket.settle(tokens, at);
+    let ends = if call_ms == 0 { at } else { at + Duration::from_millis(rng.below(call_ms + 1)) };
+    arrivals.push(Arrival { at, tokens, ends });
+    if call_ms == 0 {
+        ticket.settle(tokens, at);
+    } else {
+        s.open.push((ends, ticket, tokens));
+    }
+}
+
+/// The most calls the server had in flight at once.
+fn most_in_flight(arrivals: &[Arrival]) -> u64 {
+    let mut edges: Vec<(Instant, i64)> = arrivals.iter().flat_map(|a| [(a.at, 1), (a.ends, -1)]).collect();
+    // An end and an arrival at the same instant: the end first.
+    edges.sort();
+    let (mut now, mut most) = (0i64, 0i64);
+    for (_, step) in edges {
+        now += step;
+        most = most.max(now);
+    }
+    most as u64
 }
 
 /// The largest total in any window `(t - w, t]`.
@@ -244,10 +287,13 @@ proptest! {
         delay_ms in 0u64..200,
         deaths in any::<bool>(),
         restarts in any::<bool>(),
+        in_flight in proptest::option::of(1u64..8),
+        call_ms in 0u64..3000,
     ) {
         // A month of a few windows' tokens: it runs out within the run.
         let month = tpw * months;
-        let w = World { seed, holders, rps, tpw, month, call_tokens: tpw / 4, load, burst: 0, loss, delay_ms, deaths, restarts, lost_at: None };
+        let call_ms = if in_flight.is_some() { call_ms } else { 0 };
+        let w = World { seed, holders, rps, tpw, month, call_tokens: tpw / 4, load, burst: 0, loss, delay_ms, deaths, restarts, lost_at: None, in_flight, call_ms };
         let (arrivals, fell_back) = run(w, 30);
         let spent: u64 = arrivals.iter().map(|a| a.tokens).sum();
         prop_assert!(spent <= month, "{spent} tokens in the month, limit {month}: {w:?}");
@@ -256,6 +302,10 @@ proptest! {
         prop_assert!(requests <= rps, "{requests} requests in a second, limit {rps}: {w:?}");
         let tokens = busiest(&arrivals, TOKEN_WINDOW, |a| a.tokens);
         prop_assert!(tokens <= tpw, "{tokens} tokens in a window, limit {tpw}: {w:?}");
+        if let Some(cap) = in_flight {
+            let most = most_in_flight(&arrivals);
+            prop_assert!(most <= cap, "{most} requests in flight, limit {cap}: {w:?}");
+        }
     }
 }
 
@@ -267,6 +317,23 @@ fn busy_holders_use_the_budget() {
         let late: Vec<&Arrival> = arrivals.iter().filter(|a| a.at > Instant::ZERO + Duration::from_secs(10)).collect();
         let rate = late.len() as f64 / 50.0;
         assert!(rate >= 0.9 * 5.0, "{holders} holders: {rate:.2} requests/s of 5");
+    }
+}
+
+/// Holders with calls of up to a second waiting keep the shared slots in flight
+/// busy (only the cap binds: the rate is far above it).
+#[test]
+fn busy_holders_keep_the_slots_in_flight_full() {
+    for holders in [1, 3, 8] {
+        let w = World { seed: 5, load: 50.0, rps: 1000, in_flight: Some(5), call_ms: 1000, ..World::busy(holders) };
+        let (arrivals, _) = run(w, 60);
+        assert!(most_in_flight(&arrivals) <= 5);
+        let from = Instant::ZERO + Duration::from_secs(10);
+        let to = Instant::ZERO + Duration::from_secs(60);
+        let busy: f64 =
+            arrivals.iter().map(|a| a.ends.min(to).saturating_since(a.at.max(from)).as_secs_f64()).sum::<f64>() / 50.0;
+        eprintln!("{holders} holders: {busy:.2} in flight on average, of 5");
+        assert!(busy >= 0.8 * 5.0, "{holders} holders: {busy:.2} in flight on average, of 5");
     }
 }
 

@@ -163,9 +163,15 @@ impl Coordinator {
             let Some(l) = *lane else { continue };
             holding.want[l] = ask.want.get(i).copied().unwrap_or(0);
             holding.queued[l] = holding.want[l].saturating_sub(ask.held.get(i).copied().unwrap_or(0));
+            let applied = ask.applied.get(i).copied().unwrap_or(0);
+            // Requests in flight end when their calls do: what the holder holds
+            // above its share stays counted until its next ask says they ended.
+            if self.lanes[l].is_in_flight() {
+                holding.counted[l] = applied.max(ask.held.get(i).copied().unwrap_or(u64::MAX));
+                continue;
+            }
             // The holder applies less than is counted: a lowering it confirms, or
             // one it made itself. What its window still holds above that cools.
-            let applied = ask.applied.get(i).copied().unwrap_or(0);
             if applied < holding.counted[l] {
                 let held = ask.held.get(i).copied().unwrap_or(u64::MAX).min(holding.counted[l]);
                 if held > applied {
@@ -255,7 +261,7 @@ impl Coordinator {
         let starving = others().any(|(name, h)| h.counted[l] < fair(name, h));
         // Another holder's queue runs dry (at its share's pace since it last said)
         // and it gives its share back then: those short of theirs should be there
-        // to take it.
+        // to take it. Slots in flight (no window) may free at any moment.
         let window = self.lanes[l].window_ms;
         let drying: Vec<(u64, u64)> = others()
             .filter(|(_, h)| h.counted[l] > 0)
@@ -527,6 +533,41 @@ mod tests {
         let end = policy.lease_ms + 1000 + policy.margin_ms;
         assert_eq!(c.lease(&ask("b", 0, 0, 50), end - 1).shares, vec![0]);
         assert_eq!(c.lease(&ask("b", 0, 0, 50), end).shares, vec![2], "free again (a quarter, as a newcomer)");
+    }
+
+    const IN_FLIGHT5: SharedLane = SharedLane { unit: Unit::Requests, window_ms: 0, limit: 5 };
+
+    fn slots(holder: &str, held: u64, applied: u64, want: u64) -> Ask {
+        Ask { lanes: vec![IN_FLIGHT5], clear_ms: vec![0], ..ask(holder, held, applied, want) }
+    }
+
+    #[test]
+    fn slots_above_a_share_stay_counted_until_the_holder_says_they_ended() {
+        let mut c = Coordinator::new(CoordinatorPolicy::default());
+        c.lease(&slots("a", 0, 0, 50), 0);
+        assert_eq!(c.lease(&slots("a", 2, 2, 50), 10).shares, vec![5]);
+        assert_eq!(c.lease(&slots("b", 0, 0, 50), 20).shares, vec![0]);
+        assert_eq!(c.lease(&slots("a", 5, 5, 50), 30).shares, vec![3], "its fair part");
+        // a applies 3 with 5 still in flight: they stay counted, however long
+        // their calls last (a renews meanwhile), until a says they ended.
+        c.lease(&slots("a", 5, 3, 50), 40);
+        c.lease(&slots("a", 5, 3, 50), 10_000);
+        assert_eq!(c.lease(&slots("b", 0, 0, 50), 20_000).shares, vec![0]);
+        c.lease(&slots("a", 4, 3, 50), 20_010);
+        assert_eq!(c.lease(&slots("b", 0, 0, 50), 20_020).shares, vec![1]);
+        c.lease(&slots("a", 3, 3, 50), 20_030);
+        assert_eq!(c.lease(&slots("b", 1, 1, 50), 20_040).shares, vec![2]);
+    }
+
+    #[test]
+    fn a_dead_holders_slots_return_with_its_lease() {
+        let policy = CoordinatorPolicy::default();
+        let mut c = Coordinator::new(policy);
+        c.lease(&slots("a", 0, 0, 50), 0);
+        c.lease(&slots("a", 2, 2, 50), 0);
+        let end = policy.lease_ms + policy.margin_ms;
+        assert_eq!(c.lease(&slots("b", 0, 0, 50), end - 1).shares, vec![0]);
+        assert_eq!(c.lease(&slots("b", 0, 0, 50), end).shares, vec![2], "no window to wait for");
     }
 
     const TPM: SharedLane = SharedLane { unit: Unit::Tokens, window_ms: 60_000, limit: 6_000 };

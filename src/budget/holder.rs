@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Ask, Grant, SharedLane};
-use crate::limiter::Limiter;
+use crate::limiter::{LaneSpec, Limiter};
 use crate::time::Instant;
 
 /// The least time between two asks prompted by demand (a lease that is due is
@@ -51,6 +51,8 @@ pub struct Holder {
     name: String,
     lanes: Vec<SharedLane>,
     applied: Vec<u64>,
+    /// Per lane of the last ask, what it said the holder held.
+    reported: Vec<u64>,
     /// An ask on its way since.
     sent_at: Option<Instant>,
     seq: u64,
@@ -74,6 +76,7 @@ impl Holder {
             name: name.into(),
             lanes: Vec::new(),
             applied: Vec::new(),
+            reported: Vec::new(),
             sent_at: None,
             seq: 0,
             last_sent: None,
@@ -91,8 +94,9 @@ impl Holder {
     /// Whether to ask at `now`, given per lane of the last ask what the window
     /// holds and what the client would like (held plus queued): the lease is due;
     /// or demand exceeds the shares of an uncontended lane not yet at its limit,
-    /// and the last ask is not too recent; or the queue ran dry and a share of a
-    /// contended lane can go back.
+    /// or requests in flight above the share have ended since the last ask (the
+    /// coordinator counts them until told), and the last ask is not too recent;
+    /// or the queue ran dry and a share of a contended lane can go back.
     pub fn due(&mut self, now: Instant, held: &[u64], want: &[u64]) -> bool {
         match self.sent_at {
             Some(t) if now - t >= ASK_TIMEOUT => self.failed(now),
@@ -114,7 +118,13 @@ impl Holder {
                 && applied < limit
                 && !self.contended.get(i).copied().unwrap_or(false)
         });
-        short && self.last_sent.is_none_or(|t| now - t >= LEAST_GAP)
+        let ended = (0..self.applied.len()).any(|i| {
+            let reported = self.reported.get(i).copied().unwrap_or(0);
+            self.lanes.get(i).is_some_and(SharedLane::is_in_flight)
+                && reported > self.applied[i]
+                && held.get(i).is_some_and(|h| *h < reported)
+        });
+        (short || ended) && self.last_sent.is_none_or(|t| now - t >= LEAST_GAP)
     }
 
     /// When [`Holder::due`] may turn true with no new demand.
@@ -173,6 +183,7 @@ impl Holder {
             .enumerate()
             .map(|(i, a)| clear(i, *a).saturating_since(now).as_millis() as u64)
             .collect();
+        self.reported = held.clone();
         Ask {
             holder: self.name.clone(),
             seq: self.seq,
@@ -185,12 +196,18 @@ impl Holder {
         }
     }
 
+    /// Whether an ask is due at `now`, from what `limiter` holds and queues on
+    /// the lanes a budget shares.
+    pub fn is_due(&mut self, limiter: &Limiter, now: Instant) -> bool {
+        let (held, want) = demand(&limiter.shareable(now));
+        self.due(now, &held, &want)
+    }
+
     /// The ask to send now, if one is due, from what `limiter` holds and queues on
     /// the lanes a budget shares.
     pub fn ask_if_due(&mut self, limiter: &Limiter, now: Instant) -> Option<Ask> {
         let view = limiter.shareable(now);
-        let held: Vec<u64> = view.iter().map(|(_, held, _)| *held).collect();
-        let want: Vec<u64> = view.iter().map(|(_, held, queued)| held.saturating_add(*queued)).collect();
+        let (held, want) = demand(&view);
         if !self.due(now, &held, &want) {
             return None;
         }
@@ -288,6 +305,11 @@ impl Holder {
     }
 }
 
+/// Per shareable lane: what is held, and what would be (held plus queued).
+fn demand(view: &[(LaneSpec, u64, u64)]) -> (Vec<u64>, Vec<u64>) {
+    view.iter().map(|(_, held, queued)| (*held, held.saturating_add(*queued))).unzip()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,6 +380,23 @@ mod tests {
         assert_eq!(h.shares(at(1)), vec![0], "waiting for the first answer");
         h.failed(at(5000));
         assert_eq!(h.shares(at(5000)), vec![0], "no share was ever known: none is guessed");
+    }
+
+    #[test]
+    fn requests_in_flight_above_the_share_are_reported_as_they_end() {
+        let slots = SharedLane { unit: Unit::Requests, window_ms: 0, limit: 5 };
+        let mut h = Holder::new("a");
+        h.ask(vec![slots], vec![0], vec![9], |_, _| Instant::ZERO, at(0));
+        h.granted(&grant(5), at(10));
+        h.ask(vec![slots], vec![5], vec![9], |_, _| Instant::ZERO, at(300));
+        h.granted(&Grant { seq: 2, ..grant(3) }, at(310));
+        h.ask(vec![slots], vec![5], vec![9], |_, _| Instant::ZERO, at(310));
+        h.granted(&Grant { seq: 3, ..grant(3) }, at(320));
+        assert!(!h.due(at(600), &[5], &[9]), "none ended");
+        assert!(h.due(at(600), &[4], &[8]), "one ended, over the share");
+        h.ask(vec![slots], vec![3], vec![8], |_, _| Instant::ZERO, at(600));
+        h.granted(&Grant { seq: 4, ..grant(3) }, at(610));
+        assert!(!h.due(at(900), &[2], &[7]), "under the share, nothing more is counted");
     }
 
     #[test]

@@ -23,6 +23,14 @@
 //! spends its share until the lease expires, then falls back to it alone
 //! ([`HolderState::Fallback`]): going on, without the guarantee, and saying so.
 //!
+//! A cap on requests in flight is a lane with no window: a share is a number of
+//! slots, and what a holder holds is its requests in flight. These end with
+//! their calls, when no one can tell in advance, so nothing cools: what a holder
+//! holds above its share stays counted until an ask says it ended, and the
+//! holder asks again as its requests end. A holder keeps its lease alive while
+//! its requests are in flight; a dead one's slots return with its lease, after
+//! the margin (its connections closed with it).
+//!
 //! A lane longer than an hour (the month's tokens) is an *allowance*: its share is
 //! what the holder has spent plus what its rate shares let it spend in a lease,
 //! so a holder that dies, or cannot reach the coordinator, strands little for the
@@ -55,7 +63,8 @@ use crate::units::Unit;
 pub struct SharedLane {
     /// `requests` or `tokens`.
     pub unit: Unit,
-    /// The window, in milliseconds.
+    /// The window, in milliseconds; 0 for requests in flight (each is held
+    /// until it ends, not for a window).
     pub window_ms: u64,
     /// The limit the organization has in any window.
     pub limit: u64,
@@ -70,6 +79,11 @@ impl SharedLane {
     /// Whether it is an allowance (a window over an hour: the month), not a rate.
     pub fn is_allowance(&self) -> bool {
         self.window_ms > 3_600_000
+    }
+
+    /// Whether it caps requests in flight.
+    pub fn is_in_flight(&self) -> bool {
+        self.unit == Unit::Requests && self.window_ms == 0
     }
 
     fn same_lane(&self, other: &SharedLane) -> bool {

@@ -859,6 +859,7 @@ impl Core {
                 limit,
                 configured: self.in_flight.configured,
                 source: self.in_flight.source,
+                share: self.in_flight.share,
             }),
             queued: self.queue.len(),
             closed_for: self.closed_until - now,
@@ -881,26 +882,29 @@ impl Core {
     }
 
     /// The workspace lanes a budget shares (those with a known limit, configured
-    /// or learned): each with what it holds and what waits for it.
+    /// or learned, and the cap on requests in flight): each with what it holds
+    /// and what waits for it.
     pub(crate) fn shareable(&mut self, now: Instant) -> Vec<(LaneSpec, u64, u64)> {
         self.advance(now);
         let (requests, tokens) = self.queue.totals();
-        self.lanes
-            .workspace
-            .iter()
-            .map(|&i| &self.lanes.lanes[i])
-            .filter(|l| l.spec.capacity != UNCONFIGURED)
-            .map(|l| {
-                let queued = match l.spec.unit {
-                    Unit::Requests => requests,
-                    Unit::Tokens => tokens,
-                };
-                (l.spec, l.held(), queued)
-            })
-            .collect()
+        let lanes =
+            self.lanes.workspace.iter().map(|&i| &self.lanes.lanes[i]).filter(|l| l.spec.capacity != UNCONFIGURED).map(
+                |l| {
+                    let queued = match l.spec.unit {
+                        Unit::Requests => requests,
+                        Unit::Tokens => tokens,
+                    };
+                    (l.spec, l.held(), queued)
+                },
+            );
+        let in_flight =
+            self.in_flight.cap.map(|c| (LaneSpec::requests_in_flight(c), self.bookings.len() as u64, requests));
+        lanes.chain(in_flight).collect()
     }
 
     /// When the workspace lane of `unit` and `window` holds no more than `level`.
+    /// Requests in flight end when their calls do, which no one can tell: `now`,
+    /// and a budget counts what they hold instead (see `crate::budget`).
     pub(crate) fn clears_at(&mut self, unit: Unit, window: Duration, level: u64, now: Instant) -> Instant {
         let now = self.advance(now);
         self.lanes
@@ -913,9 +917,13 @@ impl Core {
             .unwrap_or(now)
     }
 
-    /// Sets this client's share on the workspace lane of `unit` and `window`
-    /// (`None`: the whole limit), then serves whoever now fits.
+    /// Sets this client's share on the workspace lane of `unit` and `window`, or
+    /// of the cap on requests in flight (`None`: the whole limit), then serves
+    /// whoever now fits.
     pub(crate) fn set_share(&mut self, unit: Unit, window: Duration, share: Option<u64>, now: Instant) {
+        if (LaneSpec { unit, window, capacity: 0 }).is_in_flight() {
+            self.in_flight.share = share;
+        }
         let ids = self.lanes.workspace.clone();
         for i in ids {
             let lane = &mut self.lanes.lanes[i];

@@ -37,16 +37,25 @@ pub(crate) struct InFlight {
     pub(crate) configured: Option<u64>,
     pub(crate) learn: bool,
     pub(crate) source: LimitSource,
+    /// This client's share of the cap, when a budget shares it (`crate::budget`).
+    pub(crate) share: Option<u64>,
 }
 
 impl InFlight {
     pub(crate) fn new(policy: InFlightPolicy) -> InFlight {
-        InFlight { cap: policy.cap, configured: policy.cap, learn: policy.learn, source: LimitSource::Configured }
+        InFlight {
+            cap: policy.cap,
+            configured: policy.cap,
+            learn: policy.learn,
+            source: LimitSource::Configured,
+            share: None,
+        }
     }
 
-    /// Slots free when `held` are taken (`u64::MAX` without a cap).
+    /// Slots free when `held` are taken (`u64::MAX` without a cap): under the
+    /// cap, and under this client's share of it.
     pub(crate) fn free(&self, held: usize) -> u64 {
-        self.cap.map_or(u64::MAX, |c| c.saturating_sub(held as u64))
+        self.cap.map_or(u64::MAX, |c| self.share.map_or(c, |s| s.min(c)).saturating_sub(held as u64))
     }
 
     /// What a 429 says of the cap, given what was `seen` around it (see the
@@ -240,6 +249,22 @@ mod tests {
         // last slot, and the head would then wait for its end too.
         let Ok(Reservation::Queued(_head)) = l.reserve(Demand::tokens(50), secs(0.0)) else { panic!("no tokens") };
         assert!(matches!(l.reserve(Demand::tokens(5), secs(0.0)), Ok(Reservation::Queued(_))));
+    }
+
+    #[test]
+    fn a_budget_shares_the_cap_and_this_client_keeps_to_its_share() {
+        let l = limiter(100, InFlightPolicy { cap: Some(4), learn: false });
+        let slots = LaneSpec::requests_in_flight(4);
+        assert!(l.shareable(secs(0.0)).contains(&(slots, 0, 0)));
+        l.set_share(Unit::Requests, Duration::ZERO, Some(1), secs(0.0));
+        let a = sent(&l, secs(0.0));
+        let Ok(Reservation::Queued(b)) = l.reserve(Demand::tokens(10), secs(0.0)) else { panic!("a share of one") };
+        assert!(l.shareable(secs(0.0)).contains(&(slots, 1, 1)), "one in flight, one waiting");
+        assert_eq!(cap(&l, secs(0.0)).and_then(|c| c.share), Some(1));
+        assert_eq!(l.clears_at(Unit::Requests, Duration::ZERO, 0, secs(0.0)), secs(0.0), "no one can tell");
+        l.set_share(Unit::Requests, Duration::ZERO, Some(2), secs(0.1));
+        let _b = served(b, secs(0.1));
+        drop(a);
     }
 
     fn ready(r: Result<Reservation, Rejection>) -> Ticket {

@@ -55,6 +55,18 @@ impl LaneSpec {
         LaneSpec { unit: Unit::Tokens, capacity: n, window: MONTH }
     }
 
+    /// `n` requests in flight: a window of zero, since each is held until it
+    /// ends, not for a window. Only a shared budget names such a lane (the cap
+    /// itself is [`InFlightPolicy`](super::InFlightPolicy), not a lane).
+    pub const fn requests_in_flight(n: u64) -> LaneSpec {
+        LaneSpec { unit: Unit::Requests, capacity: n, window: Duration::ZERO }
+    }
+
+    /// Whether it counts requests in flight (see [`LaneSpec::requests_in_flight`]).
+    pub fn is_in_flight(&self) -> bool {
+        self.unit == Unit::Requests && self.window.is_zero()
+    }
+
     /// A request rate that may be fractional (`0.2` is one request every 5 s).
     /// Rates of one or more per second count whole requests per second; slower rates
     /// become one request per `1/rate` seconds. `None` for rates that are not finite

@@ -363,7 +363,9 @@ impl Limiter {
     }
 
     /// The workspace lanes a shared budget may divide (configured, with windows up
-    /// to an hour): each with what it holds now and the cost waiting for it.
+    /// to an hour), and the cap on requests in flight as a lane with no window
+    /// ([`LaneSpec::requests_in_flight`]): each with what it holds now and the
+    /// cost waiting for it.
     pub fn shareable(&self, now: Instant) -> Vec<(LaneSpec, u64, u64)> {
         self.core.borrow_mut().shareable(now)
     }
@@ -375,8 +377,9 @@ impl Limiter {
         self.core.borrow_mut().clears_at(unit, window, level, now)
     }
 
-    /// Limits this client to `share` of the workspace lane of `unit` and `window`
-    /// (see `crate::budget`); `None` lifts it.
+    /// Limits this client to `share` of the workspace lane of `unit` and `window`,
+    /// or of the cap on requests in flight for a window of zero (see
+    /// `crate::budget`); `None` lifts it.
     pub fn set_share(&self, unit: Unit, window: Duration, share: Option<u64>, now: Instant) {
         self.core.borrow_mut().set_share(unit, window, share, now);
     }

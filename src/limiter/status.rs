@@ -98,6 +98,8 @@ pub struct InFlightStatus {
     pub configured: Option<u64>,
     /// Where `limit` comes from.
     pub source: LimitSource,
+    /// This client's share of it, when a budget shares it among clients.
+    pub share: Option<u64>,
 }
 
 /// The whole limiter at one instant.

@@ -213,14 +213,6 @@ export class MistralRatelimitClient {
     if (options === null || typeof options !== "object") throw configError("options must be an object");
     const { onEvent, onAlert, prices = DEFAULT_PRICES, tokenizer = "heuristic", budget, ...rest } = options;
     const shared = budget === undefined ? undefined : sharedBudget(budget);
-    // Shares are of rates: a cap on requests in flight would bound each holder
-    // alone, and all of them together could go past it.
-    if (shared && (rest.maxConcurrentRequests !== undefined || ["concurrency", "both"].includes(rest.requestLimit))) {
-      throw configError(
-        "a shared budget divides rates, not requests in flight: leave out maxConcurrentRequests and use requestLimit " +
-          '"rate" or "auto" (which reads the limit as a rate when shared)',
-      );
-    }
     if (onEvent !== undefined && typeof onEvent !== "function") throw configError("onEvent must be a function");
     if (onAlert !== undefined && typeof onAlert !== "function") throw configError("onAlert must be a function");
     const wrongPrices = checkPrices(prices);

@@ -15,8 +15,10 @@ export interface ClientOptions {
    * requests in flight (a stream until its end); `"both"`; or `"auto"`, a rate, plus a
    * cap on requests in flight once 429s line up with the number in flight rather
    * than with arrivals (a `limit` event with lane `requests/in-flight` says so).
-   * Default `"auto"`. With a shared `budget`, which divides rates, only `"rate"` and
-   * `"auto"` (read as a rate) are accepted. */
+   * Default `"auto"`. With a shared `budget`, the cap on requests in flight is shared
+   * by every client of it (`"concurrency"`, `"both"`, `maxConcurrentRequests`), and
+   * `"auto"` reads the limit as a rate: one client's 429s cannot tell how many
+   * requests the others have in flight. */
   requestLimit?: "rate" | "concurrency" | "both" | "auto";
   /** The most requests in flight at once, whatever `requestLimit` says. Default: none
    * (or `requestsPerSecond`, for `"concurrency"` and `"both"`). */
@@ -719,7 +721,13 @@ export interface ClientStatus {
   /** Requests admitted and not yet done (a stream until its end). */
   inFlight: number;
   /** The cap on `inFlight`, if there is one: configured, or learned from 429s. */
-  inFlightLimit: { limit: number; configured: number | null; source: "configured" | "429" } | null;
+  inFlightLimit: {
+    limit: number;
+    configured: number | null;
+    source: "configured" | "429";
+    /** This client's share of `limit`, when a budget shares it; null otherwise. */
+    share: number | null;
+  } | null;
   queued: number;
   closedForMs: number;
   marginMs: number;
@@ -754,6 +762,8 @@ export interface BudgetStatus {
   holders: number;
   asks: number;
   failures: number;
+  /** Per shared lane; `windowMs` 0 is the cap on requests in flight, whose share is a
+   * number of requests this client may have in flight at once. */
   shares: Array<{ unit: "requests" | "tokens"; windowMs: number; limit: number; share: number }>;
 }
 

@@ -48,6 +48,11 @@ impl Budget {
         }
     }
 
+    /// Whether an ask is due now.
+    pub fn due(&self, inner: &Inner) -> bool {
+        self.holder.borrow_mut().is_due(inner.limiter(), js::now())
+    }
+
     /// Asks the coordinator if the lease is due or short of demand, and applies
     /// the answer. One ask at a time; others return at once.
     pub async fn renew_if_due(&self, inner: &Inner) {

@@ -120,7 +120,7 @@ pub async fn run(
                     stream: call.plan().stream,
                 };
                 *last = None;
-                match http::send(&request, &signal).await {
+                match inner.beside_lease(http::send(&request, &signal)).await {
                     Ok(mut res) => {
                         let (status, headers) = (res.status, std::mem::take(&mut res.headers));
                         *last = Some(LastReply { status, headers: headers.clone(), body: None });
@@ -139,7 +139,7 @@ pub async fn run(
                         http::text_capped(&res.raw, http::ERROR_BODY_CAP).await
                     }
                 };
-                match or_stop(scope, read).await {
+                match or_stop(scope, inner.beside_lease(read)).await {
                     Ok(Ok(text)) => {
                         body = text.as_string().unwrap_or_default();
                         if let Some(reply) = last.as_mut() {

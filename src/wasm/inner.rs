@@ -48,35 +48,53 @@ impl Inner {
         &self.driver.limiter
     }
 
-    /// From now on the client spends its share of a shared budget (whose shares
-    /// are of rates: 429s no longer turn the rate into a cap of this client's).
+    /// From now on the client spends its share of a shared budget (429s no
+    /// longer turn the rate into a cap of this client's: a cap one holder learned
+    /// would bound it alone).
     pub fn share_budget(&self, budget: Budget) {
         self.limiter().keep_request_reading();
         *self.budget.borrow_mut() = Some(Rc::new(budget));
     }
 
     /// Waits for admission; with a shared budget, the lease is renewed first when
-    /// due (from this call, so in its own I/O context). Renewals due while it waits,
-    /// and the give-back of a queue that ran dry, run beside it: a ticket must never
-    /// wait on a round trip, or the request would leave later than its window assumes.
+    /// due (from this call, so in its own I/O context).
     pub async fn admit(self: &Rc<Self>, demand: Demand) -> Result<Ticket, Rejection> {
         let budget = self.budget.borrow().clone();
-        let Some(budget) = budget else { return self.driver.admit(demand).await };
-        budget.renew_if_due(self).await;
-        let admission = self.driver.admit(demand);
-        futures_util::pin_mut!(admission);
+        if let Some(budget) = budget {
+            budget.renew_if_due(self).await;
+        }
+        self.beside_lease(self.driver.admit(demand)).await
+    }
+
+    /// Runs `work` (a wait, a request, a body); with a shared budget, the asks
+    /// that come due meanwhile (renewals, the give-back of a queue that ran dry)
+    /// go out beside it, from this call. Work must never wait on a round trip: a
+    /// ticket would leave later than its window assumes. And a call that holds
+    /// a slot in flight keeps the lease that counts it alive.
+    pub async fn beside_lease<F: std::future::Future>(self: &Rc<Self>, work: F) -> F::Output {
+        let budget = self.budget.borrow().clone();
+        let Some(budget) = budget else { return work.await };
+        futures_util::pin_mut!(work);
         loop {
             let now = js::now();
             let wait = budget.next_look(now).saturating_since(now).max(Duration::from_millis(10));
             let renewal = gloo_timers::future::sleep(wait);
             futures_util::pin_mut!(renewal);
-            let woke = futures_util::future::select(admission.as_mut(), renewal).await;
-            let (inner, beside) = (self.clone(), budget.clone());
-            wasm_bindgen_futures::spawn_local(async move { beside.renew_if_due(&inner).await });
+            let woke = futures_util::future::select(work.as_mut(), renewal).await;
+            self.ask_beside(&budget);
             if let futures_util::future::Either::Left((outcome, _)) = woke {
                 return outcome;
             }
         }
+    }
+
+    /// Asks the budget's coordinator beside the running call, if an ask is due.
+    fn ask_beside(self: &Rc<Self>, budget: &Rc<Budget>) {
+        if !budget.due(self) {
+            return;
+        }
+        let (inner, beside) = (self.clone(), budget.clone());
+        wasm_bindgen_futures::spawn_local(async move { beside.renew_if_due(&inner).await });
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -101,7 +119,9 @@ impl Inner {
 
     /// Feeds `call` one input now, then tells listeners what happened and lets the
     /// limiter hand out whatever the step freed.
-    pub fn step(&self, call: &mut Call, input: Input<'_>) -> Action {
+    /// With a shared budget, an ask that came due (a call's end freed a slot
+    /// above the share) goes out beside it.
+    pub fn step(self: &Rc<Self>, call: &mut Call, input: Input<'_>) -> Action {
         let (action, events) = {
             let mut state = self.state.borrow_mut();
             let now = Now { at: js::now(), wall: Some(js::wall_clock()), rng: &mut js::math_random };
@@ -112,6 +132,10 @@ impl Inner {
             self.emit(event);
         }
         self.driver.serve();
+        let budget = self.budget.borrow().clone();
+        if let Some(budget) = budget {
+            self.ask_beside(&budget);
+        }
         action
     }
 
@@ -201,6 +225,7 @@ impl Inner {
                         ("limit", n(c.limit)),
                         ("configured", c.configured.map_or(JsValue::NULL, n)),
                         ("source", c.source.as_str().into()),
+                        ("share", c.share.map_or(JsValue::NULL, n)),
                     ])
                 }),
             ),

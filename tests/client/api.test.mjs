@@ -116,8 +116,6 @@ test("bad options and bad call options are ConfigErrors that say what to change"
     [{ budget: { name: "org", redis: { evalsha() {}, eval() {} }, leaseMs: 5 } }, "budget.leaseMs must be a number of milliseconds"],
     [{ budget: { name: "org", store: "x" } }, "unknown budget option 'store'"],
     [{ budget: { tabs: "app" } }, "budget.tabs needs BroadcastChannel and Web Locks"],
-    [{ requestLimit: "both", budget: { name: "org", durableObject: { idFromName() {}, get() {} } } }, "a shared budget divides rates, not requests in flight"],
-    [{ maxConcurrentRequests: 3, budget: { name: "org", durableObject: { idFromName() {}, get() {} } } }, "leave out maxConcurrentRequests"],
   ]) {
     assert.throws(() => new pkg.MistralRatelimitClient({ apiKey: "k", ...options }), (e) => e instanceof pkg.ConfigError && e.message.includes(says));
   }

@@ -14,8 +14,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const ideal = (calls) => oracle(Array.from({ length: calls }, () => ({ total: 1 })), { rps: RPS, tpm: 1e12, serviceMs: 200 });
 
 // Processes of `kinds` ("ioredis", "node-redis", "deno"), each making `calls` calls
-// from the same instant (once all have started); `leaseMs` for the budget.
-function spawnHolders(mock, redis, kinds, calls, { leaseMs, startInMs = 3000 } = {}) {
+// from the same instant (once all have started); `leaseMs` for the budget,
+// `requestLimit` for how the clients read RPS, `maxTokens` for each call.
+function spawnHolders(mock, redis, kinds, calls, { leaseMs, startInMs = 3000, requestLimit, maxTokens } = {}) {
   const env = {
     REDIS_URL: redis.url,
     UPSTREAM_URL: mock.url,
@@ -23,6 +24,8 @@ function spawnHolders(mock, redis, kinds, calls, { leaseMs, startInMs = 3000 } =
     CALLS: String(calls),
     START_AT: String(Date.now() + startInMs),
     ...(leaseMs ? { LEASE_MS: String(leaseMs) } : {}),
+    ...(requestLimit ? { REQUEST_LIMIT: requestLimit } : {}),
+    ...(maxTokens ? { MAX_TOKENS: String(maxTokens) } : {}),
   };
   return kinds.map((kind) =>
     kind === "deno" ? spawnDeno(holder, [], env) : spawnNode(holder, [], { ...env, REDIS_CLIENT: kind }),
@@ -117,6 +120,66 @@ test("a process killed (SIGKILL) holding a lease: its share returns within the l
       // plus the processes' start-up.
       const bound = ideal(120) + leaseMs + 1400 + 2000;
       assert.ok(makespan <= bound, `makespan ${makespan} ms, bound ${bound.toFixed(0)} ms`);
+    } finally {
+      await redis.stop();
+    }
+  }));
+
+// A mock that caps requests in flight at RPS (arrivals unlimited), whose streams
+// of 130 tokens at most take up to 1.3 s.
+const IN_FLIGHT = ["--max-in-flight", String(RPS), "--rps", "1000", "--stream-tokens-per-second", "100", "--latency-ms", "20-200"];
+
+test("3 processes share a cap of 5 requests in flight on Redis: 90 calls of up to 1.3 s, none refused, never more than 5 in flight", () =>
+  withMock(IN_FLIGHT, async (mock) => {
+    const redis = await startRedis();
+    try {
+      const kinds = ["ioredis", "node-redis", "deno"];
+      const done = await reports(spawnHolders(mock, redis, kinds, 30, { requestLimit: "concurrency", maxTokens: 130 }));
+      assert.deepEqual(done.flatMap((r) => r.outcomes).filter((o) => o !== "ok"), []);
+      const stats = await mock.stats();
+      const total = stats.in_flight_ms.reduce((a, b) => a + b, 0);
+      const atCap = (stats.in_flight_ms[RPS] ?? 0) / total;
+      const asks = done.reduce((n, r) => n + r.budget.asks, 0);
+      const began = Math.min(...done.map((r) => r.began));
+      const ends = done.map((r) => ((r.ended - began) / 1000).toFixed(1)).join(", ");
+      console.log(`${stats.rate_limited} 429s, busiest ${stats.busiest_in_flight} in flight, ${(100 * atCap).toFixed(1)}% of the time at ${RPS}, ${asks} asks; ended at ${ends} s`);
+      assert.equal(stats.rate_limited, 0);
+      assert.ok(stats.busiest_in_flight <= RPS, `${stats.busiest_in_flight} in flight`);
+      // Measured 71-72%: 5 slots split 2, 2, 1 among equal queues, so the third
+      // holder ends last, alone, and slots go idle as shares move (see issue 18's
+      // note). One client alone keeps 95%.
+      assert.ok(atCap >= 0.6, `${(100 * atCap).toFixed(1)}% of the time at ${RPS}`);
+      for (const r of done) {
+        const slots = r.budget.shares.find((s) => s.unit === "requests" && s.windowMs === 0);
+        assert.equal(slots?.limit, RPS, "the cap is a shared lane");
+      }
+    } finally {
+      await redis.stop();
+    }
+  }));
+
+test("a process killed (SIGKILL) with requests in flight: its slots return with its lease", () =>
+  withMock(IN_FLIGHT, async (mock) => {
+    const redis = await startRedis();
+    try {
+      const leaseMs = 3000;
+      const options = { leaseMs, startInMs: 0, requestLimit: "concurrency", maxTokens: 130 };
+      const [doomed] = spawnHolders(mock, redis, ["ioredis"], 200, options);
+      await doomed.waitFor("holding");
+      doomed.kill("SIGKILL");
+      await doomed.lines;
+      const started = Date.now();
+      const done = await reports(spawnHolders(mock, redis, ["ioredis", "node-redis"], 20, options));
+      const makespan = Math.max(...done.map((r) => r.ended)) - started;
+      assert.deepEqual(done.flatMap((r) => r.outcomes).filter((o) => o !== "ok"), []);
+      const stats = await mock.stats();
+      assert.equal(stats.rate_limited, 0);
+      assert.ok(stats.busiest_in_flight <= RPS, `${stats.busiest_in_flight} in flight`);
+      // 40 calls of 0.65 to 1.3 s, 5 at a time: about 9 s, after at most a lease
+      // and a margin, plus the processes' start-up (measured 11.5 s in all).
+      const bound = 9000 + leaseMs + 500 + 3000;
+      console.log(`makespan ${makespan} ms after the kill, bound ${bound} ms`);
+      assert.ok(makespan <= bound, `makespan ${makespan} ms, bound ${bound} ms`);
     } finally {
       await redis.stop();
     }

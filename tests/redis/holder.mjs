@@ -1,7 +1,8 @@
 // One process of a budget shared on Redis, run by Node and by Deno: a client whose
 // budget is `org` on REDIS_URL (through ioredis, or node-redis when REDIS_CLIENT is
 // "node-redis") makes CALLS calls at once at START_AT (ms since the epoch; odd ones
-// streamed) against UPSTREAM_URL, and prints one JSON line: when it began and
+// streamed, of MAX_TOKENS tokens at most) against UPSTREAM_URL, reading RPS as
+// REQUEST_LIMIT says, and prints one JSON line: when it began and
 // ended, each call's outcome, and its budget's status. It prints "holding" first,
 // once it holds a share, for the test that kills it there.
 import Redis from "ioredis";
@@ -30,6 +31,7 @@ const client = new MistralRatelimitClient({
   apiKey: "test-key",
   serverURL: env.UPSTREAM_URL,
   requestsPerSecond: Number(env.RPS),
+  requestLimit: env.REQUEST_LIMIT,
   // A refused call is retried (and the mock counts the refusal), so that an
   // overshoot shows as a 429 in its books, not as a lost call.
   maxRetries: 3,
@@ -39,7 +41,7 @@ const client = new MistralRatelimitClient({
 
 await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(env.START_AT ?? 0) - Date.now())));
 const began = Date.now();
-const calls = Array.from({ length: Number(env.CALLS) }, (_, i) => outcome(client, i, i % 2 === 1));
+const calls = Array.from({ length: Number(env.CALLS) }, (_, i) => outcome(client, i, i % 2 === 1, Number(env.MAX_TOKENS ?? 8)));
 const held = setInterval(() => {
   if (client.status().budget?.shares.some((s) => s.share > 0)) {
     console.log("holding");

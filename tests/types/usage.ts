@@ -67,7 +67,8 @@ export async function uses(signal: AbortSignal): Promise<void> {
   off();
   const inFlight = new MistralRatelimitClient({ requestsPerSecond: 6, requestLimit: "both", maxConcurrentRequests: 4 });
   const cap: number | undefined = inFlight.status().inFlightLimit?.limit;
-  console.log(cap, status.inFlightLimit?.source === "429");
+  const mine: number | null | undefined = inFlight.status().inFlightLimit?.share;
+  console.log(cap, mine, status.inFlightLimit?.source === "429");
   const exact = new MistralRatelimitClient({ tokenizer: "tekken" });
   const n: number = (await countTokens("Bonjour")) + (await countChatTokens({ model: "m", messages: [] }));
   console.log(exact.status().queued, n);

@@ -11,7 +11,7 @@ const RPS = 5;
 const dir = stage();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function withWorkers(mock, names, body, { leaseMs } = {}) {
+async function withWorkers(mock, names, body, { leaseMs, requestLimit } = {}) {
   // A call refused by the server is retried (and counted below), so that a rare
   // overshoot shows as a 429 in the mock's books, never as a lost call.
   const bindings = {
@@ -19,6 +19,7 @@ async function withWorkers(mock, names, body, { leaseMs } = {}) {
     RPS: String(RPS),
     MAX_RETRIES: "3",
     ...(leaseMs ? { MISTRAL_BUDGET_LEASE_MS: String(leaseMs) } : {}),
+    ...(requestLimit ? { REQUEST_LIMIT: requestLimit } : {}),
   };
   const mf = await workerd(dir, names.map((name) => ({ name, budget: true, bindings })));
   try {
@@ -30,14 +31,14 @@ async function withWorkers(mock, names, body, { leaseMs } = {}) {
   }
 }
 
-// `requests` requests of 10 calls (odd ones streamed) on each worker, 30 ms
-// apart: every call's outcome.
-async function load(workers, get, requests) {
+// `requests` requests of 10 calls (odd ones streamed, of `maxTokens` at most) on
+// each worker, 30 ms apart: every call's outcome.
+async function load(workers, get, requests, maxTokens = 8) {
   const replies = await Promise.all(
     workers.flatMap((w) =>
       Array.from({ length: requests }, async (_, i) => {
         await sleep(30 * i);
-        const res = await get(w, "/calls?n=10&streamed=odd");
+        const res = await get(w, `/calls?n=10&streamed=odd&maxTokens=${maxTokens}`);
         return res.status === 200 ? res.json() : [`HTTP ${res.status}: ${await res.text()}`];
       }),
     ),
@@ -133,3 +134,26 @@ test("the object unreachable for 10 s: holders spend their leases, nothing is lo
         assert.equal(budget.state, "shared", "rejoined after it");
       }
     })));
+
+test("3 Workers share a cap of 5 requests in flight: overlapping requests, 90 calls of up to 1.3 s, none refused, never more than 5 in flight", () =>
+  withMock(["--max-in-flight", String(RPS), "--rps", "1000", "--stream-tokens-per-second", "100", "--latency-ms", "20-200"], (mock) =>
+    withWorkers(
+      mock,
+      ["a", "b", "c"],
+      async (workers, get) => {
+        const outcomes = await load(workers, get, 3, 130);
+        assert.deepEqual(outcomes.filter((o) => o !== "ok"), []);
+        const stats = await mock.stats();
+        const total = stats.in_flight_ms.reduce((a, b) => a + b, 0);
+        const atCap = (stats.in_flight_ms[RPS] ?? 0) / total;
+        console.log(`${stats.rate_limited} 429s, busiest ${stats.busiest_in_flight} in flight, ${(100 * atCap).toFixed(1)}% of the time at ${RPS}`);
+        assert.equal(stats.rate_limited, 0);
+        assert.ok(stats.busiest_in_flight <= RPS, `${stats.busiest_in_flight} in flight`);
+        // Measured: see the Redis test of the same load.
+        assert.ok(atCap >= 0.6, `${(100 * atCap).toFixed(1)}% of the time at ${RPS}`);
+        const { inFlightLimit } = await (await get(workers[0], "/status")).json();
+        assert.equal(inFlightLimit.limit, RPS);
+        assert.ok(inFlightLimit.share <= RPS, `a share of the cap: ${JSON.stringify(inFlightLimit)}`);
+      },
+      { requestLimit: "concurrency" },
+    )));

@@ -41,20 +41,21 @@ function shared(env) {
     apiKey: "test-key",
     serverURL: env.UPSTREAM_URL,
     requestsPerSecond: Number(env.RPS),
+    requestLimit: env.REQUEST_LIMIT,
     maxRetries: Number(env.MAX_RETRIES ?? 0),
     budget: env.MISTRAL_BUDGET ? { durableObject: reachable(env.MISTRAL_BUDGET), name: "org" } : undefined,
   });
   return client;
 }
 
-const request = (i) => ({ model: "mistral-small-latest", messages: [{ role: "user", content: `call ${i}` }], max_tokens: 8 });
+const request = (i, maxTokens) => ({ model: "mistral-small-latest", messages: [{ role: "user", content: `call ${i}` }], max_tokens: maxTokens });
 
-// One call, plain or streamed: its outcome as a word.
-async function one(c, i, stream) {
+// One call, plain or streamed, of `maxTokens` at most: its outcome as a word.
+async function one(c, i, stream, maxTokens = 8) {
   try {
-    if (!stream) return (await c.chat.complete(request(i))).object === "chat.completion" ? "ok" : "odd";
+    if (!stream) return (await c.chat.complete(request(i, maxTokens))).object === "chat.completion" ? "ok" : "odd";
     let events = 0;
-    for await (const _ of c.chat.stream(request(i))) events++;
+    for await (const _ of c.chat.stream(request(i, maxTokens))) events++;
     return events > 0 ? "ok" : "empty";
   } catch (e) {
     return `${e.name}: ${e.message}`;
@@ -76,10 +77,12 @@ export default {
       outageUntil = Date.now() + Number(url.searchParams.get("ms"));
       return new Response("unreachable");
     }
-    // /calls?n=5&streamed=odd: n calls at once; streamed all, none or every other.
+    // /calls?n=5&streamed=odd&maxTokens=8: n calls at once; streamed all, none or
+    // every other.
     const n = Number(url.searchParams.get("n") ?? 1);
     const streamed = url.searchParams.get("streamed") ?? "none";
-    const calls = Array.from({ length: n }, (_, i) => one(c, i, streamed === "all" || (streamed === "odd" && i % 2 === 1)));
+    const maxTokens = Number(url.searchParams.get("maxTokens") ?? 8);
+    const calls = Array.from({ length: n }, (_, i) => one(c, i, streamed === "all" || (streamed === "odd" && i % 2 === 1), maxTokens));
     if (url.pathname === "/timed") {
       // One plain call, and how long it took from the caller's side.
       const started = performance.now();

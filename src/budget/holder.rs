@@ -96,7 +96,8 @@ impl Holder {
     /// or demand exceeds the shares of an uncontended lane not yet at its limit,
     /// or requests in flight above the share have ended since the last ask (the
     /// coordinator counts them until told), and the last ask is not too recent;
-    /// or the queue ran dry and a share of a contended lane can go back.
+    /// or the last of those has ended; or the queue ran dry and a share of a
+    /// contended lane can go back.
     pub fn due(&mut self, now: Instant, held: &[u64], want: &[u64]) -> bool {
         match self.sent_at {
             Some(t) if now - t >= ASK_TIMEOUT => self.failed(now),
@@ -118,13 +119,30 @@ impl Holder {
                 && applied < limit
                 && !self.contended.get(i).copied().unwrap_or(false)
         });
-        let ended = (0..self.applied.len()).any(|i| {
+        // Requests in flight above the share ended since the last ask: the
+        // coordinator counts them until told. The last of them is told at once,
+        // since no later end may come to tell it.
+        let (mut ended, mut cleared) = (false, false);
+        for i in (0..self.applied.len()).filter(|&i| self.lanes.get(i).is_some_and(SharedLane::is_in_flight)) {
+            let (reported, now_held) = (self.reported.get(i).copied().unwrap_or(0), held.get(i).copied().unwrap_or(0));
+            if reported > self.applied[i] && now_held < reported {
+                ended = true;
+                cleared |= now_held <= self.applied[i];
+            }
+        }
+        cleared || ((short || ended) && self.last_sent.is_none_or(|t| now - t >= LEAST_GAP))
+    }
+
+    /// Whether requests in flight above the share have ended unreported (see
+    /// [`Holder::due`]): the coordinator counts their slots until told.
+    pub fn owes_ends(&self, limiter: &Limiter, now: Instant) -> bool {
+        let (held, _) = demand(&limiter.shareable(now));
+        (0..self.applied.len()).any(|i| {
             let reported = self.reported.get(i).copied().unwrap_or(0);
             self.lanes.get(i).is_some_and(SharedLane::is_in_flight)
                 && reported > self.applied[i]
                 && held.get(i).is_some_and(|h| *h < reported)
-        });
-        (short || ended) && self.last_sent.is_none_or(|t| now - t >= LEAST_GAP)
+        })
     }
 
     /// When [`Holder::due`] may turn true with no new demand.
@@ -394,8 +412,11 @@ mod tests {
         h.granted(&Grant { seq: 3, ..grant(3) }, at(320));
         assert!(!h.due(at(600), &[5], &[9]), "none ended");
         assert!(h.due(at(600), &[4], &[8]), "one ended, over the share");
-        h.ask(vec![slots], vec![3], vec![8], |_, _| Instant::ZERO, at(600));
+        h.ask(vec![slots], vec![4], vec![8], |_, _| Instant::ZERO, at(600));
         h.granted(&Grant { seq: 4, ..grant(3) }, at(610));
+        assert!(h.due(at(620), &[3], &[7]), "the last over the share ended: told at once");
+        h.ask(vec![slots], vec![3], vec![7], |_, _| Instant::ZERO, at(620));
+        h.granted(&Grant { seq: 5, ..grant(3) }, at(630));
         assert!(!h.due(at(900), &[2], &[7]), "under the share, nothing more is counted");
     }
 

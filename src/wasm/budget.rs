@@ -53,6 +53,27 @@ impl Budget {
         self.holder.borrow_mut().is_due(inner.limiter(), js::now())
     }
 
+    /// Tells the coordinator of requests in flight above the share that have
+    /// ended, waiting for an ask already on its way first (it may have left
+    /// before they ended). A call that ends does this before it resolves: the
+    /// last call of a Worker's request, or of a process about to exit, has no
+    /// later moment, and the slots it held would stay counted for a lease.
+    pub async fn tell_ends(&self, inner: &Inner) {
+        loop {
+            let due = self.due(inner);
+            if !self.holder.borrow().owes_ends(inner.limiter(), js::now()) {
+                return;
+            }
+            if due {
+                return self.renew_if_due(inner).await;
+            }
+            if !self.holder.borrow().asking() {
+                return;
+            }
+            gloo_timers::future::sleep(ANSWER_LOOK).await;
+        }
+    }
+
     /// Asks the coordinator if the lease is due or short of demand, and applies
     /// the answer. One ask at a time; others return at once.
     pub async fn renew_if_due(&self, inner: &Inner) {

@@ -212,6 +212,7 @@ impl Client {
             let mut scope = Scope::new(signal)?;
             let result = call::run(&inner, &mut call, &wire, &mut scope, &mut None).await;
             scope.release();
+            inner.call_ended().await;
             match result {
                 Ok(Done::Json(Some(text))) => js::parse_json(&text),
                 Ok(Done::Json(None)) => Ok(JsValue::UNDEFINED),
@@ -229,7 +230,11 @@ impl Client {
         future_to_promise(async move {
             let (mut call, wire, signal) = planned?;
             let mut scope = Scope::new(signal)?;
-            match call::run(&inner, &mut call, &wire, &mut scope, &mut None).await {
+            let result = call::run(&inner, &mut call, &wire, &mut scope, &mut None).await;
+            if !matches!(result, Ok(Done::Stream(_))) {
+                inner.call_ended().await;
+            }
+            match result {
                 Ok(Done::Stream(res)) => Ok(EventStream::open(&inner, call, res, scope).into()),
                 Ok(Done::Json(_)) => Err(inner.config_error("the server answered a stream request with JSON")),
                 Err(e) => Err(inner.error(&e)),
@@ -260,6 +265,9 @@ impl Client {
             let mut scope = Scope::new(signal)?;
             let mut last = None;
             let result = call::run(&inner, &mut call, &wire, &mut scope, &mut last).await;
+            if !matches!(result, Ok(Done::Stream(_))) {
+                inner.call_ended().await;
+            }
             let reply = |status: u16, headers: &[(String, String)], key: &str, value: JsValue| {
                 let pairs: js_sys::Array =
                     headers.iter().map(|(k, v)| js_sys::Array::of2(&k.into(), &v.into())).collect();

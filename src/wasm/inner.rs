@@ -88,6 +88,15 @@ impl Inner {
         }
     }
 
+    /// A call ended: with a shared budget, the slots in flight it held above the
+    /// share are reported before it resolves (see [`Budget::tell_ends`]).
+    pub async fn call_ended(&self) {
+        let budget = self.budget.borrow().clone();
+        if let Some(budget) = budget {
+            budget.tell_ends(self).await;
+        }
+    }
+
     /// Asks the budget's coordinator beside the running call, if an ask is due.
     fn ask_beside(self: &Rc<Self>, budget: &Rc<Budget>) {
         if !budget.due(self) {

@@ -69,6 +69,9 @@ impl EventStream {
         future_to_promise(async move {
             claim(&state, "next")?;
             let step = advance(&state).await;
+            if !matches!(step, Ok(Step::Event(_))) {
+                ended(&state).await;
+            }
             state.borrow_mut().busy = false;
             match step {
                 Ok(Step::Event(v)) => Ok(js::object(&[("done", false.into()), ("value", v)])),
@@ -85,6 +88,9 @@ impl EventStream {
         future_to_promise(async move {
             claim(&state, "pull")?;
             let step = advance_bytes(&state).await;
+            if !matches!(step, Ok(Some(_))) {
+                ended(&state).await;
+            }
             state.borrow_mut().busy = false;
             match step {
                 Ok(Some(bytes)) => Ok(js_sys::Uint8Array::from(&bytes[..]).into()),
@@ -111,9 +117,16 @@ impl EventStream {
             if let Some(r) = reader {
                 let _ = JsFuture::from(r.cancel()).await;
             }
+            ended(&state).await;
             Ok(JsValue::UNDEFINED)
         })
     }
+}
+
+/// The stream's call is over: its end is told before the caller hears of it.
+async fn ended(state: &Rc<RefCell<State>>) {
+    let inner = state.borrow().inner.clone();
+    inner.call_ended().await;
 }
 
 /// Marks the stream busy; an error if a read is already under way.

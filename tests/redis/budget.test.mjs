@@ -142,13 +142,14 @@ test("3 processes share a cap of 5 requests in flight on Redis: 90 calls of up t
       const asks = done.reduce((n, r) => n + r.budget.asks, 0);
       const began = Math.min(...done.map((r) => r.began));
       const ends = done.map((r) => ((r.ended - began) / 1000).toFixed(1)).join(", ");
-      console.log(`${stats.rate_limited} 429s, busiest ${stats.busiest_in_flight} in flight, ${(100 * atCap).toFixed(1)}% of the time at ${RPS}, ${asks} asks; ended at ${ends} s`);
+      console.log(`${stats.rate_limited} 429s, busiest ${stats.busiest_in_flight} in flight, ${(100 * atCap).toFixed(1)}% of the time at ${RPS}, ${asks} asks; ended at ${ends} s; ms at each level ${stats.in_flight_ms}`);
       assert.equal(stats.rate_limited, 0);
       assert.ok(stats.busiest_in_flight <= RPS, `${stats.busiest_in_flight} in flight`);
-      // Measured 71-72%: 5 slots split 2, 2, 1 among equal queues, so the third
-      // holder ends last, alone, and slots go idle as shares move (see issue 18's
-      // note). One client alone keeps 95%.
-      assert.ok(atCap >= 0.6, `${(100 * atCap).toFixed(1)}% of the time at ${RPS}`);
+      // Measured 88-90%: 5 slots split 2, 2, 1 among equal queues, so the third
+      // holder ends last, alone, a round trip behind each slot the others free.
+      // One client alone keeps 95%. 70% when the last calls of a process did not
+      // report their ends before it exited: their slots stayed counted for a lease.
+      assert.ok(atCap >= 0.75, `${(100 * atCap).toFixed(1)}% of the time at ${RPS}`);
       for (const r of done) {
         const slots = r.budget.shares.find((s) => s.unit === "requests" && s.windowMs === 0);
         assert.equal(slots?.limit, RPS, "the cap is a shared lane");

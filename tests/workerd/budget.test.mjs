@@ -149,8 +149,8 @@ test("3 Workers share a cap of 5 requests in flight: overlapping requests, 90 ca
         console.log(`${stats.rate_limited} 429s, busiest ${stats.busiest_in_flight} in flight, ${(100 * atCap).toFixed(1)}% of the time at ${RPS}`);
         assert.equal(stats.rate_limited, 0);
         assert.ok(stats.busiest_in_flight <= RPS, `${stats.busiest_in_flight} in flight`);
-        // Measured: see the Redis test of the same load.
-        assert.ok(atCap >= 0.6, `${(100 * atCap).toFixed(1)}% of the time at ${RPS}`);
+        // Measured 89% (see the Redis test of the same load).
+        assert.ok(atCap >= 0.75, `${(100 * atCap).toFixed(1)}% of the time at ${RPS}`);
         const { inFlightLimit } = await (await get(workers[0], "/status")).json();
         assert.equal(inFlightLimit.limit, RPS);
         assert.ok(inFlightLimit.share <= RPS, `a share of the cap: ${JSON.stringify(inFlightLimit)}`);

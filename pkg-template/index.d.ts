@@ -16,7 +16,8 @@ export interface ClientOptions {
    * cap on requests in flight once 429s line up with the number in flight rather
    * than with arrivals (a `limit` event with lane `requests/in-flight` says so).
    * Default `"auto"`. With a shared `budget`, the cap on requests in flight is shared
-   * by every client of it (`"concurrency"`, `"both"`, `maxConcurrentRequests`), and
+   * by every client of it that sets one (`"concurrency"`, `"both"`,
+   * `maxConcurrentRequests`; give every client the same options), and
    * `"auto"` reads the limit as a rate: one client's 429s cannot tell how many
    * requests the others have in flight. */
   requestLimit?: "rate" | "concurrency" | "both" | "auto";

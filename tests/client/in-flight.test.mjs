@@ -15,7 +15,7 @@ test("read as requests in flight: no 429, and the limit in flight 90% of the tim
   assert.equal(r.streamed, r.calls);
   assert.equal(r.refused, 0);
   assert.ok(r.atLimit >= 0.9, `${r.atLimit}`);
-  assert.deepEqual(r.status.inFlightLimit, { limit: 5, configured: 5, source: "configured" });
+  assert.deepEqual(r.status.inFlightLimit, { limit: 5, configured: 5, source: "configured", share: null });
   assert.equal(r.status.lanes.find((l) => l.name === "requests/1s"), undefined, "no arrival rate");
 });
 
@@ -25,7 +25,7 @@ test("auto: 429s that line up with the number in flight cap it, at most 1% of 20
   assert.equal(r.streamed, r.calls);
   assert.ok(r.refused <= 0.01 * r.calls, `${r.refused} 429s`);
   assert.ok(r.atLimit >= 0.9, `${r.atLimit}`);
-  assert.deepEqual(r.status.inFlightLimit, { limit: 5, configured: null, source: "429" });
+  assert.deepEqual(r.status.inFlightLimit, { limit: 5, configured: null, source: "429", share: null });
   const change = r.changes.find((e) => e.lane === "requests/in-flight");
   assert.deepEqual([change.limit, change.configured, change.cause], [5, 5, "429"]);
   assert.equal(r.status.inFlight + r.status.queued, 0);

@@ -1,8 +1,8 @@
 // The demo page (www/) in a real browser, served by the mock (`--www`) so that the
 // page and its backend share an origin: it loads without errors, a reply streams
 // and Stop aborts it, a storm meets no 429 through this client and many through
-// the naive one, and two tabs share one budget, also when the leader's tab
-// closes. Screenshots after the storm go to target/www-screenshots/.
+// the naive one, and two tabs share one budget (a cap on requests in flight too),
+// also when the leader's tab closes. Screenshots after the storm go to target/www-screenshots/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -175,6 +175,25 @@ export function pageSuite(name) {
       assert.ok(stats.busiest_1s_admitted <= RPS, `${stats.busiest_1s_admitted} requests in one second`);
     }));
 
+  test(`${name}: two tabs share a cap on requests in flight`, () =>
+    withPage(["--max-in-flight", String(RPS), "--rps", "1000", "--stream-tokens-per-second", "100", "--latency-ms", "20-200"], async (driver, mock) => {
+      const tabs = await openTabs(driver, mock.url);
+      for (const tab of tabs) {
+        await driver.switchTo().window(tab);
+        await driver.executeScript(SLOTS_STORM);
+      }
+      for (const tab of tabs) {
+        await driver.switchTo().window(tab);
+        const { outcomes, slots } = await driver.executeAsyncScript("const done = arguments[arguments.length - 1]; slotsStorm.then(done, (e) => done({ outcomes: [String(e)] }))");
+        assert.deepEqual(outcomes.filter((o) => o !== "ok"), []);
+        assert.equal(slots?.limit, RPS, "the cap is a shared lane");
+      }
+      const stats = await mock.stats();
+      assert.equal(stats.requests, 40);
+      assert.equal(stats.rate_limited, 0);
+      assert.ok(stats.busiest_in_flight <= RPS, `${stats.busiest_in_flight} in flight`);
+    }));
+
   test(`${name}: the leader's tab closes mid-storm, and the other loses nothing`, () =>
     withPage(["--latency-ms", "20-200"], async (driver, mock) => {
       const [leader, other] = await openTabs(driver, mock.url);
@@ -234,6 +253,26 @@ async function stormResults(driver) {
 async function idle(driver) {
   await driver.wait(() => driver.executeScript("const s = demo.client.status(); return s.inFlight === 0 && s.queued === 0"), 5000, "calls stayed in flight");
 }
+
+// A client of its own in this tab, reading the limit as requests in flight and
+// sharing it with the other tabs: 20 streamed calls of up to 1.3 s at once.
+const SLOTS_STORM = `
+  window.slotsStorm = (async () => {
+    const { MistralRatelimitClient } = await import(new URL("pkg/index.js", location.href).href);
+    const client = new MistralRatelimitClient({
+      apiKey: "page-has-no-key", dangerouslyAllowBrowser: true, serverURL: location.origin,
+      requestsPerSecond: ${RPS}, requestLimit: "concurrency", maxRetries: 3, budget: { tabs: "slots" },
+    });
+    const one = async (i) => {
+      let events = 0;
+      const messages = [{ role: "user", content: "call " + i }];
+      for await (const _ of client.chat.stream({ model: "mistral-small-latest", messages, max_tokens: 130 })) events++;
+      return events > 0 ? "ok" : "empty";
+    };
+    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => one(i).catch((e) => e.name + ": " + e.message)));
+    return { outcomes, slots: client.status().budget.shares.find((s) => s.windowMs === 0) };
+  })();
+`;
 
 // Counts the times the page is hidden from now on.
 const COUNT_HIDDEN = `

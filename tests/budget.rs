@@ -9,10 +9,11 @@
 //! (`HolderState::Fallback`, reported in `status()`). The month's tokens hold
 //! even then: a holder spends what it was allowed of them and no more.
 //!
-//! With a cap on requests in flight shared too, calls last a while, and at no
-//! instant does the server have more in flight than the cap: not when a holder's
-//! share is lowered under what it has in flight, not when one dies with calls
-//! open.
+//! With a cap on requests in flight shared too, calls last a while (longer than
+//! a lease, at times), and at no instant does the server have more in flight
+//! than the cap: not when a holder's share is lowered under what it has in
+//! flight, not when one dies with calls open (its connections close with it),
+//! not when one falls idle past its lease and comes back.
 //!
 //! A second property: with every holder busy and no message lost, the budget is
 //! used: over a long run the server sees at least 90% of the request limit.
@@ -66,6 +67,9 @@ struct World {
     /// One-way message delay, at most.
     delay_ms: u64,
     deaths: bool,
+    /// Holders with nothing to do fall idle at times, past their leases: no
+    /// calls, no asks (a Worker with no requests runs nothing).
+    idles: bool,
     restarts: bool,
     /// The coordinator loses its state (a store without persistence restarts)
     /// this far into the run.
@@ -92,6 +96,7 @@ impl World {
             loss: 0.0,
             delay_ms: 20,
             deaths: false,
+            idles: false,
             restarts: false,
             lost_at: None,
             in_flight: None,
@@ -106,9 +111,11 @@ struct Sim {
     waiting: Vec<mistral_ratelimit::Waiter>,
     /// A grant on its way back: when it lands, and the grant (`None`: lost).
     inbox: VecDeque<(Instant, Option<Grant>)>,
-    /// Calls the server has not finished: when they end, and their tickets.
-    open: Vec<(Instant, Ticket, u64)>,
+    /// Calls the server has not finished: when they end, their tickets and
+    /// costs, and their places in the arrivals.
+    open: Vec<(Instant, Ticket, u64, usize)>,
     dead: bool,
+    idle_until: Instant,
 }
 
 struct Arrival {
@@ -144,9 +151,10 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
             inbox: VecDeque::new(),
             open: Vec::new(),
             dead: false,
+            idle_until: Instant::ZERO,
         })
         .collect();
-    let mut arrivals = Vec::new();
+    let mut arrivals: Vec<Arrival> = Vec::new();
     let mut now = Instant::ZERO;
     let end = Instant::ZERO + Duration::from_secs(seconds);
     while now < end {
@@ -172,6 +180,16 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
             }
             if w.deaths && rng.chance(0.0002) {
                 s.dead = true;
+                // Its connections close with it: the server ends its calls.
+                for (_, _, _, k) in std::mem::take(&mut s.open) {
+                    arrivals[k].ends = arrivals[k].ends.min(now);
+                }
+                continue;
+            }
+            if w.idles && s.open.is_empty() && s.waiting.is_empty() && !s.holder.asking() && rng.chance(0.0005) {
+                s.idle_until = now + Duration::from_millis(rng.below(20_000));
+            }
+            if now < s.idle_until {
                 continue;
             }
             while s.inbox.front().is_some_and(|(at, _)| *at <= now) {
@@ -180,11 +198,9 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
                     None => s.holder.failed(now),
                 }
             }
-            // A dead holder's calls run on at the server (its connections may
-            // close late); a live one settles each as it ends.
             let (ended, open) = std::mem::take(&mut s.open).into_iter().partition(|(ends, ..)| *ends <= now);
             s.open = open;
-            for (_, ticket, tokens) in ended {
+            for (_, ticket, tokens, _) in ended {
                 ticket.settle(tokens, now);
             }
             s.holder.apply(&s.limiter, now);
@@ -236,12 +252,12 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
 fn send(s: &mut Sim, arrivals: &mut Vec<Arrival>, rng: &mut Rng, call_ms: u64, ticket: Ticket, now: Instant) {
     let at = now + Duration::from_millis(rng.below(40));
     let tokens = 1 + rng.below(ticket.estimate());
-    let ends = if call_ms == 0 { at } else { at + Duration::from_millis(rng.below(call_ms + 1)) };
+    let ends = if call_ms == 0 { at } else { at + Duration::from_millis(1 + rng.below(call_ms)) };
     arrivals.push(Arrival { at, tokens, ends });
     if call_ms == 0 {
         ticket.settle(tokens, at);
     } else {
-        s.open.push((ends, ticket, tokens));
+        s.open.push((ends, ticket, tokens, arrivals.len() - 1));
     }
 }
 
@@ -286,14 +302,15 @@ proptest! {
         loss in prop_oneof![Just(0.0), 0.0f64..0.3],
         delay_ms in 0u64..200,
         deaths in any::<bool>(),
+        idles in any::<bool>(),
         restarts in any::<bool>(),
         in_flight in proptest::option::of(1u64..8),
-        call_ms in 0u64..3000,
+        call_ms in 0u64..10_000,
     ) {
         // A month of a few windows' tokens: it runs out within the run.
         let month = tpw * months;
         let call_ms = if in_flight.is_some() { call_ms } else { 0 };
-        let w = World { seed, holders, rps, tpw, month, call_tokens: tpw / 4, load, burst: 0, loss, delay_ms, deaths, restarts, lost_at: None, in_flight, call_ms };
+        let w = World { seed, holders, rps, tpw, month, call_tokens: tpw / 4, load, burst: 0, loss, delay_ms, deaths, idles, restarts, lost_at: None, in_flight, call_ms };
         let (arrivals, fell_back) = run(w, 30);
         let spent: u64 = arrivals.iter().map(|a| a.tokens).sum();
         prop_assert!(spent <= month, "{spent} tokens in the month, limit {month}: {w:?}");
@@ -374,4 +391,38 @@ fn a_lost_state_never_lets_a_window_go_over() {
             assert!(after as f64 >= 0.8 * 10.0 * w.rps as f64, "{after} requests in the last 10 s: {w:?}");
         }
     }
+    // With a cap on requests in flight shared: never over it either.
+    for seed in 1..4 {
+        let lost_at = Some(Duration::from_secs(10));
+        let w = World { seed, load: 30.0, lost_at, in_flight: Some(3), call_ms: 2000, ..World::busy(3) };
+        let (arrivals, fell_back) = run(w, 40);
+        assert!(!fell_back);
+        let most = most_in_flight(&arrivals);
+        assert!(most <= 3, "{most} requests in flight: {w:?}");
+    }
+}
+
+/// A holder idle past its lease (a Worker with no requests runs nothing, so it
+/// does not renew) while another takes the whole cap: back, it says it applies
+/// nothing, and is granted nothing until the other gives slots back.
+#[test]
+fn a_holder_back_from_idle_past_its_lease_is_granted_only_what_is_free() {
+    use mistral_ratelimit::budget::SharedLane;
+    let slots = SharedLane { unit: Unit::Requests, window_ms: 0, limit: 5 };
+    let ms = |t: u64| Instant::ZERO + Duration::from_millis(t);
+    let mut coordinator = Coordinator::new(CoordinatorPolicy::default());
+    let (mut a, mut b) = (Holder::new("a"), Holder::new("b"));
+    let mut grant = |h: &mut Holder, held: u64, want: u64, t: u64| {
+        let ask = h.ask(vec![slots], vec![held], vec![want], |_, _| ms(t), ms(t));
+        let g = coordinator.lease(&ask, t);
+        h.granted(&g, ms(t));
+        h.shares(ms(t))[0]
+    };
+    grant(&mut a, 0, 9, 0);
+    assert_eq!(grant(&mut a, 0, 9, 10), 5);
+    // a falls idle; b comes after a's lease, takes the cap and renews.
+    grant(&mut b, 0, 9, 20_000);
+    assert_eq!(grant(&mut b, 0, 9, 20_010), 5);
+    assert_eq!(grant(&mut b, 5, 9, 30_000), 5);
+    assert_eq!(grant(&mut a, 0, 9, 35_000), 0, "b holds all 5");
 }

@@ -74,6 +74,9 @@ struct Holding {
     /// Since when it has been short of what it wants, in ms (its place in line).
     #[serde(default)]
     short_since: Option<u64>,
+    /// The `seq` of the latest ask it answered.
+    #[serde(default)]
+    seq: u64,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -140,6 +143,13 @@ impl Coordinator {
             let steady = self.policy.renew_ms;
             return self.grant(ask.seq, vec![0; ask.lanes.len()], steady, vec![false; ask.lanes.len()]);
         }
+        // An ask older than one answered (a store that retried its write after
+        // the holder gave up on it) would undo what the newer one counted; the
+        // holder ignores the answer.
+        if self.holders.get(&ask.holder).is_some_and(|h| ask.seq < h.seq) {
+            let steady = self.policy.renew_ms;
+            return self.grant(ask.seq, vec![0; ask.lanes.len()], steady, vec![false; ask.lanes.len()]);
+        }
         let born = *self.born.get_or_insert(now);
         // A holder that was granted leases by another coordinator (before this one
         // was born) may still be spending them.
@@ -153,8 +163,10 @@ impl Coordinator {
             expires: 0,
             asked: now,
             short_since: None,
+            seq: 0,
         });
         holding.asked = now;
+        holding.seq = ask.seq;
         holding.counted.resize(width, 0);
         holding.want.resize(width, 0);
         holding.queued.resize(width, 0);
@@ -557,6 +569,18 @@ mod tests {
         assert_eq!(c.lease(&slots("b", 0, 0, 50), 20_020).shares, vec![1]);
         c.lease(&slots("a", 3, 3, 50), 20_030);
         assert_eq!(c.lease(&slots("b", 1, 1, 50), 20_040).shares, vec![2]);
+    }
+
+    #[test]
+    fn an_ask_older_than_one_answered_is_not_counted() {
+        let mut c = Coordinator::new(CoordinatorPolicy::default());
+        let numbered = |seq, held, applied| Ask { seq, ..slots("a", held, applied, 50) };
+        c.lease(&numbered(1, 0, 0), 0);
+        c.lease(&numbered(2, 2, 2), 10);
+        c.lease(&numbered(4, 5, 5), 20);
+        // Ask 3 (2 held, 2 applied), written again by a store after ask 4 landed.
+        assert_eq!(c.lease(&numbered(3, 2, 2), 30).shares, vec![0]);
+        assert_eq!(c.lease(&slots("b", 0, 0, 50), 40).shares, vec![0], "a's 5 stay counted");
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct Holder {
     applied: Vec<u64>,
     /// Per lane of the last ask, what it said the holder held.
     reported: Vec<u64>,
+    /// An ask for demand that the least gap held back: due once the gap is over.
+    deferred: bool,
     /// An ask on its way since.
     sent_at: Option<Instant>,
     seq: u64,
@@ -77,6 +79,7 @@ impl Holder {
             lanes: Vec::new(),
             applied: Vec::new(),
             reported: Vec::new(),
+            deferred: false,
             sent_at: None,
             seq: 0,
             last_sent: None,
@@ -130,13 +133,15 @@ impl Holder {
                 cleared |= now_held <= self.applied[i];
             }
         }
-        cleared || ((short || ended) && self.last_sent.is_none_or(|t| now - t >= LEAST_GAP))
+        let gap_over = self.last_sent.is_none_or(|t| now - t >= LEAST_GAP);
+        self.deferred = (short || ended) && !gap_over;
+        cleared || ((short || ended) && gap_over)
     }
 
     /// Whether requests in flight above the share have ended unreported (see
     /// [`Holder::due`]): the coordinator counts their slots until told.
     pub fn owes_ends(&self, limiter: &Limiter, now: Instant) -> bool {
-        let (held, _) = demand(&limiter.shareable(now));
+        let (held, _) = self.aligned(&limiter.shareable(now));
         (0..self.applied.len()).any(|i| {
             let reported = self.reported.get(i).copied().unwrap_or(0);
             self.lanes.get(i).is_some_and(SharedLane::is_in_flight)
@@ -151,9 +156,28 @@ impl Holder {
             return t + ASK_TIMEOUT;
         }
         match self.last_sent {
-            Some(t) if self.state == HolderState::Shared => self.renew_at.min(t + LEAST_GAP),
+            Some(t) if self.state == HolderState::Shared && self.deferred => self.renew_at.min(t + LEAST_GAP),
             _ => self.renew_at,
         }
+    }
+
+    /// Per lane of the last ask, what `view` (a limiter's shareable lanes) holds
+    /// and would like: lanes match by unit and window, since a lane whose limit
+    /// became known since then shifts the others (it is asked for next time).
+    fn aligned(&self, view: &[(LaneSpec, u64, u64)]) -> (Vec<u64>, Vec<u64>) {
+        self.lanes
+            .iter()
+            .map(|lane| {
+                view.iter()
+                    .find(|(spec, ..)| SharedLane::of(spec).same_lane(lane))
+                    .map_or((0, 0), |(_, held, queued)| (*held, held.saturating_add(*queued)))
+            })
+            .unzip()
+    }
+
+    /// Whether the ask numbered `seq` is the one on its way.
+    pub fn awaits(&self, seq: u64) -> bool {
+        self.sent_at.is_some() && self.seq == seq
     }
 
     /// The lanes whose share could go back: contended, and held.
@@ -178,9 +202,13 @@ impl Holder {
         now: Instant,
     ) -> Ask {
         // Shares follow the lanes by name: a lane new to this holder starts at 0.
+        // A lease that lapsed while the coordinator answered applies nothing, and
+        // says so: the coordinator may have handed its shares on.
+        let lapsed = self.expires_at.is_none_or(|e| now >= e) && self.state != HolderState::Fallback;
         let applied: Vec<u64> = lanes
             .iter()
             .map(|lane| self.lanes.iter().position(|x| x.same_lane(lane)).map_or(0, |i| self.applied[i]))
+            .map(|share| if lapsed { 0 } else { share })
             .collect();
         self.applied = applied;
         self.lanes = lanes;
@@ -193,6 +221,7 @@ impl Holder {
         }
         self.sent_at = Some(now);
         self.last_sent = Some(now);
+        self.deferred = false;
         self.asks += 1;
         self.seq += 1;
         let clear_ms = self
@@ -217,7 +246,7 @@ impl Holder {
     /// Whether an ask is due at `now`, from what `limiter` holds and queues on
     /// the lanes a budget shares.
     pub fn is_due(&mut self, limiter: &Limiter, now: Instant) -> bool {
-        let (held, want) = demand(&limiter.shareable(now));
+        let (held, want) = self.aligned(&limiter.shareable(now));
         self.due(now, &held, &want)
     }
 
@@ -225,18 +254,12 @@ impl Holder {
     /// the lanes a budget shares.
     pub fn ask_if_due(&mut self, limiter: &Limiter, now: Instant) -> Option<Ask> {
         let view = limiter.shareable(now);
-        let (held, want) = demand(&view);
+        let (held, want) = self.aligned(&view);
         if !self.due(now, &held, &want) {
             return None;
         }
-        let lanes = view
-            .iter()
-            .map(|(spec, _, _)| SharedLane {
-                unit: spec.unit,
-                window_ms: spec.window.as_millis() as u64,
-                limit: spec.capacity,
-            })
-            .collect();
+        let (held, want) = view.iter().map(|(_, held, queued)| (*held, held.saturating_add(*queued))).unzip();
+        let lanes = view.iter().map(|(spec, ..)| SharedLane::of(spec)).collect();
         let clear = |i: usize, level| limiter.clears_at(view[i].0.unit, view[i].0.window, level, now);
         Some(self.ask(lanes, held, want, clear, now))
     }
@@ -321,11 +344,6 @@ impl Holder {
     pub fn counts(&self) -> (u64, u64) {
         (self.asks, self.failures)
     }
-}
-
-/// Per shareable lane: what is held, and what would be (held plus queued).
-fn demand(view: &[(LaneSpec, u64, u64)]) -> (Vec<u64>, Vec<u64>) {
-    view.iter().map(|(_, held, queued)| (*held, held.saturating_add(*queued))).unzip()
 }
 
 #[cfg(test)]

@@ -19,7 +19,10 @@
 //! lower its own share any time and say so in its next ask (a queue that ran dry
 //! gives back at once). The coordinator counts a holder's share until its lease
 //! has expired and cooled: a holder that dies costs its share for a lease and a
-//! window, never correctness. A live holder that cannot reach the coordinator
+//! window, never correctness. A holder whose lease lapsed while it was idle
+//! comes back applying nothing (its share may have been handed on), and an ask
+//! older than one answered (a store retrying a write the holder gave up on) is
+//! not counted. A live holder that cannot reach the coordinator
 //! spends its share until the lease expires, then falls back to it alone
 //! ([`HolderState::Fallback`]): going on, without the guarantee, and saying so.
 //!
@@ -55,6 +58,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::coordinator::{Coordinator, CoordinatorPolicy};
 pub use self::holder::{Holder, HolderState, ASK_TIMEOUT};
+use crate::limiter::LaneSpec;
 use crate::units::Unit;
 
 /// A shared lane: its unit, window and limit.
@@ -84,6 +88,11 @@ impl SharedLane {
     /// Whether it caps requests in flight.
     pub fn is_in_flight(&self) -> bool {
         self.unit == Unit::Requests && self.window_ms == 0
+    }
+
+    /// The shared lane of a limiter's lane.
+    pub fn of(spec: &LaneSpec) -> SharedLane {
+        SharedLane { unit: spec.unit, window_ms: spec.window.as_millis() as u64, limit: spec.capacity }
     }
 
     fn same_lane(&self, other: &SharedLane) -> bool {

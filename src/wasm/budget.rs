@@ -6,6 +6,7 @@
 //! belongs to that call's request; there is no background timer.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
@@ -21,6 +22,11 @@ use crate::time::Instant;
 
 /// How often calls that wait look for an answer that has arrived.
 const ANSWER_LOOK: Duration = Duration::from_millis(25);
+
+/// The longest a call that ends waits for an ask on its way (see
+/// [`Budget::tell_ends`]): a slow or absent coordinator must not slow every
+/// call's end, and an end it does not hear of costs capacity, never correctness.
+const TELL_WAIT: Duration = Duration::from_millis(500);
 
 /// One client's lease, and how it asks.
 pub struct Budget {
@@ -48,26 +54,19 @@ impl Budget {
         }
     }
 
-    /// Whether an ask is due now.
-    pub fn due(&self, inner: &Inner) -> bool {
-        self.holder.borrow_mut().is_due(inner.limiter(), js::now())
-    }
-
     /// Tells the coordinator of requests in flight above the share that have
-    /// ended, waiting for an ask already on its way first (it may have left
-    /// before they ended). A call that ends does this before it resolves: the
-    /// last call of a Worker's request, or of a process about to exit, has no
-    /// later moment, and the slots it held would stay counted for a lease.
-    pub async fn tell_ends(&self, inner: &Inner) {
+    /// ended, and waits (up to [`TELL_WAIT`]) for the ask on its way, this one or
+    /// one sent before (it may have left before they ended, or from this call's
+    /// last step). A call that ends does this before it resolves: the last call
+    /// of a Worker's request, or of a process about to exit, has no later moment,
+    /// and an ask left behind would be lost with it.
+    pub async fn tell_ends(self: &Rc<Self>, inner: &Rc<Inner>) {
+        let until = js::now() + TELL_WAIT;
         loop {
-            let due = self.due(inner);
-            if !self.holder.borrow().owes_ends(inner.limiter(), js::now()) {
-                return;
+            if self.holder.borrow().owes_ends(inner.limiter(), js::now()) {
+                inner.ask_beside(self);
             }
-            if due {
-                return self.renew_if_due(inner).await;
-            }
-            if !self.holder.borrow().asking() {
+            if !self.holder.borrow().asking() || js::now() >= until {
                 return;
             }
             gloo_timers::future::sleep(ANSWER_LOOK).await;
@@ -77,15 +76,29 @@ impl Budget {
     /// Asks the coordinator if the lease is due or short of demand, and applies
     /// the answer. One ask at a time; others return at once.
     pub async fn renew_if_due(&self, inner: &Inner) {
+        if let Some(ask) = self.start(inner) {
+            self.finish(inner, ask).await;
+        }
+    }
+
+    /// The ask to send now, if one is due: on its way from here on.
+    pub fn start(&self, inner: &Inner) -> Option<Ask> {
         let now = js::now();
         self.apply(inner, now);
-        let Some(ask) = self.holder.borrow_mut().ask_if_due(inner.limiter(), now) else { return };
+        let ask = self.holder.borrow_mut().ask_if_due(inner.limiter(), now)?;
         // A self-lowered share applies before the answer.
         self.apply(inner, now);
+        Some(ask)
+    }
+
+    /// Sends `ask` and applies the answer.
+    pub async fn finish(&self, inner: &Inner, ask: Ask) {
         let before = self.holder.borrow().state();
         match self.send(&ask).await {
             Some(grant) => self.holder.borrow_mut().granted(&grant, js::now()),
-            None => self.holder.borrow_mut().failed(js::now()),
+            // Unless the wait for it already gave up on it (and another may be on its way).
+            None if self.holder.borrow().awaits(ask.seq) => self.holder.borrow_mut().failed(js::now()),
+            None => {}
         }
         self.apply(inner, js::now());
         let holder = self.holder.borrow();

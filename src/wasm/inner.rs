@@ -90,20 +90,33 @@ impl Inner {
 
     /// A call ended: with a shared budget, the slots in flight it held above the
     /// share are reported before it resolves (see [`Budget::tell_ends`]).
-    pub async fn call_ended(&self) {
+    pub async fn call_ended(self: &Rc<Self>) {
         let budget = self.budget.borrow().clone();
         if let Some(budget) = budget {
             budget.tell_ends(self).await;
         }
     }
 
-    /// Asks the budget's coordinator beside the running call, if an ask is due.
-    fn ask_beside(self: &Rc<Self>, budget: &Rc<Budget>) {
-        if !budget.due(self) {
+    /// With a shared budget, asks beside an open stream until `ended` resolves (its
+    /// sender sent or dropped). A stream reads only as its consumer asks, and
+    /// may fall silent: the lease that counts its slot in flight must not lapse
+    /// meanwhile, or the coordinator would hand the slot on.
+    pub fn keep_lease_until(self: &Rc<Self>, ended: futures_channel::oneshot::Receiver<()>) {
+        if self.budget.borrow().is_none() {
             return;
         }
+        let inner = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = inner.beside_lease(ended).await;
+        });
+    }
+
+    /// Asks the budget's coordinator beside the running call, if an ask is due.
+    /// It is on its way when this returns.
+    pub fn ask_beside(self: &Rc<Self>, budget: &Rc<Budget>) {
+        let Some(ask) = budget.start(self) else { return };
         let (inner, beside) = (self.clone(), budget.clone());
-        wasm_bindgen_futures::spawn_local(async move { beside.renew_if_due(&inner).await });
+        wasm_bindgen_futures::spawn_local(async move { beside.finish(&inner, ask).await });
     }
 
     pub fn config(&self) -> &ClientConfig {

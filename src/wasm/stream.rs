@@ -30,6 +30,9 @@ struct State {
     /// The caller's abort has been acted on.
     abort_seen: bool,
     busy: bool,
+    /// Dropped when the stream ends: until then a shared budget's lease is kept
+    /// renewed (see [`Inner::keep_lease_until`]).
+    lease_kept: Option<futures_channel::oneshot::Sender<()>>,
 }
 
 /// A stream of events; JS wraps it in an async iterator.
@@ -46,6 +49,8 @@ enum Step {
 impl EventStream {
     pub(crate) fn open(inner: &Rc<Inner>, call: Call, res: HttpResponse, scope: Scope) -> EventStream {
         let reader = res.raw.body().and_then(|b| b.get_reader().dyn_into::<ReadableStreamDefaultReader>().ok());
+        let (lease_kept, stream_ended) = futures_channel::oneshot::channel();
+        inner.keep_lease_until(stream_ended);
         EventStream {
             state: Rc::new(RefCell::new(State {
                 inner: inner.clone(),
@@ -56,6 +61,7 @@ impl EventStream {
                 end: None,
                 abort_seen: false,
                 busy: false,
+                lease_kept: Some(lease_kept),
             })),
         }
     }
@@ -125,7 +131,11 @@ impl EventStream {
 
 /// The stream's call is over: its end is told before the caller hears of it.
 async fn ended(state: &Rc<RefCell<State>>) {
-    let inner = state.borrow().inner.clone();
+    let inner = {
+        let mut s = state.borrow_mut();
+        s.lease_kept.take();
+        s.inner.clone()
+    };
     inner.call_ended().await;
 }
 

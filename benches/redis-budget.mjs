@@ -12,8 +12,11 @@
 // Then the time a lease adds to a call: one process sending one plain call every
 // 400 ms, p50 and p99, with the budget on Redis and without. Then how many
 // processes one budget key serves: holders asking back to back on one key, and
-// the asks per second it completes. REDIS_QUICK=1 stops after the first table
-// (and skips its baseline row).
+// the asks per second it completes. Then a cap of 5 requests in flight shared
+// by 1, 3 and 8 processes (120 calls of 0.65-1.3 s against a mock that caps
+// requests in flight at 5), beside one process with a client of its own: the
+// time the mock had 5 in flight, and the pace against that one process.
+// REDIS_QUICK=1 stops after the first table (and skips its baseline row).
 import { oracle, pkg, startMock } from "../tests/client/helpers.mjs";
 import { spawnNode, startRedis } from "../tests/redis/harness.mjs";
 import Redis from "ioredis";
@@ -116,6 +119,44 @@ async function keyThroughput(holders) {
   }
 }
 
+const SLOT_CALLS = 120;
+
+// SLOT_CALLS calls split among `processes` reading RPS as requests in flight,
+// sharing the cap on Redis (or, `alone`, each with a client of its own).
+async function sharedSlots(processes, { alone = false } = {}) {
+  const mock = await startMock(["--max-in-flight", String(RPS), "--rps", "1000", "--stream-tokens-per-second", "100", "--latency-ms", "20-200"]);
+  const redis = await startRedis();
+  try {
+    const each = Math.floor(SLOT_CALLS / processes);
+    const env = {
+      ...(alone ? { ALONE: "1" } : {}),
+      REDIS_URL: redis.url,
+      UPSTREAM_URL: mock.url,
+      RPS: String(RPS),
+      REQUEST_LIMIT: "concurrency",
+      MAX_TOKENS: "130",
+      CALLS: String(each),
+      START_AT: String(Date.now() + 2000 + 150 * processes),
+    };
+    const children = Array.from({ length: processes }, () => spawnNode(holder, [], env));
+    const reports = await Promise.all(children.map(async (c) => JSON.parse((await c.lines).at(-1))));
+    const stats = await mock.stats();
+    const total = stats.in_flight_ms.reduce((a, b) => a + b, 0);
+    return {
+      processes: alone ? `${processes}, alone` : processes,
+      calls: each * processes,
+      lost: reports.flatMap((r) => r.outcomes).filter((o) => o !== "ok").length,
+      rateLimited: stats.rate_limited,
+      busiest: stats.busiest_in_flight,
+      atCap: (stats.in_flight_ms[RPS] ?? 0) / total,
+      makespan: Math.max(...reports.map((r) => r.ended)) - Math.min(...reports.map((r) => r.began)),
+    };
+  } finally {
+    await redis.stop();
+    mock.stop();
+  }
+}
+
 const rows = [];
 for (const processes of (process.env.REDIS_PROCESSES ?? "1,4,16").split(",").map(Number)) {
   console.error(`${processes} process(es)...`);
@@ -141,4 +182,11 @@ console.log("\n| holders asking back to back on one key | asks / s | failed |\n|
 for (const holders of [1, 4, 16, 64]) {
   const r = await keyThroughput(holders);
   console.log(`| ${r.holders} | ${r.perSecond.toFixed(0)} | ${r.failed} |`);
+}
+console.error("requests in flight...");
+const baseline = await sharedSlots(1, { alone: true });
+console.log(`\n| processes sharing 5 in flight | calls | lost | 429s | busiest | time with 5 in flight | makespan | pace against one alone |\n|---|---|---|---|---|---|---|---|`);
+for (const r of [baseline, await sharedSlots(1), await sharedSlots(3), await sharedSlots(8)]) {
+  const pace = baseline.makespan / r.makespan;
+  console.log(`| ${r.processes} | ${r.calls} | ${r.lost} | ${r.rateLimited} | ${r.busiest} | ${(100 * r.atCap).toFixed(1)}% | ${(r.makespan / 1000).toFixed(1)} s | ${pace.toFixed(3)} |`);
 }

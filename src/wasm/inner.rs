@@ -75,6 +75,9 @@ impl Inner {
         let budget = self.budget.borrow().clone();
         let Some(budget) = budget else { return work.await };
         futures_util::pin_mut!(work);
+        // A call queued for admission is demand an ask should follow at once, not
+        // at the next renewal (the wait below looks again only when one is due).
+        self.ask_beside(&budget);
         loop {
             let now = js::now();
             let wait = budget.next_look(now).saturating_since(now).max(Duration::from_millis(10));

@@ -439,6 +439,34 @@ mod tests {
     }
 
     #[test]
+    fn lanes_match_by_unit_and_window_when_one_appears_between_asks() {
+        use crate::limiter::{Demand, InFlightPolicy, LimiterConfig, Reservation};
+        let limiter = Limiter::new(LimiterConfig {
+            lanes: vec![LaneSpec::tokens_per_minute(1000)],
+            in_flight: InFlightPolicy { cap: Some(2), learn: false },
+            ..Default::default()
+        });
+        let admit = || match limiter.reserve(Demand::tokens(10), at(0)) {
+            Ok(Reservation::Ready(t)) => t,
+            other => panic!("expected admission, got {other:?}"),
+        };
+        let (a, b) = (admit(), admit());
+        let mut h = Holder::new("a");
+        let ask = h.ask_if_due(&limiter, at(0)).expect("joining");
+        assert_eq!(ask.lanes.iter().map(|l| l.window_ms).collect::<Vec<_>>(), vec![60_000, 0]);
+        h.granted(&Grant { shares: vec![1000, 1], contended: vec![false, false], ..grant(0) }, at(10));
+        // The slots are lowered to 1 with 2 in flight; then a reply states a
+        // per-second limit, a lane that comes before the cap in what is shared.
+        let report = crate::feedback::parse_headers([("x-ratelimit-limit-req-second", "5")]);
+        limiter.observe_server(&report, None, at(20));
+        assert_eq!(limiter.shareable(at(20)).len(), 3);
+        assert!(!h.owes_ends(&limiter, at(30)), "both still in flight");
+        drop(a);
+        assert!(h.owes_ends(&limiter, at(40)), "one ended above the share");
+        drop(b);
+    }
+
+    #[test]
     fn in_a_contended_budget_a_drained_queue_gives_back_at_once() {
         let mut h = Holder::new("a");
         h.ask(vec![RPS5], vec![0], vec![3], |_, _| Instant::ZERO, at(0));

@@ -537,14 +537,17 @@ mod tests {
     }
 
     #[test]
-    fn a_dead_holders_share_returns_after_its_lease_and_a_window() {
+    fn a_dead_holders_share_returns_after_its_lease_and_a_window_slots_after_its_lease() {
         let policy = CoordinatorPolicy::default();
-        let mut c = Coordinator::new(policy);
-        c.lease(&ask("a", 0, 0, 50), 0);
-        c.lease(&ask("a", 0, 2, 50), 0);
-        let end = policy.lease_ms + 1000 + policy.margin_ms;
-        assert_eq!(c.lease(&ask("b", 0, 0, 50), end - 1).shares, vec![0]);
-        assert_eq!(c.lease(&ask("b", 0, 0, 50), end).shares, vec![2], "free again (a quarter, as a newcomer)");
+        let ends = [(ask as fn(&str, u64, u64, u64) -> Ask, 1000), (slots, 0)];
+        for (lane, window) in ends {
+            let mut c = Coordinator::new(policy);
+            c.lease(&lane("a", 0, 0, 50), 0);
+            c.lease(&lane("a", 0, 2, 50), 0);
+            let end = policy.lease_ms + window + policy.margin_ms;
+            assert_eq!(c.lease(&lane("b", 0, 0, 50), end - 1).shares, vec![0]);
+            assert_eq!(c.lease(&lane("b", 0, 0, 50), end).shares, vec![2], "free again (a quarter, as a newcomer)");
+        }
     }
 
     const IN_FLIGHT5: SharedLane = SharedLane { unit: Unit::Requests, window_ms: 0, limit: 5 };
@@ -581,17 +584,6 @@ mod tests {
         // Ask 3 (2 held, 2 applied), written again by a store after ask 4 landed.
         assert_eq!(c.lease(&numbered(3, 2, 2), 30).shares, vec![0]);
         assert_eq!(c.lease(&slots("b", 0, 0, 50), 40).shares, vec![0], "a's 5 stay counted");
-    }
-
-    #[test]
-    fn a_dead_holders_slots_return_with_its_lease() {
-        let policy = CoordinatorPolicy::default();
-        let mut c = Coordinator::new(policy);
-        c.lease(&slots("a", 0, 0, 50), 0);
-        c.lease(&slots("a", 2, 2, 50), 0);
-        let end = policy.lease_ms + policy.margin_ms;
-        assert_eq!(c.lease(&slots("b", 0, 0, 50), end - 1).shares, vec![0]);
-        assert_eq!(c.lease(&slots("b", 0, 0, 50), end).shares, vec![2], "no window to wait for");
     }
 
     const TPM: SharedLane = SharedLane { unit: Unit::Tokens, window_ms: 60_000, limit: 6_000 };

@@ -125,14 +125,7 @@ impl Holder {
         // Requests in flight above the share ended since the last ask: the
         // coordinator counts them until told. The last of them is told at once,
         // since no later end may come to tell it.
-        let (mut ended, mut cleared) = (false, false);
-        for i in (0..self.applied.len()).filter(|&i| self.lanes.get(i).is_some_and(SharedLane::is_in_flight)) {
-            let (reported, now_held) = (self.reported.get(i).copied().unwrap_or(0), held.get(i).copied().unwrap_or(0));
-            if reported > self.applied[i] && now_held < reported {
-                ended = true;
-                cleared |= now_held <= self.applied[i];
-            }
-        }
+        let (ended, cleared) = self.ended_above_share(held);
         let gap_over = self.last_sent.is_none_or(|t| now - t >= LEAST_GAP);
         self.deferred = (short || ended) && !gap_over;
         cleared || ((short || ended) && gap_over)
@@ -141,13 +134,21 @@ impl Holder {
     /// Whether requests in flight above the share have ended unreported (see
     /// [`Holder::due`]): the coordinator counts their slots until told.
     pub fn owes_ends(&self, limiter: &Limiter, now: Instant) -> bool {
-        let (held, _) = self.aligned(&limiter.shareable(now));
-        (0..self.applied.len()).any(|i| {
-            let reported = self.reported.get(i).copied().unwrap_or(0);
-            self.lanes.get(i).is_some_and(SharedLane::is_in_flight)
-                && reported > self.applied[i]
-                && held.get(i).is_some_and(|h| *h < reported)
-        })
+        self.ended_above_share(&self.aligned(&limiter.shareable(now)).0).0
+    }
+
+    /// Per lane of the last ask, `held` now: whether requests in flight above the
+    /// share have ended since that ask, and whether the last of them has.
+    fn ended_above_share(&self, held: &[u64]) -> (bool, bool) {
+        let (mut ended, mut cleared) = (false, false);
+        for i in (0..self.applied.len()).filter(|&i| self.lanes.get(i).is_some_and(SharedLane::is_in_flight)) {
+            let (reported, now_held) = (self.reported.get(i).copied().unwrap_or(0), held.get(i).copied().unwrap_or(0));
+            if reported > self.applied[i] && now_held < reported {
+                ended = true;
+                cleared |= now_held <= self.applied[i];
+            }
+        }
+        (ended, cleared)
     }
 
     /// When [`Holder::due`] may turn true with no new demand.

@@ -19,7 +19,8 @@ const plan = {
   requestsPerSecond: Number(rps),
   tokensPerMinute: Number(tpm),
 };
-const apiKey = "the-mock-takes-any-key";
+// The mock takes any key; `make demo` gives each key its own budget, and the page uses another.
+const apiKey = "terminal-storm";
 const client = new MistralRatelimitClient({ apiKey, serverURL: url, requestsPerSecond: plan.requestsPerSecond, tokensPerMinute: plan.tokensPerMinute });
 
 console.log(`A storm of ${plan.calls} calls at once, on a server allowing ${rps} requests/s and ${tpm} tokens/min:`);

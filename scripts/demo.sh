@@ -60,8 +60,11 @@ await_up() {
 }
 
 # The mock serves the page either way; without a key it is also the backend.
+# Each API key has budgets of its own (--limit-scope key): the page's storm
+# ("page-has-no-key") and the terminal's (scripts/demo-storm.mjs) never share one,
+# so a storm clicked while the terminal's runs shows the page's client alone.
 start mock target/release/mock-mistral --host 127.0.0.1 --port "$port" --rps "$rps" --tpm "$tpm" \
-  --latency-ms 100-600 --stream-tokens-per-second 40 --www target/www
+  --limit-scope key --latency-ms 100-600 --stream-tokens-per-second 40 --www target/www
 await_up mock "$origin/index.html"
 
 if [[ -z ${MISTRAL_API_KEY:-} ]]; then

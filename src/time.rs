@@ -46,6 +46,11 @@ impl Instant {
         Duration::from_micros(self.0.saturating_sub(earlier.0))
     }
 
+    /// `d` earlier, or the origin.
+    pub(crate) fn saturating_sub(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_sub(micros(d)))
+    }
+
     /// The smallest step the core distinguishes: one microsecond later.
     pub(crate) fn next_tick(self) -> Instant {
         Instant(self.0.saturating_add(1))

@@ -8,7 +8,10 @@
 //! The delay has two parts, learned apart:
 //! - our own, from admission to sending (a busy event loop), measured exactly on
 //!   every attempt ([`Margin::observe_departure`]): its spread over the last
-//!   [`SAMPLES`] attempts;
+//!   [`SAMPLES`] attempts that left within [`LOOP_MEMORY`]. A stall (a storm
+//!   setting up hundreds of calls at once) delays what leaves during it; a
+//!   second later the loop has caught up, and what it delayed was held by the
+//!   margin of its own time;
 //! - the network's, one way. A round trip alone cannot tell it from the server's
 //!   time, which varies with the work; when the reply says how long the server
 //!   took (`x-envoy-upstream-service-time`), the spread of the rest bounds the
@@ -25,10 +28,15 @@
 //! later ones reuse, so the first arrive later after sending than the next. Until
 //! [`WARM_UP`] replies are in, the margin is therefore at least `initial`; every
 //! reply counts, with or without timing headers. Our own delay before sending is
-//! measured, not guessed, so `initial` need only cover the set-up.
+//! measured, not guessed, so `initial` need only cover the set-up. A reply that
+//! says how long the server took shows what the network added to its round trip,
+//! set-up included: twice the most any such reply showed bounds the warm-up
+//! margin from then on, so a slow model does not pass for a slow network.
 
 use std::collections::VecDeque;
 use std::time::Duration;
+
+use crate::time::Instant;
 
 /// How many recent samples each spread is learned from.
 pub(crate) const SAMPLES: usize = 32;
@@ -36,6 +44,8 @@ pub(crate) const SAMPLES: usize = 32;
 pub(crate) const WARM_UP: usize = 8;
 /// Replies in a row without a surprise 429 after which the floor halves.
 pub(crate) const CALM: usize = 128;
+/// How long a departure's delay speaks for the event loop.
+pub(crate) const LOOP_MEMORY: Duration = Duration::from_secs(1);
 
 /// How the arrival margin is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,21 +78,28 @@ impl Default for MarginPolicy {
     }
 }
 
-/// The last [`SAMPLES`] durations, for their spread.
+/// The last [`SAMPLES`] durations, each with when it was observed, for their spread.
 #[derive(Debug, Default)]
-struct Recent(VecDeque<Duration>);
+struct Recent(VecDeque<(Instant, Duration)>);
 
 impl Recent {
-    fn push(&mut self, d: Duration) {
+    fn push(&mut self, at: Instant, d: Duration) {
         if self.0.len() == SAMPLES {
             self.0.pop_front();
         }
-        self.0.push_back(d);
+        self.0.push_back((at, d));
+    }
+
+    /// Drops the samples observed before `t`.
+    fn forget_before(&mut self, t: Instant) {
+        while self.0.front().is_some_and(|(at, _)| *at < t) {
+            self.0.pop_front();
+        }
     }
 
     fn spread(&self) -> Duration {
-        let lo = self.0.iter().min().copied().unwrap_or_default();
-        let hi = self.0.iter().max().copied().unwrap_or_default();
+        let lo = self.0.iter().map(|s| s.1).min().unwrap_or_default();
+        let hi = self.0.iter().map(|s| s.1).max().unwrap_or_default();
         hi - lo
     }
 }
@@ -95,6 +112,8 @@ pub(crate) struct Margin {
     departures: Recent,
     /// Round trips less the server's reported time.
     network: Recent,
+    /// The most a reply's network time was while warming up, if one said.
+    set_up: Option<Duration>,
     replies: usize,
     calm: usize,
 }
@@ -106,6 +125,7 @@ impl Margin {
             floor: policy.floor,
             departures: Recent::default(),
             network: Recent::default(),
+            set_up: None,
             replies: 0,
             calm: 0,
         }
@@ -118,10 +138,16 @@ impl Margin {
     pub(crate) fn current(&self) -> Duration {
         let mut least = self.floor;
         if self.replies < WARM_UP {
-            least = least.max(self.policy.initial);
+            let set_up = self.set_up.map_or(self.policy.initial, |d| (d * 2).min(self.policy.initial));
+            least = least.max(set_up);
         }
         let learned = self.departures.spread() + self.network.spread();
         learned.max(least).min(self.ceiling())
+    }
+
+    /// The least margin while warming up: a connection set-up's round trip.
+    pub(crate) fn initial(&self) -> Duration {
+        self.policy.initial
     }
 
     /// Fewer than [`WARM_UP`] replies are in: connections may still be opening.
@@ -129,16 +155,21 @@ impl Margin {
         self.replies < WARM_UP
     }
 
-    /// An attempt left `delay` after the limiter admitted it.
-    pub(crate) fn observe_departure(&mut self, delay: Duration) {
-        self.departures.push(delay);
+    /// An attempt left at `now`, `delay` after the limiter admitted it.
+    pub(crate) fn observe_departure(&mut self, delay: Duration, now: Instant) {
+        self.departures.forget_before(now.saturating_sub(LOOP_MEMORY));
+        self.departures.push(now, delay);
     }
 
-    /// A reply's head came `rtt` after sending; the server says it took `upstream`.
-    pub(crate) fn observe_round_trip(&mut self, rtt: Duration, upstream: Option<Duration>) {
+    /// A reply's head came at `now`, `rtt` after sending; the server says it took `upstream`.
+    pub(crate) fn observe_round_trip(&mut self, rtt: Duration, upstream: Option<Duration>, now: Instant) {
         self.replies = self.replies.saturating_add(1);
         if let Some(up) = upstream {
-            self.network.push(rtt.saturating_sub(up));
+            let network = rtt.saturating_sub(up);
+            self.network.push(now, network);
+            if self.replies <= WARM_UP {
+                self.set_up = Some(self.set_up.map_or(network, |d| d.max(network)));
+            }
         }
         self.calm += 1;
         if self.calm >= CALM {
@@ -169,7 +200,7 @@ mod tests {
 
     fn warm(m: &mut Margin) {
         for _ in 0..WARM_UP {
-            m.observe_round_trip(ms(100), None);
+            m.observe_round_trip(ms(100), None, Instant::ZERO);
         }
     }
 
@@ -178,24 +209,38 @@ mod tests {
         let mut m = Margin::new(policy(25, 250, 500));
         assert_eq!(m.current(), ms(250));
         for _ in 0..WARM_UP - 1 {
-            m.observe_round_trip(ms(180), None);
+            m.observe_round_trip(ms(180), None, Instant::ZERO);
         }
         assert_eq!(m.current(), ms(250));
-        m.observe_round_trip(ms(20), None);
+        m.observe_round_trip(ms(20), None, Instant::ZERO);
         assert_eq!(m.current(), ms(25), "round trips without the header say nothing of the one-way spread");
+    }
+
+    #[test]
+    fn a_reply_that_says_the_servers_time_bounds_the_warm_up_by_what_the_network_added() {
+        let mut m = Margin::new(policy(15, 100, 500));
+        m.observe_round_trip(ms(1200), Some(ms(1180)), Instant::ZERO);
+        assert_eq!(m.current(), ms(40), "a slow model is not a slow network");
+        m.observe_round_trip(ms(900), None, Instant::ZERO);
+        assert_eq!(m.current(), ms(40));
+        m.observe_round_trip(ms(300), Some(ms(100)), Instant::ZERO);
+        assert_eq!(m.current(), ms(180), "the spread of what the network added stands");
+        let mut m = Margin::new(policy(15, 100, 500));
+        m.observe_round_trip(ms(1200), Some(ms(1199)), Instant::ZERO);
+        assert_eq!(m.current(), ms(15), "never under the floor");
     }
 
     #[test]
     fn our_own_delay_and_the_network_spread_make_the_margin() {
         let mut m = Margin::new(policy(10, 10, 200));
         warm(&mut m);
-        m.observe_departure(ms(2));
-        m.observe_departure(ms(32));
+        m.observe_departure(ms(2), Instant::ZERO);
+        m.observe_departure(ms(32), Instant::ZERO);
         assert_eq!(m.current(), ms(30));
-        m.observe_round_trip(ms(140), Some(ms(100)));
-        m.observe_round_trip(ms(200), Some(ms(80)));
+        m.observe_round_trip(ms(140), Some(ms(100)), Instant::ZERO);
+        m.observe_round_trip(ms(200), Some(ms(80)), Instant::ZERO);
         assert_eq!(m.current(), ms(30 + 80));
-        m.observe_departure(ms(900));
+        m.observe_departure(ms(900), Instant::ZERO);
         assert_eq!(m.current(), ms(200), "never past the ceiling");
     }
 
@@ -203,10 +248,23 @@ mod tests {
     fn old_outliers_are_forgotten() {
         let mut m = Margin::new(policy(5, 5, 1000));
         warm(&mut m);
-        m.observe_departure(ms(700));
+        m.observe_departure(ms(700), Instant::ZERO);
         for _ in 0..SAMPLES {
-            m.observe_departure(ms(50));
+            m.observe_departure(ms(50), Instant::ZERO);
         }
+        assert_eq!(m.current(), ms(5));
+    }
+
+    #[test]
+    fn a_stall_a_second_ago_says_nothing_of_the_loop_now() {
+        let mut m = Margin::new(policy(5, 5, 1000));
+        warm(&mut m);
+        m.observe_departure(ms(2), Instant::ZERO);
+        m.observe_departure(ms(80), Instant::ZERO + ms(80));
+        assert_eq!(m.current(), ms(78));
+        m.observe_departure(ms(1), Instant::ZERO + ms(900));
+        assert_eq!(m.current(), ms(79), "within a second, the stall still counts");
+        m.observe_departure(ms(1), Instant::ZERO + ms(1081));
         assert_eq!(m.current(), ms(5));
     }
 
@@ -220,11 +278,11 @@ mod tests {
         m.widen();
         assert_eq!(m.current(), ms(150));
         for _ in 0..CALM {
-            m.observe_round_trip(ms(30), None);
+            m.observe_round_trip(ms(30), None, Instant::ZERO);
         }
         assert_eq!(m.current(), ms(75));
         for _ in 0..4 * CALM {
-            m.observe_round_trip(ms(30), None);
+            m.observe_round_trip(ms(30), None, Instant::ZERO);
         }
         assert_eq!(m.current(), ms(25), "never below the policy's floor");
     }

@@ -350,16 +350,16 @@ impl Limiter {
         self.core.borrow_mut().drain_changes()
     }
 
-    /// An attempt left `delay` after it was admitted (a busy event loop, say).
-    pub fn observe_departure(&self, delay: Duration) {
-        self.core.borrow_mut().margin.observe_departure(delay);
+    /// An attempt left at `now`, `delay` after it was admitted (a busy event loop, say).
+    pub fn observe_departure(&self, delay: Duration, now: Instant) {
+        self.core.borrow_mut().margin.observe_departure(delay, now);
     }
 
-    /// A reply's head came `rtt` after its request was sent; `upstream` is the
-    /// processing time the server reported, if it did. The arrival margin is
-    /// learned from these (see [`MarginPolicy`]).
-    pub fn observe_round_trip(&self, rtt: Duration, upstream: Option<Duration>) {
-        self.core.borrow_mut().margin.observe_round_trip(rtt, upstream);
+    /// A reply's head came at `now`, `rtt` after its request was sent; `upstream`
+    /// is the processing time the server reported, if it did. The arrival margin
+    /// is learned from these (see [`MarginPolicy`]).
+    pub fn observe_round_trip(&self, rtt: Duration, upstream: Option<Duration>, now: Instant) {
+        self.core.borrow_mut().margin.observe_round_trip(rtt, upstream, now);
     }
 
     /// The workspace lanes a shared budget may divide (configured, with windows up

@@ -254,8 +254,8 @@ fn one_a_second_with_margin(floor: u64, initial: u64, ceiling: u64) -> Limiter {
 #[test]
 fn the_margin_follows_departure_jitter() {
     let l = one_a_second_with_margin(5, 5, 1000);
-    l.observe_departure(Duration::from_millis(40));
-    l.observe_departure(Duration::from_millis(240));
+    l.observe_departure(Duration::from_millis(40), secs(0.0));
+    l.observe_departure(Duration::from_millis(240), secs(0.0));
     assert_eq!(l.status(secs(0.0)).margin, Duration::from_millis(200));
     let _a = ready(l.reserve(Demand::tokens(1), secs(0.0)));
     let b = queued(l.reserve(Demand::tokens(1), secs(0.0)));
@@ -292,7 +292,7 @@ fn a_request_sent_while_warming_up_is_held_from_its_latest_arrival() {
     assert_eq!(c.predicted(), (at + Duration::from_millis(1100)).next_tick());
     // Once the warm-up is over, a slow reply is the server's work: the margin stands.
     for _ in 0..margin::WARM_UP {
-        l.observe_round_trip(Duration::from_millis(20), None);
+        l.observe_round_trip(Duration::from_millis(20), None, secs(0.0));
     }
     let (c, at) = wait_for(&l, c, secs(4.0));
     c.depart(at);

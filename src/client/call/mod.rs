@@ -220,7 +220,7 @@ impl Call {
                 // Our own delay between admission and sending bunches arrivals:
                 // the margin learns its spread, and this request's costs are held
                 // from when it leaves.
-                state.limiter().observe_departure(at - ticket.admitted_at());
+                state.limiter().observe_departure(at - ticket.admitted_at(), at);
                 ticket.depart(at);
                 self.arrival = Some(ticket.arrival());
                 self.ticket = Some(ticket);
@@ -323,7 +323,7 @@ impl Call {
         let at = now.at;
         let rtt = at - self.sent_at;
         let upstream = upstream_time(&headers);
-        state.limiter().observe_round_trip(rtt, upstream);
+        state.limiter().observe_round_trip(rtt, upstream, at);
         if let Some(t) = self.ticket.as_ref().filter(|_| status != 429) {
             t.answered(upstream, at);
         }

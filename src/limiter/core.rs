@@ -446,8 +446,8 @@ impl Core {
         booking.rebook(&mut self.lanes, now, |window| (left + late + window).saturating_since(now));
     }
 
-    /// A client starts: each configured limit no reply has stated spends half
-    /// until the first reply, then rises to the whole (see `inference::Start`).
+    /// A client starts: each configured limit no reply has stated spends half,
+    /// then rises to the whole (see `inference::Start`).
     pub(crate) fn start_cautious(&mut self) {
         for lane in &mut self.lanes.lanes {
             if lane.inferable() {
@@ -461,7 +461,7 @@ impl Core {
     /// quarter of a window later or, on slow round trips, later.
     pub(crate) fn heard(&mut self, round_trip: Duration, now: Instant) {
         let now = self.advance(now);
-        if self.lanes.lanes.iter().any(|l| l.start == Start::Half) {
+        if self.lanes.lanes.iter().any(|l| l.start.unheard()) {
             for lane in &mut self.lanes.lanes {
                 lane.start = lane.start.heard(now, lane.spec.window, round_trip);
             }
@@ -490,6 +490,13 @@ impl Core {
         let now = self.advance(now);
         let margin = self.margin.current();
         let warming = self.margin.warming();
+        if self.lanes.lanes.iter().any(|l| l.start == Start::Half) {
+            let unit = self.margin.initial();
+            for lane in &mut self.lanes.lanes {
+                lane.start = lane.start.sent(now, lane.spec.window, lane.spec.capacity, unit);
+            }
+            self.wake = self.compute_wake();
+        }
         let Some(booking) = self.bookings.get_mut(&id) else { return };
         self.sent.record(now, id, booking.model.clone());
         booking.left_warming = warming.then_some(now);
@@ -731,13 +738,14 @@ impl Core {
     }
 
     /// Of the lanes still rising from the start (see `inference::Start`) that the
-    /// refused request was charged to, the fullest for what it may spend now:
-    /// its index and the request's cost on it.
+    /// refused request was charged to, and had risen past half when it left,
+    /// the fullest for what it may spend now: its index and the request's cost
+    /// on it. A refusal at half says the limit is lower still: the others judge it.
     fn rising_lane(&self, r: &Refused) -> Option<(usize, u64)> {
         r.lanes
             .iter()
             .map(|&i| (i, &self.lanes.lanes[i]))
-            .filter(|(_, l)| l.inferable() && matches!(l.start, Start::Rising { .. }))
+            .filter(|(_, l)| l.inferable() && matches!(l.start.rise(r.left), Start::Rising { done: 1.., .. }))
             .map(|(i, l)| (i, l.spec.cost_of(r.tokens), l.held() as f64 / l.start.limit(l.spec.capacity) as f64))
             .max_by(|a, b| a.2.total_cmp(&b.2))
             .map(|(i, cost, _)| (i, cost))

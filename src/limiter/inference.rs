@@ -39,11 +39,14 @@
 //! server's own is climbed step by step. It stops at the configured limit.
 //!
 //! A client that has just started spends half of each configured limit that no
-//! reply has stated until the first reply, then rises to the whole over a
-//! quarter of a window, or in steps paced by the first reply's round trip when
-//! replies are slow ([`Start`]). A limit twice too high then costs a 429 or
-//! two, not a window's excess at once; one that is right costs a little of the
-//! first window's budget.
+//! reply has stated, then rises to the whole ([`Start`]): from its first request
+//! on, one unit at a time, each a connection set-up's round trip after the last
+//! (the margin's warm-up, the only round trip known before a reply: a 429 for a
+//! unit too many comes back before the next unit goes); from the first reply on,
+//! over a quarter of a window, or in steps paced by that reply's round trip when
+//! replies are slow. A limit twice too high then costs a 429 or two, not a
+//! window's excess at once; one that is right costs a few units of the first
+//! window's budget, not the half of it that a slow first reply would hold back.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -110,12 +113,13 @@ pub struct LimitChange {
 pub(crate) enum Start {
     /// The whole limit.
     Full,
-    /// Half, until the first reply.
+    /// Half, until the first request leaves.
     Half,
-    /// From half at `since` (the first reply) to the whole in [`RISE_STEPS`]
-    /// steps of `step` (`done` so far): a limit that is too high meets its first
-    /// 429 a step or two past the real one, not a burst past it.
-    Rising { since: Instant, step: Duration, done: u32 },
+    /// From half to the whole in [`RISE_STEPS`] steps, the first `from` of them
+    /// taken before `since` and one more every `step` after it; `heard` once a
+    /// reply paces it. A limit that is too high meets its first 429 a step or
+    /// two past the real one, not a burst past it.
+    Rising { since: Instant, step: Duration, from: u32, done: u32, heard: bool },
 }
 
 /// The steps of [`Start::Rising`].
@@ -132,32 +136,56 @@ impl Start {
         }
     }
 
-    /// Half becomes a rise from `now` over a quarter of `window`, or slower: the
-    /// steps are at least a quarter of the first reply's `round_trip` apart (and
-    /// at most a quarter window), so that the 429 for a step too far comes back
-    /// before many more. On a busy event loop replies come back late, and a rise
-    /// timed by the clock alone would run many steps past the limit before its
-    /// first 429 was read. A quarter: the first reply also paid for setting up
-    /// its connection and for the start's burst, which a 429 later does not
-    /// (measured on a loaded machine: first replies after 650 ms, 429s after
-    /// 150 ms), and each step slower costs a limit that is right a little more.
+    /// The first request left at `now`, before any reply: half starts rising by
+    /// one unit of `capacity` every `unit` (the round trip of a connection's
+    /// set-up, the only one known yet), so that the 429 for a unit too many is
+    /// back before the next unit goes; limits of many units (tokens) in
+    /// [`RISE_STEPS`] steps of `unit`. Never faster than after a reply: over a
+    /// quarter of `window` at least.
+    pub(crate) fn sent(self, now: Instant, window: Duration, capacity: u64, unit: Duration) -> Start {
+        let units = (capacity - capacity.div_ceil(2)).clamp(1, u64::from(RISE_STEPS)) as u32;
+        let step = (unit * units / RISE_STEPS).max(window / 4 / RISE_STEPS).max(Duration::from_micros(1));
+        match self {
+            Start::Half => Start::Rising { since: now, step, from: 0, done: 0, heard: false },
+            other => other,
+        }
+    }
+
+    /// The first reply came: the rise goes on from its last step, over a quarter
+    /// of `window`, or slower: the steps are at least a quarter of the reply's
+    /// `round_trip` apart (and at most a quarter window), so that the 429 for a
+    /// step too far comes back before many more. On a busy event loop replies
+    /// come back late, and a rise timed by the clock alone would run many steps
+    /// past the limit before its first 429 was read. A quarter: the first reply
+    /// also paid for setting up its connection and for the start's burst, which
+    /// a 429 later does not (measured on a loaded machine: first replies after
+    /// 650 ms, 429s after 150 ms), and each step slower costs a limit that is
+    /// right a little more.
     pub(crate) fn heard(self, now: Instant, window: Duration, round_trip: Duration) -> Start {
         let quarter = window / 4;
         let step = (quarter / RISE_STEPS).max((round_trip / 4).min(quarter));
-        match self {
-            Start::Half => Start::Rising { since: now, step, done: 0 },
+        match self.rise(now) {
+            Start::Half => Start::Rising { since: now, step, from: 0, done: 0, heard: true },
+            Start::Rising { since, step: before, from, done, heard: false } => {
+                Start::Rising { since: since + before * (done - from), step, from: done, done, heard: true }
+            }
             other => other,
         }
+    }
+
+    /// Whether no reply has paced it yet.
+    pub(crate) fn unheard(self) -> bool {
+        matches!(self, Start::Half | Start::Rising { heard: false, .. })
     }
 
     /// The rise as of `now`: steps done, and the whole once they all are.
     pub(crate) fn rise(self, now: Instant) -> Start {
         match self {
-            Start::Rising { since, step, .. } => {
-                let done = (now - since).as_secs_f64() / step.as_secs_f64();
-                match done as u32 {
+            Start::Rising { since, step, from, heard, .. } => {
+                let done = from.saturating_add(((now - since).as_secs_f64() / step.as_secs_f64()) as u32);
+                match done {
                     d if d >= RISE_STEPS => Start::Full,
-                    d => Start::Rising { since, step, done: d },
+                    d => Start::Rising { since, step, from, done: d, heard },
                 }
             }
             other => other,
@@ -167,7 +195,7 @@ impl Start {
     /// When the next step is due, while rising.
     pub(crate) fn next_step(self) -> Option<Instant> {
         match self {
-            Start::Rising { since, step, done } => Some(since + step * (done + 1)),
+            Start::Rising { since, step, from, done, .. } => Some(since + step * (done - from + 1)),
             _ => None,
         }
     }
@@ -496,18 +524,25 @@ mod tests {
     }
 
     #[test]
-    fn a_client_spends_half_a_limit_until_the_first_reply_then_rises_over_a_quarter_window() {
+    fn a_client_spends_half_a_limit_then_rises_a_unit_per_set_up_round_trip_until_a_reply_paces_it() {
         let l = limiter(10);
         l.start_cautious();
-        // Half of 10 requests a second, half of 1,000,000 tokens a minute.
+        // Half of 10 requests a second; the rise starts as the first leaves.
         let first = send(&l, 5, secs(0.0));
-        assert!(matches!(l.reserve(Demand::tokens(10), secs(0.0)), Ok(Reservation::Queued(_))));
-        let Ok(Reservation::Queued(big)) = l.reserve(Demand::tokens(600_000), secs(1.5)) else { panic!("half fits") };
-        l.heard(Duration::ZERO, secs(2.0));
-        // 600,000 fits once the rise is 4 sixteenths of the way: a sixteenth of
-        // the minute (3.75 s) later.
+        let Ok(Reservation::Queued(sixth)) = l.reserve(Demand::tokens(10), secs(0.0)) else { panic!("half is spent") };
+        // A unit every 25 ms (the warm-up margin), in sixteenths of the five
+        // units to go, at least a sixty-fourth of the window apart: the sixth
+        // request goes after 4 steps of 15.625 ms.
+        let (sixth, at) = wait_for(&l, sixth, secs(1.0));
+        assert_eq!(at, secs(0.0625));
+        sixth.depart(at);
+        // Half of 1,000,000 tokens a minute rises in sixteenths, a sixty-fourth
+        // of the minute (0.9375 s) apart: 600,000 fits after 4 of them...
+        let Ok(Reservation::Queued(big)) = l.reserve(Demand::tokens(600_000), secs(1.5)) else { panic!("not yet") };
+        // ...and a reply with a short round trip keeps the same steps.
+        l.heard(Duration::from_millis(100), secs(2.0));
         let (_big, at) = wait_for(&l, big, secs(10.0));
-        assert_eq!(at, secs(5.75));
+        assert_eq!(at, secs(3.75));
         drop(first);
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::in_flight::{InFlight, Verdict};
 use super::inference::{step, Around, Departures, LimitCause, LimitChange, Start, EVIDENCE, NEGLIGIBLE};
-use super::lane::{LaneSpec, Unit, UNCONFIGURED};
+use super::lane::{Lane, LaneSpec, Unit, UNCONFIGURED};
 use super::lane_set::{Booked, Fit, LaneSet, Load};
 use super::margin::Margin;
 use super::queue::{Key, Queue, Waiting};
@@ -490,10 +490,11 @@ impl Core {
         let now = self.advance(now);
         let margin = self.margin.current();
         let warming = self.margin.warming();
-        if self.lanes.lanes.iter().any(|l| l.start == Start::Half) {
-            let unit = self.margin.initial();
+        // Before any reply, the start rises a unit per round trip a 429 may take:
+        // there and back, each up to a margin late (see `Start::sent`).
+        if self.lanes.lanes.iter().any(|l| l.start.unheard()) {
             for lane in &mut self.lanes.lanes {
-                lane.start = lane.start.sent(now, lane.spec.window, lane.spec.capacity, unit);
+                lane.start = lane.start.sent(now, lane.spec.window, lane.spec.capacity, margin * 2);
             }
             self.wake = self.compute_wake();
         }
@@ -738,14 +739,19 @@ impl Core {
     }
 
     /// Of the lanes still rising from the start (see `inference::Start`) that the
-    /// refused request was charged to, and had risen past half when it left,
-    /// the fullest for what it may spend now: its index and the request's cost
-    /// on it. A refusal at half says the limit is lower still: the others judge it.
+    /// refused request was charged to, the fullest for what it may spend now:
+    /// its index and the request's cost on it. Before any reply, a refusal of a
+    /// request that left at half says the limit is lower still: the evidence
+    /// judges it, as it would a refusal at any other level.
     fn rising_lane(&self, r: &Refused) -> Option<(usize, u64)> {
+        let rising = |l: &Lane| match l.start {
+            Start::Rising { heard: true, .. } => true,
+            start => matches!(start.rise(r.left), Start::Rising { done: 1.., .. }),
+        };
         r.lanes
             .iter()
             .map(|&i| (i, &self.lanes.lanes[i]))
-            .filter(|(_, l)| l.inferable() && matches!(l.start.rise(r.left), Start::Rising { done: 1.., .. }))
+            .filter(|(_, l)| l.inferable() && rising(l))
             .map(|(i, l)| (i, l.spec.cost_of(r.tokens), l.held() as f64 / l.start.limit(l.spec.capacity) as f64))
             .max_by(|a, b| a.2.total_cmp(&b.2))
             .map(|(i, cost, _)| (i, cost))

@@ -40,9 +40,10 @@
 //!
 //! A client that has just started spends half of each configured limit that no
 //! reply has stated, then rises to the whole ([`Start`]): from its first request
-//! on, one unit at a time, each a connection set-up's round trip after the last
-//! (the margin's warm-up, the only round trip known before a reply: a 429 for a
-//! unit too many comes back before the next unit goes); from the first reply on,
+//! on, one unit at a time, each twice the arrival margin after the last (there
+//! and back, each a connection set-up's time, or more while the event loop lags:
+//! the only round trip known before a reply, so that a 429 for a unit too many
+//! comes back before the next unit goes); from the first reply on,
 //! over a quarter of a window, or in steps paced by that reply's round trip when
 //! replies are slow. A limit twice too high then costs a 429 or two, not a
 //! window's excess at once; one that is right costs a few units of the first
@@ -136,22 +137,27 @@ impl Start {
         }
     }
 
-    /// The first request left at `now`, before any reply: half starts rising by
-    /// one unit of `capacity` every `unit` (the round trip of a connection's
-    /// set-up, the only one known yet), so that the 429 for a unit too many is
-    /// back before the next unit goes; limits of many units (tokens) in
-    /// [`RISE_STEPS`] steps of `unit`. Never faster than after a reply: over a
-    /// quarter of `window` at least.
+    /// A request left at `now`, before any reply: half rises by one unit of
+    /// `capacity` every `unit` (twice the arrival margin: a connection set-up's
+    /// round trip while warming up, or more while the event loop lags, the only
+    /// round trip known yet), so that the 429 for a unit too many is back before the
+    /// next unit goes; limits of many units (tokens) in [`RISE_STEPS`] steps of
+    /// `unit`. Never faster than after a reply: over a quarter of `window` at
+    /// least. A longer `unit` than the rise has slows it from `now`.
     pub(crate) fn sent(self, now: Instant, window: Duration, capacity: u64, unit: Duration) -> Start {
         let units = (capacity - capacity.div_ceil(2)).clamp(1, u64::from(RISE_STEPS)) as u32;
         let step = (unit * units / RISE_STEPS).max(window / 4 / RISE_STEPS).max(Duration::from_micros(1));
-        match self {
+        match self.rise(now) {
             Start::Half => Start::Rising { since: now, step, from: 0, done: 0, heard: false },
+            Start::Rising { step: before, done, heard: false, .. } if step > before => {
+                Start::Rising { since: now, step, from: done, done, heard: false }
+            }
             other => other,
         }
     }
 
-    /// The first reply came: the rise goes on from its last step, over a quarter
+    /// The first reply came: the rise goes on from `now` and the level it
+    /// reached (time before the reply never counts at the reply's pace), over a quarter
     /// of `window`, or slower: the steps are at least a quarter of the reply's
     /// `round_trip` apart (and at most a quarter window), so that the 429 for a
     /// step too far comes back before many more. On a busy event loop replies
@@ -166,8 +172,8 @@ impl Start {
         let step = (quarter / RISE_STEPS).max((round_trip / 4).min(quarter));
         match self.rise(now) {
             Start::Half => Start::Rising { since: now, step, from: 0, done: 0, heard: true },
-            Start::Rising { since, step: before, from, done, heard: false } => {
-                Start::Rising { since: since + before * (done - from), step, from: done, done, heard: true }
+            Start::Rising { done, heard: false, .. } => {
+                Start::Rising { since: now, step, from: done, done, heard: true }
             }
             other => other,
         }
@@ -530,19 +536,40 @@ mod tests {
         // Half of 10 requests a second; the rise starts as the first leaves.
         let first = send(&l, 5, secs(0.0));
         let Ok(Reservation::Queued(sixth)) = l.reserve(Demand::tokens(10), secs(0.0)) else { panic!("half is spent") };
-        // A unit every 25 ms (the warm-up margin), in sixteenths of the five
-        // units to go, at least a sixty-fourth of the window apart: the sixth
-        // request goes after 4 steps of 15.625 ms.
+        // A unit every 50 ms (twice the margin), in sixteenths of the five
+        // units to go: the sixth request goes after 4 steps of 15.625 ms.
         let (sixth, at) = wait_for(&l, sixth, secs(1.0));
         assert_eq!(at, secs(0.0625));
         sixth.depart(at);
         // Half of 1,000,000 tokens a minute rises in sixteenths, a sixty-fourth
         // of the minute (0.9375 s) apart: 600,000 fits after 4 of them...
         let Ok(Reservation::Queued(big)) = l.reserve(Demand::tokens(600_000), secs(1.5)) else { panic!("not yet") };
-        // ...and a reply with a short round trip keeps the same steps.
+        // ...and a reply with a short round trip keeps that pace, from where the
+        // rise stood (2 steps) when it came.
         l.heard(Duration::from_millis(100), secs(2.0));
         let (_big, at) = wait_for(&l, big, secs(10.0));
-        assert_eq!(at, secs(3.75));
+        assert_eq!(at, secs(3.875));
+        drop(first);
+    }
+
+    #[test]
+    fn before_any_reply_an_event_loop_that_lags_slows_the_rise() {
+        let lanes = vec![LaneSpec::requests_per_second(10)];
+        let margin = MarginPolicy {
+            floor: Duration::from_millis(25),
+            initial: Duration::from_millis(25),
+            ceiling: secs(1.0) - secs(0.0),
+        };
+        let l = Limiter::new(LimiterConfig { lanes, margin, ..LimiterConfig::default() });
+        l.start_cautious();
+        // Calls left 0 and 200 ms after their admission: a 429 may come back
+        // that much later each way, and the rise waits for it, a unit per 400 ms.
+        l.observe_departure(Duration::ZERO, secs(0.0));
+        l.observe_departure(Duration::from_millis(200), secs(0.0));
+        let first = send(&l, 5, secs(0.0));
+        let Ok(Reservation::Queued(sixth)) = l.reserve(Demand::tokens(10), secs(0.0)) else { panic!("half is spent") };
+        let (_sixth, at) = wait_for(&l, sixth, secs(1.0));
+        assert_eq!(at, secs(0.5));
         drop(first);
     }
 }

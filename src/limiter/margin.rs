@@ -145,11 +145,6 @@ impl Margin {
         learned.max(least).min(self.ceiling())
     }
 
-    /// The least margin while warming up: a connection set-up's round trip.
-    pub(crate) fn initial(&self) -> Duration {
-        self.policy.initial
-    }
-
     /// Fewer than [`WARM_UP`] replies are in: connections may still be opening.
     pub(crate) fn warming(&self) -> bool {
         self.replies < WARM_UP

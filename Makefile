@@ -128,13 +128,16 @@ demo: pkg
 
 ## Criterion benchmarks (limiter operations, SSE decoding), the mock's throughput
 ## under wrk, the time the client adds to a call and its size, the budget
-## table (this client, the SDK and a p-queue pacer on three kinds of server), and
+## table (this client, the SDK and a p-queue pacer on three kinds of server), a
+## first storm from a cold start (the demo's mock, latency without timing headers,
+## a limit twice too high), and
 ## Tekken counting in wasm beside js-tiktoken and gpt-tokenizer.
 bench: pkg
 	cargo bench -p mistral-ratelimit --bench limiter --bench sse
 	scripts/bench-mock.sh 10
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/client.mjs
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/budget.mjs
+	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/cold-start.mjs
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/shared-budget.mjs
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/learned-limits.mjs
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/in-flight.mjs

@@ -31,10 +31,8 @@
 //   BUDGET_ONLY       a substring: run only the rows whose "contender workload" has it
 //   BUDGET_MOCK_ARGS  more mock flags, after (so overriding) the ones above, e.g.
 //                     "--timing-header on" to see what the header is worth
-import { Mistral } from "@mistralai/mistralai";
-import PQueue from "p-queue";
-
-import { oracle, pkg, startMock as startMockOf } from "../tests/client/helpers.mjs";
+import { oracle, serviceTime, startMock as startMockOf } from "../tests/client/helpers.mjs";
+import { contenders } from "./contenders.mjs";
 const PARALLEL = Math.max(1, Number(process.env.BUDGET_PARALLEL ?? 3));
 const ONLY = process.env.BUDGET_ONLY ?? "";
 const EXTRA_MOCK_ARGS = (process.env.BUDGET_MOCK_ARGS ?? "").split(/\s+/).filter(Boolean);
@@ -47,30 +45,6 @@ const startMock = (args) =>
     "--timing-header", "off", "--latency-ms", "20-200",
     "--stream-tokens-per-second", String(TOKENS_PER_SECOND), ...args, ...EXTRA_MOCK_ARGS,
   ]);
-
-/**
- * The mock's service time: the median of five small calls, spaced to stay inside
- * any limit. The mock is reset afterwards, so the storm starts from empty windows.
- */
-async function serviceTime(mock) {
-  const request = { model: "mistral-small-latest", messages: [{ role: "user", content: "probe" }], max_tokens: 1 };
-  const took = [];
-  for (let i = 0; i < 5; i++) {
-    const t = performance.now();
-    const r = await fetch(`${mock.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { authorization: "Bearer probe", "content-type": "application/json" },
-      body: JSON.stringify(request),
-    });
-    await r.arrayBuffer();
-    if (r.status !== 200) throw new Error(`the service-time probe got ${r.status}`);
-    const ms = performance.now() - t;
-    took.push(ms);
-    await new Promise((res) => setTimeout(res, Math.max(0, 250 - ms)));
-  }
-  await mock.reset();
-  return took.sort((a, b) => a - b)[2];
-}
 
 // ---- workloads: 60 calls each -------------------------------------------------
 
@@ -90,71 +64,6 @@ const workloads = [
   { name: "request-bound streamed", rps: 5, tpm: 10_000_000, body: small, stream: true },
   { name: "token-bound plain", rps: 50, tpm: TOKEN_TPM, body: large, stream: false },
   { name: "token-bound streamed", rps: 50, tpm: TOKEN_TPM, body: large, stream: true, only: ["mistral-ratelimit"] },
-];
-
-// ---- contenders: each makes `call(body, stream)` → { total, completion } ---------
-
-// Before the client's queue stopped counting against timeoutMs, timeoutMs bounded
-// the whole call, queue included: such a build needs it raised for a storm to wait.
-let ourExtra = {};
-try {
-  new pkg.MistralRatelimitClient({ apiKey: "k", serverURL: "http://127.0.0.1:9", streamIdleTimeoutMs: 30_000 });
-} catch (e) {
-  if (!/unknown option/.test(String(e?.message))) throw e;
-  ourExtra = { timeoutMs: 600_000 };
-  log("note: this build has no streamIdleTimeoutMs, so its timeoutMs still covers time queued: running it with timeoutMs 600000");
-}
-
-const sdkOptions = (serverURL) => ({
-  apiKey: "k",
-  serverURL,
-  retryConfig: { strategy: "backoff", backoff: { initialInterval: 500, maxInterval: 60_000, exponent: 1.5, maxElapsedTime: 600_000 }, retryConnectionErrors: true },
-});
-
-async function sdkCall(sdk, b, stream) {
-  const request = { model: b.model, messages: b.messages, maxTokens: b.max_tokens };
-  if (!stream) {
-    const u = (await sdk.chat.complete(request)).usage;
-    return { total: u.totalTokens, completion: u.completionTokens };
-  }
-  let u;
-  for await (const ev of await sdk.chat.stream(request)) u = ev.data.usage ?? u;
-  if (!u) throw new Error("the stream ended without usage");
-  return { total: u.totalTokens, completion: u.completionTokens };
-}
-
-const contenders = [
-  {
-    name: "mistral-ratelimit",
-    make: (serverURL, w) => {
-      const c = new pkg.MistralRatelimitClient({ apiKey: "k", serverURL, requestsPerSecond: w.rps, tokensPerMinute: w.tpm, ...ourExtra });
-      return async (b, stream) => {
-        if (!stream) {
-          const u = (await c.chat.complete(b)).usage;
-          return { total: u.total_tokens, completion: u.completion_tokens };
-        }
-        let u;
-        for await (const chunk of c.chat.stream(b)) u = chunk.usage ?? u;
-        if (!u) throw new Error("the stream ended without usage");
-        return { total: u.total_tokens, completion: u.completion_tokens };
-      };
-    },
-  },
-  {
-    name: "@mistralai/mistralai, retries on",
-    make: (serverURL) => {
-      const sdk = new Mistral(sdkOptions(serverURL));
-      return (b, stream) => sdkCall(sdk, b, stream);
-    },
-  },
-  {
-    name: "p-queue (rps) + SDK, retries on",
-    make: (serverURL, w) => {
-      const sdk = new Mistral(sdkOptions(serverURL));
-      const queue = new PQueue({ intervalCap: w.rps, interval: 1000, carryoverIntervalCount: true });
-      return (b, stream) => queue.add(() => sdkCall(sdk, b, stream));
-    },
-  },
 ];
 
 // ---- runs ----------------------------------------------------------------------

@@ -9,8 +9,9 @@
 //   budget use   the oracle's makespan / the processes' (see benches/budget.mjs)
 //   429s         from the mock
 //   trips/100    Redis round trips (the server's own count of script calls) per 100 API calls
-// Then the time a lease adds to a call: one process sending one plain call every
-// 400 ms, p50 and p99, with the budget on Redis and without. Then how many
+// Then 1, 3 and 8 processes with 20 calls each, from cold. Then the time a lease
+// adds to a call: one process sending one plain call every 400 ms, p50 and p99,
+// with the budget on Redis and without. Then how many
 // processes one budget key serves: holders asking back to back on one key, and
 // the asks per second it completes. Then a cap of 5 requests in flight shared
 // by 1, 3 and 8 processes (120 calls of 0.65-1.3 s against a mock that caps
@@ -35,12 +36,11 @@ async function scriptCalls(redis) {
   return [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
-async function shared(processes, { alone = false } = {}) {
+async function shared(processes, { alone = false, each = Math.floor(CALLS / processes) } = {}) {
   const mock = await startMock(["--rps", String(RPS), "--latency-ms", "20-200"]);
   const redis = await startRedis();
   const admin = new Redis(redis.port, "127.0.0.1");
   try {
-    const each = Math.floor(CALLS / processes);
     const env = { ...(alone ? { ALONE: "1" } : {}), REDIS_URL: redis.url, UPSTREAM_URL: mock.url, RPS: String(RPS), CALLS: String(each), START_AT: String(Date.now() + 2000 + 150 * processes) };
     const children = Array.from({ length: processes }, () => spawnNode(holder, [], env));
     const reports = await Promise.all(children.map(async (c) => JSON.parse((await c.lines).at(-1))));
@@ -172,6 +172,14 @@ for (const r of rows) {
   console.log(`| ${r.processes} | ${r.calls} | ${r.lost} | ${r.rateLimited} | ${r.use.toFixed(3)} | ${r.asksPer100.toFixed(1)} | ${r.tripsPer100.toFixed(1)} |`);
 }
 if (process.env.REDIS_QUICK === "1") process.exit(0);
+// A short burst from cold, where joining, the first share and the first renewal
+// cost most: 20 calls per process.
+console.error("from cold...");
+console.log("\n| processes, from cold | calls | lost | 429s | budget use | asks / 100 calls |\n|---|---|---|---|---|---|");
+for (const processes of [1, 3, 8]) {
+  const r = await shared(processes, { each: 20 });
+  console.log(`| ${r.processes} | ${r.calls} | ${r.lost} | ${r.rateLimited} | ${r.use.toFixed(3)} | ${r.asksPer100.toFixed(1)} |`);
+}
 console.error("latency...");
 const [plain, withBudget] = [await latency(false), await latency(true)];
 console.log("\n| one call every 400 ms | p50 ms | p99 ms |\n|---|---|---|");

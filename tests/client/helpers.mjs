@@ -60,6 +60,30 @@ export function oracle(calls, { rps, tpm, serviceMs, msPerOutputToken = 0 }) {
   return end;
 }
 
+/**
+ * A mock's service time, for the oracle: the median of five small calls, spaced to stay inside
+ * any limit. The mock is reset afterwards, so the storm starts from empty windows.
+ */
+export async function serviceTime(mock) {
+  const request = { model: "mistral-small-latest", messages: [{ role: "user", content: "probe" }], max_tokens: 1 };
+  const took = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const r = await fetch(`${mock.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer probe", "content-type": "application/json" },
+      body: JSON.stringify(request),
+    });
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`the service-time probe got ${r.status}`);
+    const ms = performance.now() - t;
+    took.push(ms);
+    await new Promise((res) => setTimeout(res, Math.max(0, 250 - ms)));
+  }
+  await mock.reset();
+  return took.sort((a, b) => a - b)[2];
+}
+
 /** Runs `body(mock)` against a mock of its own started with `args`, then stops it. */
 export async function withMock(args, body) {
   const mock = await startMock(args);

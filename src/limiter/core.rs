@@ -617,7 +617,7 @@ impl Core {
             Some(r) if let Some((i, cost)) = self.rising_lane(&r) => {
                 let lane = &mut self.lanes.lanes[i];
                 let limit = lane.start.rise(r.left).limit(lane.spec.capacity);
-                if let Some(cause) = lane.after_429(limit.saturating_sub(step(limit).max(cost)).max(cost), now) {
+                if let Some(cause) = lane.after_rise_429(limit.saturating_sub(step(limit).max(cost)).max(cost), now) {
                     self.record_change(i, cause);
                 }
             }

@@ -29,8 +29,9 @@
 //! Only lanes whose limit no reply has stated are inferred (a stated limit is the
 //! server's word), and not month lanes, whose 429s are a quota.
 //!
-//! A lowered lane probes back up: after [`FIRST_QUIET`] windows with no 429 in
-//! which it filled at least once (a raise no demand tests proves nothing), it
+//! A lowered lane probes back up: after [`FIRST_QUIET`] windows (twice that when
+//! the start's rise found the limit: it tried the level above a moment ago) with
+//! no 429 in which it filled at least once (a raise no demand tests proves nothing), it
 //! rises one step (a tenth, at least one unit) towards the configured limit. A
 //! 429 at the raised level drops it back at once (no need to wait for the others
 //! to be answered) and doubles the quiet time, so a failed step costs what it
@@ -246,6 +247,18 @@ impl Lane {
         self.changed = now;
         self.start = Start::Full;
         self.probe = Some(Probe { good: target, quiet, since: now, filled: false, stepped: false });
+        Some(cause)
+    }
+
+    /// A 429 for a request that left as the start rose past the limit: as
+    /// [`Lane::after_429`], but the level above was tried a moment ago, so the
+    /// first probe waits twice the quiet (in a short run, a probe that fails is
+    /// most of what learning costs).
+    pub(crate) fn after_rise_429(&mut self, limit: u64, now: Instant) -> Option<LimitCause> {
+        let cause = self.after_429(limit, now)?;
+        if let Some(p) = self.probe.as_mut().filter(|p| !p.stepped) {
+            p.quiet = p.quiet.max(FIRST_QUIET * 2);
+        }
         Some(cause)
     }
 
@@ -550,6 +563,28 @@ mod tests {
         let (_big, at) = wait_for(&l, big, secs(10.0));
         assert_eq!(at, secs(3.875));
         drop(first);
+    }
+
+    #[test]
+    fn a_limit_the_starts_rise_found_is_probed_after_twice_the_quiet() {
+        let l = limiter(10);
+        l.start_cautious();
+        let first = send(&l, 5, secs(0.0));
+        l.heard(Duration::ZERO, secs(0.0));
+        let Ok(Reservation::Queued(sixth)) = l.reserve(Demand::tokens(10), secs(0.0)) else { panic!("half is spent") };
+        let (sixth, at) = wait_for(&l, sixth, secs(1.0));
+        sixth.depart(at);
+        let (_, evidence) = sixth.refused(at + Duration::from_millis(5));
+        l.observe_rate_limited(PAUSE, Some(evidence), at + Duration::from_millis(5));
+        assert_eq!(request_lane(&l, secs(0.1)), (5, LimitSource::RateLimits));
+        answer(&l, first, 5, secs(0.1));
+        let mut t = 1.1;
+        while request_lane(&l, secs(t)).0 == 5 {
+            assert!(t < f64::from(2 * FIRST_QUIET) + 3.0, "no step up by {t} s");
+            answer(&l, send(&l, 5, secs(t)), 5, secs(t + 0.1));
+            t += 1.1;
+        }
+        assert!(t > f64::from(2 * FIRST_QUIET), "a step before {} quiet windows: {t} s", 2 * FIRST_QUIET);
     }
 
     #[test]

@@ -294,6 +294,7 @@ impl Coordinator {
         let soon_free = total(drying.iter().filter(|&&(dry, _)| dry <= renewal_ends).map(|&(_, share)| share));
         let in_reach = ahead < free.saturating_add(cooling).saturating_add(soon_free);
         let contended = self.contended(l);
+        let alone = others().next().is_none();
         let h = self.holders.get_mut(asker).unwrap_or_else(|| unreachable!("the asker was just inserted"));
         let (counted, fair_share) = (h.counted[l], fair(asker, h));
         // While someone starves, no one grows past its fair part; in a contended
@@ -308,11 +309,13 @@ impl Coordinator {
         let share = if (starving && counted > fair_share) || counted > target.saturating_mul(2) {
             target
         } else {
-            // A newcomer takes a quarter of what is free at first: others may be
-            // arriving at the same moment (a deployment's isolates, a fleet's
-            // processes), and taking back costs a window. Alone, it grows at its
-            // next ask.
-            let take = if counted == 0 { free.div_ceil(4) } else { free };
+            // A newcomer beside others takes a quarter of what is free at first:
+            // more may be arriving at the same moment (a deployment's isolates, a
+            // fleet's processes), and taking back costs a window. One with no
+            // other lease live takes what it wants at once: a burst from cold is
+            // most of a short run, and whoever joins next is in line for its fair
+            // part as the split comes round.
+            let take = if counted == 0 && !alone { free.div_ceil(4) } else { free };
             counted.max(target.min(counted.saturating_add(take)))
         };
         // A raise is counted now; a lowering once the holder confirms it.
@@ -481,8 +484,8 @@ mod tests {
     #[test]
     fn a_lone_holder_gets_the_whole_limit() {
         let mut c = Coordinator::new(CoordinatorPolicy::default());
-        assert_eq!(c.lease(&ask("a", 0, 0, 3), 0).shares, vec![2], "a quarter of what is free, at first");
-        assert_eq!(c.lease(&ask("a", 2, 2, 50), 10).shares, vec![5]);
+        assert_eq!(c.lease(&ask("a", 0, 0, 3), 0).shares, vec![5], "all it wants, twice over, at once");
+        assert_eq!(c.lease(&ask("b", 0, 0, 3), 5).shares, vec![0], "nothing free: in line for its part");
     }
 
     #[test]
@@ -546,7 +549,7 @@ mod tests {
             c.lease(&lane("a", 0, 2, 50), 0);
             let end = policy.lease_ms + window + policy.margin_ms;
             assert_eq!(c.lease(&lane("b", 0, 0, 50), end - 1).shares, vec![0]);
-            assert_eq!(c.lease(&lane("b", 0, 0, 50), end).shares, vec![2], "free again (a quarter, as a newcomer)");
+            assert_eq!(c.lease(&lane("b", 0, 0, 50), end).shares, vec![5], "free again: all of it, alone");
         }
     }
 
@@ -689,7 +692,7 @@ mod tests {
     fn a_state_cut_short_is_repaired_before_it_answers() {
         let mut c = Coordinator::new(CoordinatorPolicy::default());
         c.lease(&ask("a", 0, 0, 3), 0);
-        let cut = serde_json::to_string(&c).unwrap().replace("\"counted\":[2]", "\"counted\":[]");
+        let cut = serde_json::to_string(&c).unwrap().replace("\"counted\":[5]", "\"counted\":[]");
         let mut back = serde_json::from_str::<Coordinator>(&cut).unwrap().repaired();
         assert_eq!(back.lease(&ask("b", 0, 0, 3), 10).shares, vec![2]);
     }

@@ -149,9 +149,9 @@ impl Start {
         let units = (capacity - capacity.div_ceil(2)).clamp(1, u64::from(RISE_STEPS)) as u32;
         let step = (unit * units / RISE_STEPS).max(window / 4 / RISE_STEPS).max(Duration::from_micros(1));
         match self.rise(now) {
-            Start::Half => Start::Rising { since: now, step, from: 0, done: 0, heard: false },
-            Start::Rising { step: before, done, heard: false, .. } if step > before => {
-                Start::Rising { since: now, step, from: done, done, heard: false }
+            Start::Half => Start::Half.repaced(now, step, false),
+            rising @ Start::Rising { step: before, heard: false, .. } if step > before => {
+                rising.repaced(now, step, false)
             }
             other => other,
         }
@@ -172,12 +172,19 @@ impl Start {
         let quarter = window / 4;
         let step = (quarter / RISE_STEPS).max((round_trip / 4).min(quarter));
         match self.rise(now) {
-            Start::Half => Start::Rising { since: now, step, from: 0, done: 0, heard: true },
-            Start::Rising { done, heard: false, .. } => {
-                Start::Rising { since: now, step, from: done, done, heard: true }
-            }
+            unheard @ (Start::Half | Start::Rising { heard: false, .. }) => unheard.repaced(now, step, true),
             other => other,
         }
+    }
+
+    /// A rise (as of `now`) going on from the level it reached, a step every
+    /// `step` from `now`: time before never counts at the new pace.
+    fn repaced(self, now: Instant, step: Duration, heard: bool) -> Start {
+        let done = match self {
+            Start::Rising { done, .. } => done,
+            _ => 0,
+        };
+        Start::Rising { since: now, step, from: done, done, heard }
     }
 
     /// Whether no reply has paced it yet.
@@ -593,7 +600,7 @@ mod tests {
         let margin = MarginPolicy {
             floor: Duration::from_millis(25),
             initial: Duration::from_millis(25),
-            ceiling: secs(1.0) - secs(0.0),
+            ceiling: Duration::from_secs(1),
         };
         let l = Limiter::new(LimiterConfig { lanes, margin, ..LimiterConfig::default() });
         l.start_cautious();

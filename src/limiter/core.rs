@@ -217,7 +217,7 @@ impl Core {
                 Some((_, head)) => {
                     let head_load = Load { tokens: head.tokens, model: head.model.as_deref() };
                     let head_at = self.head_at.expect("a queue with a head has a head time after a pump");
-                    self.lanes.admissible_beside(now, self.margin.current(), load, head_load, head_at)
+                    self.lanes.admissible_beside(now, self.margin.current(self.sent.open()), load, head_load, head_at)
                 }
             };
             if passes {
@@ -248,7 +248,7 @@ impl Core {
     }
 
     fn admit(&mut self, now: Instant, load: Load<'_>, arrival: u64) -> u64 {
-        let slots = self.lanes.book(now, self.margin.current(), load);
+        let slots = self.lanes.book(now, self.margin.current(self.sent.open()), load);
         for b in &slots {
             self.lanes.lanes[b.lane].note_fill();
         }
@@ -281,7 +281,7 @@ impl Core {
             self.head_at = self.queue.head().map(|_| self.closed_until);
             return;
         }
-        let margin = self.margin.current();
+        let margin = self.margin.current(self.sent.open());
         // Serve heads while they fit.
         let (head_key, head_at) = loop {
             let Some((key, head)) = self.queue.head() else { return };
@@ -393,7 +393,7 @@ impl Core {
             }
             lane.refund(b.slot, booking.tokens - kept);
             if from_now > 0 {
-                let hold = lane.spec.window + self.margin.current();
+                let hold = lane.spec.window + self.margin.current(self.sent.open());
                 lane.book(now, from_now, hold);
             }
         }
@@ -435,7 +435,7 @@ impl Core {
     pub(crate) fn answered(&mut self, id: u64, upstream: Option<Duration>, now: Instant) {
         let now = self.advance(now);
         self.sent.accept(id, now);
-        let margin = self.margin.current();
+        let margin = self.margin.current(self.sent.open());
         let ceiling = self.margin.ceiling();
         let Some(booking) = self.bookings.get_mut(&id) else { return };
         let Some(left) = booking.left_warming.take() else { return };
@@ -488,8 +488,8 @@ impl Core {
     /// turn) would otherwise stay in the server's window after it left ours.
     pub(crate) fn depart(&mut self, id: u64, now: Instant) {
         let now = self.advance(now);
-        let margin = self.margin.current();
-        let warming = self.margin.warming();
+        let margin = self.margin.current(self.sent.open());
+        let warming = self.margin.warming(self.sent.open());
         // Before any reply, the start rises a unit per round trip a 429 may take:
         // there and back, each up to a margin late (see `Start::sent`).
         if self.lanes.lanes.iter().any(|l| l.start.unheard()) {
@@ -553,7 +553,7 @@ impl Core {
                     None => continue,
                 },
             };
-            let margin = self.margin.current();
+            let margin = self.margin.current(self.sent.open());
             let lane = &mut self.lanes.lanes[lane];
             // A learned lane lives on while replies name it with a limit.
             if lane.confirmed.is_some() && limit.limit.is_some_and(|l| l > 0) {
@@ -882,7 +882,7 @@ impl Core {
             }),
             queued: self.queue.len(),
             closed_for: self.closed_until - now,
-            margin: self.margin.current(),
+            margin: self.margin.current(self.sent.open()),
             counters: self.counters.clone(),
         }
     }

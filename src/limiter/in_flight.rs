@@ -146,16 +146,17 @@ impl Departures {
     /// to learn it, or perhaps, to keep it. Arrivals bunched past a rate refuse
     /// requests whatever the number in flight, and soon contradict every cap.
     pub(crate) fn in_flight_seen(&self, refused: u64, window: Duration, at: Instant) -> Option<Seen> {
-        let r = self.0.iter().rev().find(|d| d.booking == refused)?;
+        let r = self.list.iter().rev().find(|d| d.booking == refused)?;
         let server_held = |x: &&Departure| x.booking != r.booking && x.answer != Answer::Refused;
-        let most = self.0.iter().filter(server_held).filter(|x| x.at < at && x.ended.is_none_or(|e| e > r.at)).count();
+        let most =
+            self.list.iter().filter(server_held).filter(|x| x.at < at && x.ended.is_none_or(|e| e > r.at)).count();
         let surely =
-            self.0.iter().filter(server_held).filter(|x| x.at <= r.at && x.ended.is_none_or(|e| e > at)).count();
-        let accepted = self.0.iter().rev().filter(|y| y.answer == Answer::Accepted && y.at + window >= r.at);
+            self.list.iter().filter(server_held).filter(|x| x.at <= r.at && x.ended.is_none_or(|e| e > at)).count();
+        let accepted = self.list.iter().rev().filter(|y| y.answer == Answer::Accepted && y.at + window >= r.at);
         let mut least_cap = None;
         for y in accepted.take(COMPARED) {
             let answered = y.answered.unwrap_or(y.at);
-            let open = self.0.iter().take_while(|x| x.at <= y.at);
+            let open = self.list.iter().take_while(|x| x.at <= y.at);
             let seen = open
                 .filter(server_held)
                 .filter(|x| x.booking != y.booking && x.ended.is_none_or(|e| e > answered))

@@ -358,20 +358,25 @@ pub(super) struct Departure {
 
 /// The requests sent lately, oldest first, for a 429's evidence.
 #[derive(Debug, Default)]
-pub(crate) struct Departures(pub(super) VecDeque<Departure>);
+pub(crate) struct Departures {
+    pub(super) list: VecDeque<Departure>,
+    /// How many of them have not ended: on the wire, each on a connection.
+    open: usize,
+}
 
 impl Departures {
     pub(crate) fn record(&mut self, at: Instant, booking: u64, model: Option<Rc<str>>) {
         // One still open (a long stream) is kept: it is in flight. Every ticket's
         // end ends its departure, so none stays open for longer than its call.
-        while self.0.front().is_some_and(|d| at - d.at > EVIDENCE * 2 && d.ended.is_some()) {
-            self.0.pop_front();
+        while self.list.front().is_some_and(|d| at - d.at > EVIDENCE * 2 && d.ended.is_some()) {
+            self.list.pop_front();
         }
-        self.0.push_back(Departure { at, booking, model, answer: Answer::Pending, answered: None, ended: None });
+        self.list.push_back(Departure { at, booking, model, answer: Answer::Pending, answered: None, ended: None });
+        self.open += 1;
     }
 
     fn answer(&mut self, booking: u64, answer: Answer, now: Instant) -> Option<Instant> {
-        let d = self.0.iter_mut().rev().find(|d| d.booking == booking)?;
+        let d = self.list.iter_mut().rev().find(|d| d.booking == booking)?;
         if d.answer == Answer::Pending {
             d.answer = answer;
             d.answered = Some(now);
@@ -386,15 +391,21 @@ impl Departures {
 
     /// The request of `booking` ended: its slot in flight is free.
     pub(crate) fn end(&mut self, booking: u64, now: Instant) {
-        if let Some(d) = self.0.iter_mut().rev().find(|d| d.booking == booking) {
+        if let Some(d) = self.list.iter_mut().rev().find(|d| d.booking == booking).filter(|d| d.ended.is_none()) {
             d.ended = Some(now);
+            self.open -= 1;
         }
+    }
+
+    /// How many requests are on the wire (sent, not ended).
+    pub(crate) fn open(&self) -> usize {
+        self.open
     }
 
     /// Requests (of `model`, or all) sent in the `window` before `now`, and not
     /// before `since` (under another limit), and refused.
     pub(crate) fn refused_within(&self, model: Option<&str>, now: Instant, window: Duration, since: Instant) -> u64 {
-        let recent = self.0.iter().rev().take_while(|d| d.at + window >= now && d.at >= since);
+        let recent = self.list.iter().rev().take_while(|d| d.at + window >= now && d.at >= since);
         recent.filter(|d| d.answer == Answer::Refused && model.is_none_or(|m| d.model.as_deref() == Some(m))).count()
             as u64
     }
@@ -427,7 +438,7 @@ impl Around {
 
     /// The requests (of `model`, or all) that may have been counted.
     fn counted<'a>(&'a self, sent: &'a Departures, model: Option<&'a str>) -> impl Iterator<Item = &'a Departure> + 'a {
-        sent.0
+        sent.list
             .iter()
             .take_while(move |d| d.at <= self.refused)
             .filter(move |d| d.answered.is_none_or(|a| a + self.window > self.left))

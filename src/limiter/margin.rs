@@ -26,8 +26,11 @@
 //!
 //! At start-up the first requests pay for new connections (TCP and TLS set-up) that
 //! later ones reuse, so the first arrive later after sending than the next. Until
-//! [`WARM_UP`] replies are in, the margin is therefore at least `initial`; every
-//! reply counts, with or without timing headers. Our own delay before sending is
+//! [`WARM_UP`] replies are in, a request sent while as many are on the wire as
+//! replies have come (so it may need a connection no reply has come through yet)
+//! is held at least `initial`; every reply counts, with or without timing headers.
+//! Once a burst's replies are in, the next burst reuses their connections and
+//! pays nothing more: a cold start costs one window's set-up, not two. Our own delay before sending is
 //! measured, not guessed, so `initial` need only cover the set-up. A reply that
 //! says how long the server took shows what the network added to its round trip,
 //! set-up included: twice the most any such reply showed bounds the warm-up
@@ -135,9 +138,10 @@ impl Margin {
         self.policy.ceiling.max(self.policy.floor)
     }
 
-    pub(crate) fn current(&self) -> Duration {
+    /// The margin of a request sent now, with `open` others on the wire.
+    pub(crate) fn current(&self, open: usize) -> Duration {
         let mut least = self.floor;
-        if self.replies < WARM_UP {
+        if self.warming(open) {
             let set_up = self.set_up.map_or(self.policy.initial, |d| (d * 2).min(self.policy.initial));
             least = least.max(set_up);
         }
@@ -145,9 +149,12 @@ impl Margin {
         learned.max(least).min(self.ceiling())
     }
 
-    /// Fewer than [`WARM_UP`] replies are in: connections may still be opening.
-    pub(crate) fn warming(&self) -> bool {
-        self.replies < WARM_UP
+    /// Fewer than [`WARM_UP`] replies are in, and a request sent now, with `open`
+    /// others on the wire, may need a connection of its own: no more replies have
+    /// come than requests are open, so every connection a reply came through
+    /// may be busy.
+    pub(crate) fn warming(&self, open: usize) -> bool {
+        self.replies < WARM_UP && open >= self.replies
     }
 
     /// An attempt left at `now`, `delay` after the limiter admitted it.
@@ -199,30 +206,43 @@ mod tests {
         }
     }
 
+    /// As many open as could be: every send may need a connection of its own.
+    const BURST: usize = usize::MAX;
+
     #[test]
     fn the_warm_up_ends_with_replies_that_carry_no_timing_header() {
         let mut m = Margin::new(policy(25, 250, 500));
-        assert_eq!(m.current(), ms(250));
+        assert_eq!(m.current(0), ms(250));
         for _ in 0..WARM_UP - 1 {
             m.observe_round_trip(ms(180), None, Instant::ZERO);
         }
-        assert_eq!(m.current(), ms(250));
+        assert_eq!(m.current(BURST), ms(250));
         m.observe_round_trip(ms(20), None, Instant::ZERO);
-        assert_eq!(m.current(), ms(25), "round trips without the header say nothing of the one-way spread");
+        assert_eq!(m.current(BURST), ms(25), "round trips without the header say nothing of the one-way spread");
+    }
+
+    #[test]
+    fn a_send_that_may_reuse_a_connection_a_reply_came_through_is_not_warming() {
+        let mut m = Margin::new(policy(15, 100, 500));
+        for _ in 0..5 {
+            m.observe_round_trip(ms(150), None, Instant::ZERO);
+        }
+        assert_eq!(m.current(4), ms(15), "the fifth of the next burst: five replies came through five connections");
+        assert_eq!(m.current(5), ms(100), "the sixth may need a sixth");
     }
 
     #[test]
     fn a_reply_that_says_the_servers_time_bounds_the_warm_up_by_what_the_network_added() {
         let mut m = Margin::new(policy(15, 100, 500));
         m.observe_round_trip(ms(1200), Some(ms(1180)), Instant::ZERO);
-        assert_eq!(m.current(), ms(40), "a slow model is not a slow network");
+        assert_eq!(m.current(BURST), ms(40), "a slow model is not a slow network");
         m.observe_round_trip(ms(900), None, Instant::ZERO);
-        assert_eq!(m.current(), ms(40));
+        assert_eq!(m.current(BURST), ms(40));
         m.observe_round_trip(ms(300), Some(ms(100)), Instant::ZERO);
-        assert_eq!(m.current(), ms(180), "the spread of what the network added stands");
+        assert_eq!(m.current(BURST), ms(180), "the spread of what the network added stands");
         let mut m = Margin::new(policy(15, 100, 500));
         m.observe_round_trip(ms(1200), Some(ms(1199)), Instant::ZERO);
-        assert_eq!(m.current(), ms(15), "never under the floor");
+        assert_eq!(m.current(BURST), ms(15), "never under the floor");
     }
 
     #[test]
@@ -231,12 +251,12 @@ mod tests {
         warm(&mut m);
         m.observe_departure(ms(2), Instant::ZERO);
         m.observe_departure(ms(32), Instant::ZERO);
-        assert_eq!(m.current(), ms(30));
+        assert_eq!(m.current(0), ms(30));
         m.observe_round_trip(ms(140), Some(ms(100)), Instant::ZERO);
         m.observe_round_trip(ms(200), Some(ms(80)), Instant::ZERO);
-        assert_eq!(m.current(), ms(30 + 80));
+        assert_eq!(m.current(0), ms(30 + 80));
         m.observe_departure(ms(900), Instant::ZERO);
-        assert_eq!(m.current(), ms(200), "never past the ceiling");
+        assert_eq!(m.current(0), ms(200), "never past the ceiling");
     }
 
     #[test]
@@ -247,7 +267,7 @@ mod tests {
         for _ in 0..SAMPLES {
             m.observe_departure(ms(50), Instant::ZERO);
         }
-        assert_eq!(m.current(), ms(5));
+        assert_eq!(m.current(0), ms(5));
     }
 
     #[test]
@@ -256,11 +276,11 @@ mod tests {
         warm(&mut m);
         m.observe_departure(ms(2), Instant::ZERO);
         m.observe_departure(ms(80), Instant::ZERO + ms(80));
-        assert_eq!(m.current(), ms(78));
+        assert_eq!(m.current(0), ms(78));
         m.observe_departure(ms(1), Instant::ZERO + ms(900));
-        assert_eq!(m.current(), ms(79), "within a second, the stall still counts");
+        assert_eq!(m.current(0), ms(79), "within a second, the stall still counts");
         m.observe_departure(ms(1), Instant::ZERO + ms(1081));
-        assert_eq!(m.current(), ms(5));
+        assert_eq!(m.current(0), ms(5));
     }
 
     #[test]
@@ -268,17 +288,17 @@ mod tests {
         let mut m = Margin::new(policy(25, 250, 150));
         m.widen();
         warm(&mut m);
-        assert_eq!(m.current(), ms(50), "the floor doubled, not the warm-up margin");
+        assert_eq!(m.current(0), ms(50), "the floor doubled, not the warm-up margin");
         m.widen();
         m.widen();
-        assert_eq!(m.current(), ms(150));
+        assert_eq!(m.current(0), ms(150));
         for _ in 0..CALM {
             m.observe_round_trip(ms(30), None, Instant::ZERO);
         }
-        assert_eq!(m.current(), ms(75));
+        assert_eq!(m.current(0), ms(75));
         for _ in 0..4 * CALM {
             m.observe_round_trip(ms(30), None, Instant::ZERO);
         }
-        assert_eq!(m.current(), ms(25), "never below the policy's floor");
+        assert_eq!(m.current(0), ms(25), "never below the policy's floor");
     }
 }

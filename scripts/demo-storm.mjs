@@ -35,8 +35,12 @@ const rows = [
   ["429s", ...[ours, naive].map((s) => String(s.refusals.length))],
   ["completed", ...[ours, naive].map((s) => `${s.completed} of ${s.calls.length}`)],
   ["makespan", ...[ours, naive].map((s) => seconds(s.makespanMs))],
-  ["the limits' floor", ...[ours, naive].map((s) => seconds(s.idealMs))],
+  ["the last start allowed", ...[ours, naive].map((s) => seconds(s.lastStartMs))],
+  ["floor (+ the quickest call)", ...[ours, naive].map((s) => seconds(s.floorMs))],
+  ["floor / makespan", ...[ours, naive].map((s) => (s.floorMs / s.makespanMs).toFixed(2))],
 ];
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 for (const row of rows) console.log(`  ${row.map((cell, i) => (i ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join("   ")}`);
+console.log("The limits let the last call start no sooner than the last start allowed, and it takes no less");
+console.log("than the quickest call of the storm: their sum is the floor no client can beat.");
 console.log("The naive client is plain fetch retrying 429s as the official SDK does (its backoff strategy on).");

@@ -65,7 +65,7 @@ function show(table, column, storm) {
     refused: String(storm.refusals.length),
     completed: `${storm.completed} of ${storm.calls.length}`,
     makespan: `${(storm.makespanMs / 1000).toFixed(1)} s`,
-    ideal: `${(storm.idealMs / 1000).toFixed(1)} s`,
+    floor: `${(storm.floorMs / 1000).toFixed(1)} s`,
   };
   for (const [row, text] of Object.entries(cells)) table.querySelector(`[data-cell="${column}-${row}"]`).textContent = text;
 }

@@ -33,8 +33,8 @@ export function drawTimeline(canvas, storm, spanMs) {
   ctx.strokeStyle = COLORS.limit;
   ctx.setLineDash([6, 4]);
   ctx.beginPath();
-  ctx.moveTo(x(storm.idealMs), 0);
-  ctx.lineTo(x(storm.idealMs), rows + TICKS);
+  ctx.moveTo(x(storm.floorMs), 0);
+  ctx.lineTo(x(storm.floorMs), rows + TICKS);
   ctx.stroke();
   ctx.setLineDash([]);
   ctx.fillStyle = COLORS.text;

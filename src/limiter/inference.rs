@@ -134,7 +134,10 @@ impl Start {
         match self {
             Start::Full => capacity,
             Start::Half => half,
-            Start::Rising { done, .. } => half + (capacity - half) * u64::from(done) / u64::from(RISE_STEPS),
+            // A unit goes at the first step of its share of the steps, not the
+            // last: units stay as far apart, and on a lane of a few units (5
+            // requests/s) the first past half does not wait half the rise.
+            Start::Rising { done, .. } => half + ((capacity - half) * u64::from(done)).div_ceil(u64::from(RISE_STEPS)),
         }
     }
 
@@ -568,9 +571,10 @@ mod tests {
         let first = send(&l, 5, secs(0.0));
         let Ok(Reservation::Queued(sixth)) = l.reserve(Demand::tokens(10), secs(0.0)) else { panic!("half is spent") };
         // A unit every 50 ms (twice the margin), in sixteenths of the five
-        // units to go: the sixth request goes after 4 steps of 15.625 ms.
+        // units to go, each unit at the first of its steps: the sixth request
+        // goes after one step of 15.625 ms, the seventh 50 ms after it.
         let (sixth, at) = wait_for(&l, sixth, secs(1.0));
-        assert_eq!(at, secs(0.0625));
+        assert_eq!(at, secs(0.015625));
         sixth.depart(at);
         // Half of 1,000,000 tokens a minute rises in sixteenths, a sixty-fourth
         // of the minute (0.9375 s) apart: 600,000 fits after 4 of them...
@@ -616,13 +620,14 @@ mod tests {
         let l = Limiter::new(LimiterConfig { lanes, margin, ..LimiterConfig::default() });
         l.start_cautious();
         // Calls left 0 and 200 ms after their admission: a 429 may come back
-        // that much later each way, and the rise waits for it, a unit per 400 ms.
+        // that much later each way, and the rise waits for it, a unit per 400 ms
+        // (in steps of 125 ms, each unit at the first of its steps).
         l.observe_departure(Duration::ZERO, secs(0.0));
         l.observe_departure(Duration::from_millis(200), secs(0.0));
         let first = send(&l, 5, secs(0.0));
         let Ok(Reservation::Queued(sixth)) = l.reserve(Demand::tokens(10), secs(0.0)) else { panic!("half is spent") };
         let (_sixth, at) = wait_for(&l, sixth, secs(1.0));
-        assert_eq!(at, secs(0.5));
+        assert_eq!(at, secs(0.125));
         drop(first);
     }
 }

@@ -22,7 +22,9 @@ export class AuthenticationError extends MistralRatelimitError {}
 export class PermissionDeniedError extends MistralRatelimitError {}
 export class NotFoundError extends MistralRatelimitError {}
 export class ValidationError extends MistralRatelimitError {}
+export class SpendingLimitError extends MistralRatelimitError {}
 export class RateLimitError extends MistralRatelimitError {}
+export class ModelNotOnPlanError extends MistralRatelimitError {}
 export class ServerError extends MistralRatelimitError {}
 export class ConnectionError extends MistralRatelimitError {}
 export class TimeoutError extends MistralRatelimitError {}
@@ -32,8 +34,8 @@ export class ConfigError extends MistralRatelimitError {}
 export class InternalError extends MistralRatelimitError {}
 
 const classes = {
-  BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError, ValidationError,
-  RateLimitError, ServerError, ConnectionError, TimeoutError, AbortError, QueueTimeoutError, ConfigError, InternalError,
+  BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError, ValidationError, SpendingLimitError,
+  RateLimitError, ModelNotOnPlanError, ServerError, ConnectionError, TimeoutError, AbortError, QueueTimeoutError, ConfigError, InternalError,
 };
 
 // Called from wasm to build errors, so that the classes live only here.

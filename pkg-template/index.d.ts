@@ -163,9 +163,14 @@ type Open = { [field: string]: unknown };
 type Nullable<T> = T | null;
 
 export interface UsageInfo extends Open {
+  /** The whole prompt, cached tokens included. */
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** `cached_tokens`: of the prompt, those served from the prompt cache (charged far less). */
+  prompt_tokens_details?: Nullable<{ cached_tokens?: number }>;
+  /** The tier that served the call. */
+  service_tier?: Nullable<"priority" | "standard">;
 }
 
 export interface FunctionTool {
@@ -223,7 +228,12 @@ export interface ChatCompletionRequest {
   prompt_mode?: Nullable<"reasoning">;
   reasoning_effort?: Nullable<"high" | "none">;
   guardrails?: Nullable<unknown[]>;
+  /** Prompts sent under one key may be cached: the cached part is charged far less,
+   * and this client reserves, per model and key, what the server last charged. */
   prompt_cache_key?: Nullable<string>;
+  /** `auto`: the priority tier while the model's priority limits allow, else standard.
+   * Default `standard_only`. */
+  service_tier?: Nullable<"auto" | "standard_only">;
   safe_prompt?: boolean;
 }
 
@@ -663,9 +673,14 @@ export interface CallMetrics {
   retries: number;
   /** Calls that moved on from this model to a fallback. */
   fallbacks: number;
+  /** Prompt tokens, cached ones included (as `usage.prompt_tokens` counts them). */
   tokensIn: number;
+  /** Of `tokensIn`, those served from the prompt cache (`prompt_tokens_details.cached_tokens`). */
+  tokensCached: number;
   tokensOut: number;
-  /** From the price table; null for a model it does not price. */
+  /** Calls by the service tier their replies said served them (`usage.service_tier`). */
+  tiers: { priority: number; standard: number };
+  /** From the price table (cached prompt tokens at a tenth); null for a model it does not price. */
   costUsd: number | null;
   latencyMs: Percentiles;
   ttftMs: Percentiles;
@@ -777,7 +792,10 @@ export type ClientEvent =
   | { type: "error"; name: ErrorName }
   /** The server counted a model's prompts higher than estimated: its estimates are multiplied by `ratio` from now on. */
   | { type: "calibrated"; model: string; ratio: number }
-  /** A call moved on to the next model of its `fallback` chain. */
+  /** A call moved on to the next model of its `fallback` chain: `capacity` (its tier
+   * is saturated: code 3505, as a 429 or a 503), `unavailable` (5xx after retries, the
+   * model refused as invalid or not in use, or not on the plan), `wait` (its lane's
+   * predicted wait exceeds `fallbackAfterMs`). */
   | { type: "fallback"; from: string; to: string; reason: "capacity" | "unavailable" | "wait" }
   /** A threshold was crossed: 429s over `alertRateLimitedShare` of five minutes'
    * requests, the queue wait's p95 over `alertQueueWaitMs`, the month's tokens past
@@ -791,21 +809,26 @@ export type ClientEvent =
    * which is now capped at `limit` (`requestLimit: "auto"`). */
   | { type: "limit"; lane: string; model?: string; limit: number; configured: number; cause: "429" | "probe" | "probe-failed" }
   /** The client's standing in a shared budget changed. */
-  | { type: "budget"; state: "shared" | "holding" | "fallback"; holders: number };
+  | { type: "budget"; state: "shared" | "holding" | "fallback"; holders: number }
+  /** A spending limit is reached (a 402): every call fails with a SpendingLimitError until `resetAt`. */
+  | { type: "budget"; state: "spending-limit"; message: string; resetAt?: string };
 
 // ===== Errors =====
 
-export type RateLimitKind = "rate_limited" | "capacity_exceeded" | "quota_exhausted";
+/** Why a 429: too fast; the model's tier saturated (also sent as a 503); the month's
+ * allowance spent; a limit of 0 requests for the model (not on the plan). */
+export type RateLimitKind = "rate_limited" | "capacity_exceeded" | "quota_exhausted" | "not_on_plan";
 
 export type ErrorName =
   | "BadRequestError" | "AuthenticationError" | "PermissionDeniedError" | "NotFoundError" | "ValidationError"
-  | "RateLimitError" | "ServerError" | "ConnectionError" | "TimeoutError" | "AbortError" | "QueueTimeoutError"
-  | "ConfigError" | "InternalError";
+  | "SpendingLimitError" | "RateLimitError" | "ModelNotOnPlanError" | "ServerError" | "ConnectionError"
+  | "TimeoutError" | "AbortError" | "QueueTimeoutError" | "ConfigError" | "InternalError";
 
 export declare class MistralRatelimitError extends Error {
   name: ErrorName;
-  /** Stable: bad_request, authentication, permission_denied, not_found, validation, rate_limited,
-   * server_error, connection, timeout, aborted, queue_timeout, config, internal. */
+  /** Stable: bad_request, authentication, permission_denied, not_found, validation, spending_limit,
+   * rate_limited, model_not_on_plan, server_error, connection, timeout, aborted, queue_timeout,
+   * config, internal. */
   code: string;
   status?: number;
   /** Mistral's `type`, e.g. "invalid_model". */
@@ -822,9 +845,27 @@ export declare class ValidationError extends MistralRatelimitError {
   /** FastAPI's detail list. */
   detail?: Array<{ loc: Array<string | number>; msg: string; type: string; input?: unknown }>;
 }
+/**
+ * A 402: a spending limit (of the organization, workspace, user group, user or key)
+ * is reached. Not retried; every call waiting for the limiter ends with it at once,
+ * and later calls fail with it, unsent, until `resetAt` (or for five minutes when the
+ * message states no reset).
+ */
+export declare class SpendingLimitError extends MistralRatelimitError {
+  /** When the limit resets, as the server's message states it (RFC 3339). */
+  resetAt?: string;
+}
 export declare class RateLimitError extends MistralRatelimitError {
   retryAfterMs?: number;
   rateLimitKind?: RateLimitKind;
+}
+/**
+ * The server states a limit of 0 requests for the model: it is not on the
+ * workspace's plan (or the key has no allowance). Not retried; the model's later
+ * calls fail at once, unsent (a `fallback` chain moves them on), for ten minutes.
+ */
+export declare class ModelNotOnPlanError extends MistralRatelimitError {
+  model: string;
 }
 export declare class ServerError extends MistralRatelimitError {}
 export declare class ConnectionError extends MistralRatelimitError {}

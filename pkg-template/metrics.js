@@ -49,7 +49,9 @@ export function withCost(figures, prices) {
   const models = {};
   for (const [model, m] of Object.entries(figures.models)) {
     const price = priceOf(prices, model);
-    const costUsd = price ? (m.tokensIn * price.input + m.tokensOut * price.output) / 1e6 : null;
+    // Mistral bills a prompt's cached tokens at a tenth of the input price.
+    const input = m.tokensIn - 0.9 * m.tokensCached;
+    const costUsd = price ? (input * price.input + m.tokensOut * price.output) / 1e6 : null;
     total += costUsd ?? 0;
     models[model] = { ...m, costUsd };
   }

@@ -39,6 +39,10 @@ pub struct CallError {
     pub detail: Option<String>,
     /// For a queue timeout refused up front: how long the wait would have been.
     pub predicted_wait: Option<Duration>,
+    /// For a spending limit: when it resets, as the server wrote it (RFC 3339).
+    pub reset_at: Option<String>,
+    /// For a model not on the plan: the model.
+    pub model: Option<String>,
 }
 
 impl CallError {
@@ -54,6 +58,8 @@ impl CallError {
             rate_limit: None,
             detail: None,
             predicted_wait: None,
+            reset_at: None,
+            model: None,
         }
     }
 

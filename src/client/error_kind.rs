@@ -14,8 +14,12 @@ pub enum ErrorKind {
     NotFound,
     /// 422: the body does not fit the schema; `detail` says where.
     Validation,
+    /// 402: a spending limit (of the organization, workspace, key...) is reached.
+    SpendingLimit,
     /// 429 that retries could not get past (or that retrying will not help).
     RateLimit,
+    /// The model is not on the plan: the server states a limit of 0 requests for it.
+    ModelNotOnPlan,
     /// 5xx, or another status the API does not document.
     Server,
     /// The connection failed or broke.
@@ -40,7 +44,9 @@ impl ErrorKind {
         ErrorKind::PermissionDenied,
         ErrorKind::NotFound,
         ErrorKind::Validation,
+        ErrorKind::SpendingLimit,
         ErrorKind::RateLimit,
+        ErrorKind::ModelNotOnPlan,
         ErrorKind::Server,
         ErrorKind::Connection,
         ErrorKind::Timeout,
@@ -55,6 +61,7 @@ impl ErrorKind {
         match status {
             400 => ErrorKind::BadRequest,
             401 => ErrorKind::Authentication,
+            402 => ErrorKind::SpendingLimit,
             403 => ErrorKind::PermissionDenied,
             404 => ErrorKind::NotFound,
             422 => ErrorKind::Validation,
@@ -71,7 +78,9 @@ impl ErrorKind {
             ErrorKind::PermissionDenied => "PermissionDeniedError",
             ErrorKind::NotFound => "NotFoundError",
             ErrorKind::Validation => "ValidationError",
+            ErrorKind::SpendingLimit => "SpendingLimitError",
             ErrorKind::RateLimit => "RateLimitError",
+            ErrorKind::ModelNotOnPlan => "ModelNotOnPlanError",
             ErrorKind::Server => "ServerError",
             ErrorKind::Connection => "ConnectionError",
             ErrorKind::Timeout => "TimeoutError",
@@ -90,7 +99,9 @@ impl ErrorKind {
             ErrorKind::PermissionDenied => "permission_denied",
             ErrorKind::NotFound => "not_found",
             ErrorKind::Validation => "validation",
+            ErrorKind::SpendingLimit => "spending_limit",
             ErrorKind::RateLimit => "rate_limited",
+            ErrorKind::ModelNotOnPlan => "model_not_on_plan",
             ErrorKind::Server => "server_error",
             ErrorKind::Connection => "connection",
             ErrorKind::Timeout => "timeout",
@@ -113,5 +124,6 @@ mod tests {
         assert_eq!(ErrorKind::for_status(503), ErrorKind::Server);
         assert_eq!(ErrorKind::for_status(418), ErrorKind::Server);
         assert_eq!(ErrorKind::QueueTimeout.code(), "queue_timeout");
+        assert_eq!(ErrorKind::for_status(402).name(), "SpendingLimitError");
     }
 }

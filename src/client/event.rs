@@ -62,8 +62,9 @@ pub enum Event {
         from: String,
         /// The model it goes to.
         to: String,
-        /// `capacity` (its tier is saturated), `unavailable` (5xx after retries) or
-        /// `wait` (its lane's predicted wait exceeds `fallbackAfterMs`).
+        /// `capacity` (its tier is saturated), `unavailable` (5xx after retries, a
+        /// model refused or not on the plan) or `wait` (its lane's predicted wait
+        /// exceeds `fallbackAfterMs`).
         reason: &'static str,
     },
     /// A threshold was crossed (`crate::client::alerts`).
@@ -86,6 +87,14 @@ pub enum Event {
         state: &'static str,
         /// Holders sharing the budget, as of the coordinator's last answer.
         holders: u32,
+    },
+    /// A spending limit is reached (a 402): every call fails with it until it
+    /// resets. In JS a `budget` event whose `state` is `spending-limit`.
+    SpendingLimit {
+        /// The server's message, which names the limit.
+        message: String,
+        /// When it resets, as the message says (RFC 3339).
+        reset_at: Option<String>,
     },
 }
 
@@ -129,7 +138,7 @@ impl Event {
             Event::Fallback { .. } => "fallback",
             Event::Alert { .. } => "alert",
             Event::Limit(_) => "limit",
-            Event::Budget { .. } => "budget",
+            Event::Budget { .. } | Event::SpendingLimit { .. } => "budget",
         }
     }
 
@@ -179,6 +188,13 @@ impl Event {
             }
             Event::Budget { state, holders } => {
                 vec![("state", Field::Text(state)), ("holders", n((*holders).into()))]
+            }
+            Event::SpendingLimit { message, reset_at } => {
+                let mut f = vec![("state", Field::Text("spending-limit")), ("message", Field::Owned(message.clone()))];
+                if let Some(at) = reset_at {
+                    f.push(("resetAt", Field::Owned(at.clone())));
+                }
+                f
             }
         }
     }

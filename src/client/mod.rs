@@ -3,6 +3,7 @@
 //! simulator do the I/O around these.
 
 pub mod alerts;
+pub mod barred;
 pub mod calibration;
 pub mod call;
 mod call_error;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod model_metrics;
 pub mod operation;
 pub mod options;
+pub mod prompt_cache;
 pub mod state;
 pub mod usage;
 

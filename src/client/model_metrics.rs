@@ -32,6 +32,12 @@ pub struct ModelMetrics {
     pub fallbacks: u64,
     /// Prompt tokens the server reported.
     pub tokens_in: u64,
+    /// Of those, the tokens served from the prompt cache.
+    pub tokens_cached: u64,
+    /// Calls whose replies said the priority tier served them.
+    pub priority_calls: u64,
+    /// Calls whose replies said the standard tier served them.
+    pub standard_calls: u64,
     /// Output tokens reported (or streamed).
     pub tokens_out: u64,
     /// From the call's start to its end (a stream: to its last event).

@@ -5,12 +5,15 @@
 use serde_json::Value;
 
 use super::alerts::{Alert, AlertPolicy, Alerts};
+use super::barred::Barred;
 use super::calibration::Calibration;
 use super::call::Plan;
 use super::estimate::{request_tokens, Estimator};
 use super::event::Event;
 use super::model_metrics::Metrics;
-use super::{ConversationContext, Kind, OutputHistory, Stats, Tokens, Usage};
+use super::prompt_cache::PromptCache;
+use super::usage::Tier;
+use super::{CallError, ConversationContext, Kind, OutputHistory, Stats, Tokens, Usage};
 use crate::feedback::ServerReport;
 use crate::limiter::{Limiter, Refused, Ticket};
 use crate::time::Instant;
@@ -22,6 +25,8 @@ pub struct ClientState {
     history: OutputHistory,
     context: ConversationContext,
     calibration: Calibration,
+    prompt_cache: PromptCache,
+    barred: Barred,
     stats: Stats,
     metrics: Metrics,
     alerts: Alerts,
@@ -40,6 +45,8 @@ impl ClientState {
             history: OutputHistory::default(),
             context: ConversationContext::default(),
             calibration: Calibration::default(),
+            prompt_cache: PromptCache::default(),
+            barred: Barred::default(),
             stats: Stats::default(),
             metrics: Metrics::default(),
             alerts: Alerts::new(AlertPolicy::default()),
@@ -104,6 +111,30 @@ impl ClientState {
         self.events.push(event);
     }
 
+    /// What the server barred.
+    pub(crate) fn barred(&self) -> &Barred {
+        &self.barred
+    }
+
+    pub(crate) fn barred_mut(&mut self) -> &mut Barred {
+        &mut self.barred
+    }
+
+    /// A call met a spending limit (`error`, a 402) at `now`: every call waiting
+    /// for admission ends with it, and later calls too until it resets. Returns
+    /// the error with its reset time.
+    pub(crate) fn spending_limit(
+        &mut self,
+        error: CallError,
+        now: Instant,
+        wall: Option<std::time::SystemTime>,
+    ) -> CallError {
+        let error = self.barred.spend_limit(error, now, wall);
+        self.limiter.refuse_waiting();
+        self.emit(Event::SpendingLimit { message: error.message.clone(), reset_at: error.reset_at.clone() });
+        error
+    }
+
     pub(crate) fn stats_mut(&mut self) -> &mut Stats {
         &mut self.stats
     }
@@ -133,6 +164,7 @@ impl ClientState {
         Plan {
             model: body.get("model").and_then(Value::as_str).map(str::to_owned),
             prompt: est.prompt,
+            cache_key: body.get("prompt_cache_key").and_then(Value::as_str).map(str::to_owned),
             history,
             // Embeddings and classifiers write nothing.
             output: if kind.tokens() == Tokens::InputOutput { est.output } else { 0 },
@@ -141,11 +173,29 @@ impl ClientState {
         }
     }
 
-    /// What an attempt of `plan` reserves now: its prompt (calibrated, plus history)
-    /// and that plus the output allowance.
+    /// What an attempt of `plan` reserves now: its prompt (calibrated, plus history,
+    /// less what the prompt cache spared the last call under its key) and that plus
+    /// the output allowance.
     pub(crate) fn reservation(&self, plan: &Plan) -> (u64, u64) {
         let prompt = self.calibration.reserve(plan.model.as_deref(), plan.counting, plan.prompt) + plan.history;
+        let prompt =
+            prompt.saturating_sub(self.prompt_cache.discount(plan.model.as_deref(), plan.cache_key.as_deref()));
         (prompt, prompt + plan.output)
+    }
+
+    /// What a reply of `plan` that reported `usage` was charged, as tokens spent
+    /// on arrival and produced since: the server's own statement (`query_cost`)
+    /// when it covers the output at least, else `usage`. What the charge spared
+    /// the prompt is learned for the next call under the same cache key.
+    pub(crate) fn charged(&mut self, plan: &Plan, usage: Usage, query_cost: Option<u64>) -> (u64, u64) {
+        let Some(cost) = query_cost.filter(|&q| q >= usage.completion) else {
+            return (usage.prompt, usage.completion);
+        };
+        let charged_prompt = cost - usage.completion;
+        if let (Some(model), Some(key)) = (&plan.model, &plan.cache_key) {
+            self.prompt_cache.learn(model, key, usage.prompt, charged_prompt);
+        }
+        (charged_prompt, usage.completion)
     }
 
     /// Ends `ticket`: `early` tokens spent on arrival, `late` ones produced since.
@@ -179,6 +229,12 @@ impl ClientState {
         let model = self.metrics.of(plan.model.as_deref());
         model.tokens_in += usage.prompt;
         model.tokens_out += usage.completion;
+        model.tokens_cached += usage.cached;
+        match usage.tier {
+            Some(Tier::Priority) => model.priority_calls += 1,
+            Some(Tier::Standard) => model.standard_calls += 1,
+            None => {}
+        }
         if let Some(m) = &plan.model {
             self.history.record(m, usage.completion);
             let reported = usage.prompt.saturating_sub(plan.history);

@@ -11,10 +11,34 @@ pub const MOST_TOKENS: u64 = 1 << 40;
 /// Token counts as the API reports them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {
-    /// Input tokens.
+    /// Input tokens, cached ones included.
     pub prompt: u64,
     /// Output tokens.
     pub completion: u64,
+    /// Of the input, the tokens served from the prompt cache
+    /// (`prompt_tokens_details.cached_tokens`): charged far less.
+    pub cached: u64,
+    /// The tier that served it (`service_tier`), when the reply says.
+    pub tier: Option<Tier>,
+}
+
+/// The service tier a reply says served it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tier {
+    /// The priority tier (`service_tier: "auto"` within its limits).
+    Priority,
+    /// The standard tier.
+    Standard,
+}
+
+impl Tier {
+    /// The name the API and `metrics()` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Priority => "priority",
+            Tier::Standard => "standard",
+        }
+    }
 }
 
 impl Usage {
@@ -36,7 +60,19 @@ impl Usage {
         };
         let (prompt, completion, total) = (n("prompt_tokens")?, n("completion_tokens")?, n("total_tokens")?);
         let extra = total.saturating_sub(prompt + completion);
-        Some(Usage { prompt, completion: completion + extra })
+        // The API has spelled the details three ways; a count past the prompt is nonsense.
+        let cached =
+            ["/prompt_tokens_details/cached_tokens", "/prompt_token_details/cached_tokens", "/num_cached_tokens"]
+                .iter()
+                .find_map(|path| u.pointer(path).and_then(Value::as_u64))
+                .filter(|&c| c <= prompt)
+                .unwrap_or(0);
+        let tier = match u.get("service_tier").and_then(Value::as_str) {
+            Some("priority") => Some(Tier::Priority),
+            Some("standard") => Some(Tier::Standard),
+            _ => None,
+        };
+        Some(Usage { prompt, completion: completion + extra, cached, tier })
     }
 }
 
@@ -68,12 +104,23 @@ mod tests {
     #[test]
     fn usage_from_every_shape() {
         let chat = json!({"usage": {"prompt_tokens": 11, "total_tokens": 14, "completion_tokens": 3}});
-        assert_eq!(Usage::from_json(&chat), Some(Usage { prompt: 11, completion: 3 }));
+        assert_eq!(Usage::from_json(&chat), Some(Usage { prompt: 11, completion: 3, ..Usage::default() }));
         let web = json!({"usage": {"prompt_tokens": 188, "completion_tokens": 55, "total_tokens": 7355, "connector_tokens": 7112}});
         assert_eq!(Usage::from_json(&web).unwrap().total(), 7355);
         assert_eq!(Usage::from_json(&json!({"usage": null})), None);
         assert_eq!(Usage::from_json(&json!({})), None);
-        assert_eq!(Usage::from_json(&json!({"usage": {"prompt_tokens": 5}})), Some(Usage { prompt: 5, completion: 0 }));
+        assert_eq!(
+            Usage::from_json(&json!({"usage": {"prompt_tokens": 5}})),
+            Some(Usage { prompt: 5, ..Usage::default() })
+        );
+        let cached = json!({"usage": {"prompt_tokens": 900, "completion_tokens": 9, "total_tokens": 909,
+            "prompt_tokens_details": {"cached_tokens": 800}, "service_tier": "priority"}});
+        assert_eq!(
+            Usage::from_json(&cached),
+            Some(Usage { prompt: 900, completion: 9, cached: 800, tier: Some(Tier::Priority) })
+        );
+        let absurd = json!({"usage": {"prompt_tokens": 9, "prompt_tokens_details": {"cached_tokens": 10}}});
+        assert_eq!(Usage::from_json(&absurd).unwrap().cached, 0, "more cached than the prompt: not believed");
         for absurd in [json!(u64::MAX), json!(-3), json!(1.5e30), json!("12")] {
             assert_eq!(Usage::from_json(&json!({"usage": {"prompt_tokens": absurd}})), None, "{absurd}");
         }

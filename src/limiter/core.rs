@@ -344,6 +344,14 @@ impl Core {
         self.woken.push(WaiterId(key.seq));
     }
 
+    pub(crate) fn refuse_waiting(&mut self) {
+        while let Some((key, _)) = self.queue.head() {
+            self.finish(key, Outcome::Rejected(Rejection::Barred));
+        }
+        self.head_at = None;
+        self.wake = self.compute_wake();
+    }
+
     fn drop_missed_deadlines(&mut self, now: Instant) {
         while let Some((deadline, key)) = self.queue.next_deadline() {
             if deadline >= now {

@@ -142,6 +142,9 @@ pub enum Rejection {
         /// in the queue.
         predicted_wait: Option<Duration>,
     },
+    /// The server barred what it waited for (a spending limit reached): see
+    /// [`Limiter::refuse_waiting`].
+    Barred,
 }
 
 impl fmt::Display for Rejection {
@@ -167,6 +170,7 @@ impl fmt::Display for Rejection {
                 f,
                 "the request waited in the queue until its deadline passed; raise queueTimeoutMs or lower the load"
             ),
+            Rejection::Barred => write!(f, "the server refuses every request for now"),
         }
     }
 }
@@ -335,6 +339,12 @@ impl Limiter {
     /// lowered (see [`LimitChange`]).
     pub fn observe_rate_limited(&self, pause: Duration, refused: Option<Refused>, now: Instant) {
         self.core.borrow_mut().observe_rate_limited(pause, refused, now);
+    }
+
+    /// Ends every waiting reservation with [`Rejection::Barred`]: the server said
+    /// no request will pass for a while, and no waiter should learn it by waiting.
+    pub fn refuse_waiting(&self) {
+        self.core.borrow_mut().refuse_waiting();
     }
 
     /// From now on 429s do not change how the request limit is read (see

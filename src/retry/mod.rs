@@ -2,8 +2,11 @@
 //! the attempt so far, and a random source.
 //!
 //! The rules, in order:
-//! - a 429 that says the month's allowance is spent, or that the model's service tier
-//!   is saturated, is final (the second is a cue to fall back to another model);
+//! - a reply saying the model cannot serve (`invalid_model`, 1500; not in use, 3003)
+//!   is final, whatever its status;
+//! - a 429 that says the month's allowance is spent, that the model is not on the
+//!   plan (a limit of 0 requests), or that the model has no capacity (3505, also as
+//!   a 503) is final (the last two are a cue to fall back to another model);
 //! - a plain 429 was not processed, so it is retried whatever the operation;
 //! - 408, 500, 502, 503, 504, a timeout or a connection cut after sending are retried
 //!   only when the operation is idempotent: the server may have done the work;
@@ -23,7 +26,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 pub use self::backoff::{backoff, spread_after, Random, SplitMix64};
-pub use self::classify::{classify_429, ApiError, RateLimitKind};
+pub use self::classify::{classify_429, is_capacity, is_model_refused, ApiError, RateLimitKind};
 pub use self::retry_after::retry_after;
 use crate::headers::Headers;
 
@@ -111,6 +114,8 @@ pub enum GiveUp {
     QuotaExhausted,
     /// The model's service tier is saturated: use another model.
     CapacityExceeded,
+    /// The model is not on the plan (a limit of 0 requests for it): use another.
+    NotOnPlan,
     /// The server may have processed a non-idempotent request; repeating it could
     /// do it twice.
     NotIdempotent,
@@ -133,6 +138,10 @@ impl fmt::Display for GiveUp {
             GiveUp::CapacityExceeded => {
                 f.write_str("the model's service tier is at capacity; retry later or fall back to another model")
             }
+            GiveUp::NotOnPlan => f.write_str(
+                "the server states a limit of 0 requests for this model, and no wait changes that; \
+                 use a model on the plan (or a fallback chain), or change the plan",
+            ),
             GiveUp::NotIdempotent => f.write_str(
                 "the request may have been processed and repeating it could apply it twice, so it was not retried",
             ),
@@ -171,14 +180,24 @@ pub fn decide<H: Headers + ?Sized>(
         Failure::Unreachable => (RetryReason::Unreachable, None),
         Failure::Interrupted if attempt.idempotent => (RetryReason::Interrupted, None),
         Failure::Interrupted => return Verdict::GiveUp(GiveUp::NotIdempotent),
+        // The model cannot serve, whatever the status: final, though another may.
+        Failure::Status { status, body, .. } if is_model_refused(body) => {
+            return Verdict::GiveUp(GiveUp::Final(status))
+        }
         Failure::Status { status: 429, headers, body } => match classify_429(headers, body) {
             RateLimitKind::QuotaExhausted => return Verdict::GiveUp(GiveUp::QuotaExhausted),
             RateLimitKind::CapacityExceeded => return Verdict::GiveUp(GiveUp::CapacityExceeded),
+            RateLimitKind::NotOnPlan => return Verdict::GiveUp(GiveUp::NotOnPlan),
             RateLimitKind::RateLimited => {
                 let wait = retry_after(headers, attempt.wall_clock);
                 (RetryReason::RateLimited { server_wait: wait }, wait)
             }
         },
+        // Capacity as a 503 (code 3505): the request was not run, and another
+        // model may serve it now, where a retry soon rarely helps.
+        Failure::Status { status: 503, body, .. } if is_capacity(body) => {
+            return Verdict::GiveUp(GiveUp::CapacityExceeded)
+        }
         Failure::Status { status: status @ (408 | 500 | 502 | 503 | 504), headers, .. } => {
             if !attempt.idempotent {
                 return Verdict::GiveUp(GiveUp::NotIdempotent);
@@ -247,6 +266,23 @@ mod tests {
         let body = ApiError::default();
         let month = [("x-ratelimit-remaining-tokens-month", "0")];
         assert_eq!(verdict(&status(429, &month, &body), attempt(0, true)), Verdict::GiveUp(GiveUp::QuotaExhausted));
+    }
+
+    #[test]
+    fn a_model_that_cannot_serve_or_has_no_capacity_is_never_retried() {
+        let invalid = ApiError::parse(r#"{"message":"Invalid model","type":"invalid_model","code":"1500"}"#);
+        let not_in_use = ApiError::parse(r#"{"message":"Model not in use","code":3003}"#);
+        for (code, body) in [(400, &invalid), (503, &invalid), (400, &not_in_use), (500, &not_in_use)] {
+            assert_eq!(verdict(&status(code, &NONE, body), attempt(0, true)), Verdict::GiveUp(GiveUp::Final(code)));
+        }
+        let capacity = ApiError::parse(r#"{"message":"Service tier capacity exceeded for this model.","code":"3505"}"#);
+        assert_eq!(
+            verdict(&status(503, &NONE, &capacity), attempt(0, true)),
+            Verdict::GiveUp(GiveUp::CapacityExceeded)
+        );
+        let not_on_plan = [("x-ratelimit-limit-req-minute", "0")];
+        let rate = ApiError::parse(r#"{"type":"rate_limited","code":"1300"}"#);
+        assert_eq!(verdict(&status(429, &not_on_plan, &rate), attempt(0, true)), Verdict::GiveUp(GiveUp::NotOnPlan));
     }
 
     #[test]

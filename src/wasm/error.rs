@@ -21,6 +21,8 @@ pub fn to_js(e: &CallError, factory: &js_sys::Function) -> JsValue {
         ("retryAfterMs", ms(e.retry_after)),
         ("rateLimitKind", opt(e.rate_limit.map(|k| k.as_str()))),
         ("predictedWaitMs", ms(e.predicted_wait)),
+        ("resetAt", opt(e.reset_at.as_deref())),
+        ("model", opt(e.model.as_deref())),
         ("detail", detail),
     ]);
     factory

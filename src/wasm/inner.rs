@@ -303,7 +303,12 @@ fn figures(of: &[&ModelMetrics]) -> JsValue {
         ("retries", n(sum(|m| m.retries))),
         ("fallbacks", n(sum(|m| m.fallbacks))),
         ("tokensIn", n(sum(|m| m.tokens_in))),
+        ("tokensCached", n(sum(|m| m.tokens_cached))),
         ("tokensOut", n(sum(|m| m.tokens_out))),
+        (
+            "tiers",
+            js::object(&[("priority", n(sum(|m| m.priority_calls))), ("standard", n(sum(|m| m.standard_calls)))]),
+        ),
         ("latencyMs", timing(|m| &m.latency_ms)),
         ("ttftMs", timing(|m| &m.ttft_ms)),
         ("queueWaitMs", timing(|m| &m.queue_wait_ms)),

@@ -239,6 +239,8 @@ impl Call {
             }
             (Phase::Queued, Input::Refused(r)) => {
                 let e = match r {
+                    // The server barred what it waited for: it meets the bar there.
+                    Rejection::Barred => return self.reserve(state, at),
                     Rejection::TooLarge { .. } => CallError::new(ErrorKind::Config, r.to_string()),
                     Rejection::Deadline { predicted_wait } => {
                         let mut e = CallError::new(ErrorKind::QueueTimeout, r.to_string());
@@ -306,6 +308,15 @@ impl Call {
     }
 
     fn reserve(&mut self, state: &mut ClientState, at: Instant) -> Action {
+        // What the server barred is not asked again.
+        if let Some(e) = state.barred().spending(at) {
+            let mut e = e.clone();
+            e.message.push_str(" (not sent: an earlier call met this limit)");
+            return self.fail(state, e);
+        }
+        if state.barred().model(self.plan.model.as_deref(), at) {
+            return self.not_on_plan(state, at, None);
+        }
         self.reserved = state.reservation(&self.plan);
         self.queued_at = at;
         self.phase = Phase::Queued;
@@ -395,7 +406,7 @@ impl Call {
             let (early, late) = match Usage::from_json(&json) {
                 Some(u) => {
                     state.record_usage(&self.plan, u, json.get("conversation_id").and_then(Value::as_str));
-                    (u.prompt, u.completion)
+                    state.charged(&self.plan, u, report.query_cost)
                 }
                 // No usage: the charged cost if the server said it, else the estimate.
                 None if self.plan.kind.costs_tokens() => (report.query_cost.unwrap_or(self.reserved.1), 0),
@@ -424,6 +435,11 @@ impl Call {
                 None
             }
         };
+        // A limit of 0 is the model's, not the workspace's: other models go on.
+        let mut report = report;
+        if kind_429 == Some(RateLimitKind::NotOnPlan) {
+            report.drop_zero_limits();
+        }
         state.observe(&report, self.plan.model.as_deref(), at);
         let failure = Failure::Status { status, headers: headers.as_slice(), body: &api };
         let verdict = self.decide(&failure, now.wall, now.rng);
@@ -454,14 +470,42 @@ impl Call {
             Verdict::GiveUp(GiveUp::CapacityExceeded) if !self.plan.fallbacks.is_empty() => {
                 self.fall_back(state, at, "capacity")
             }
+            Verdict::GiveUp(GiveUp::NotOnPlan) => {
+                if let Some(model) = &self.plan.model {
+                    state.barred_mut().not_on_plan(model, at);
+                }
+                let err = CallError::from_status(status, &headers, text, GiveUp::NotOnPlan, now.wall);
+                self.not_on_plan(state, at, Some(err))
+            }
+            Verdict::GiveUp(_) if retry::is_model_refused(&api) && !self.plan.fallbacks.is_empty() => {
+                self.fall_back(state, at, "unavailable")
+            }
             Verdict::GiveUp(_) if status >= 500 && self.plan.kind.idempotent() && !self.plan.fallbacks.is_empty() => {
                 self.fall_back(state, at, "unavailable")
             }
             Verdict::GiveUp(why) => {
-                let err = CallError::from_status(status, &headers, text, why, now.wall);
+                let mut err = CallError::from_status(status, &headers, text, why, now.wall);
+                if err.kind == ErrorKind::SpendingLimit {
+                    err = state.spending_limit(err, at, now.wall);
+                }
                 self.fail(state, err)
             }
         }
+    }
+
+    /// The call's model is not on the plan: the next model of its chain, or the
+    /// typed error (`from` is the server's reply, when this call met it).
+    fn not_on_plan(&mut self, state: &mut ClientState, at: Instant, from: Option<CallError>) -> Action {
+        if !self.plan.fallbacks.is_empty() {
+            return self.fall_back(state, at, "unavailable");
+        }
+        let model = self.plan.model.clone().unwrap_or_default();
+        let said = if from.is_some() { "" } else { " (not sent: an earlier call met this)" };
+        let mut err = from.unwrap_or_else(|| CallError::new(ErrorKind::ModelNotOnPlan, ""));
+        err.kind = ErrorKind::ModelNotOnPlan;
+        err.message = format!("model '{model}' is not on this workspace's plan: {}{said}", GiveUp::NotOnPlan);
+        err.model = Some(model);
+        self.fail(state, err)
     }
 
     fn decide<H: Headers + ?Sized>(

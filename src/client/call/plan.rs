@@ -18,6 +18,8 @@ pub struct Plan {
     pub model: Option<String>,
     /// The prompt the body carries, as estimated (before calibration).
     pub prompt: u64,
+    /// The body's `prompt_cache_key`: a prompt the server may have cached.
+    pub cache_key: Option<String>,
     /// Tokens of stored conversation the server adds to the prompt (appends).
     pub history: u64,
     /// The most the reply may write: `max_tokens`, or the model's typical reply.
@@ -45,6 +47,7 @@ impl Plan {
             kind,
             model: None,
             prompt: 0,
+            cache_key: None,
             history: 0,
             output: 0,
             counting: Counting::Heuristic,

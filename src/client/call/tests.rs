@@ -7,7 +7,7 @@ use super::*;
 use crate::client::calibration::Counting;
 use crate::client::{Kind, Timeouts};
 use crate::feedback::parse_headers;
-use crate::limiter::{LaneSpec, Limiter, LimiterConfig, MarginPolicy, Priority, Reservation};
+use crate::limiter::{LaneSpec, Limiter, LimiterConfig, MarginPolicy, Priority, Rejection, Reservation, WaitState};
 use crate::retry::RetryPolicy;
 
 fn at(ms: u64) -> Instant {
@@ -509,6 +509,109 @@ fn a_5xx_moves_a_completion_on_after_its_retries_but_never_a_write_or_a_4xx() {
     admit(&mut refused, &mut s, 4000);
     step(&mut refused, &mut s, 4030, head(422, &[]));
     assert!(matches!(step(&mut refused, &mut s, 4031, Input::Body("{}")), Action::Finish(Err(_))));
+}
+
+#[test]
+fn a_capacity_503_and_a_refused_model_move_even_a_write_down_its_chain() {
+    let mut s = state();
+    let out_of_capacity =
+        r#"{"message":"Not enough capacity available","type":"backend_out_of_capacity","code":"3505"}"#;
+    let mut write = Call::new(with_fallbacks(Kind::ConversationStart));
+    admit(&mut write, &mut s, 0);
+    step(&mut write, &mut s, 30, head(503, &[]));
+    let Action::Reserve(d) = step(&mut write, &mut s, 31, Input::Body(out_of_capacity)) else { panic!("not moved on") };
+    assert_eq!(d.model.as_deref(), Some("n"), "a 3505 was not run: moving a write on does it once");
+    let invalid = r#"{"message":"Invalid model: m","type":"invalid_model","code":"1500"}"#;
+    let mut call = Call::new(with_fallbacks(Kind::ChatComplete));
+    admit(&mut call, &mut s, 2000);
+    step(&mut call, &mut s, 2030, head(400, &[]));
+    assert!(matches!(step(&mut call, &mut s, 2031, Input::Body(invalid)), Action::Reserve(_)));
+    let mut alone = Call::new(plan(Kind::ChatComplete, false));
+    admit(&mut alone, &mut s, 4000);
+    step(&mut alone, &mut s, 4030, head(503, &[]));
+    let Action::Finish(Err(e)) = step(&mut alone, &mut s, 4031, Input::Body(out_of_capacity)) else {
+        panic!("no chain: a capacity 503 is final")
+    };
+    assert_eq!((e.kind, e.status), (ErrorKind::Server, Some(503)));
+}
+
+#[test]
+fn a_model_not_on_the_plan_fails_at_once_and_its_next_calls_are_never_sent() {
+    let mut s = state();
+    let not_on_plan = [("x-ratelimit-limit-req-minute", "0")];
+    let rate = r#"{"message":"Rate limit exceeded","type":"rate_limited","code":"1300"}"#;
+    let mut call = Call::new(plan(Kind::ChatComplete, false));
+    admit(&mut call, &mut s, 0);
+    step(&mut call, &mut s, 30, head(429, &not_on_plan));
+    let Action::Finish(Err(e)) = step(&mut call, &mut s, 31, Input::Body(rate)) else { panic!("waited for a 0") };
+    assert_eq!((e.kind, e.model.as_deref(), e.status), (ErrorKind::ModelNotOnPlan, Some("m"), Some(429)));
+    assert!(e.message.contains("'m' is not on this workspace's plan"), "{}", e.message);
+    let workspace = &s.limiter().status(at(31)).lanes;
+    assert!(workspace.iter().all(|l| l.limit > 0), "the 0 is the model's, not every model's: {workspace:?}");
+    let mut next = Call::new(plan(Kind::ChatComplete, false));
+    let Action::Finish(Err(e)) = step(&mut next, &mut s, 40, Input::Start) else { panic!("sent again") };
+    assert_eq!(e.kind, ErrorKind::ModelNotOnPlan);
+    let mut chained = Call::new(with_fallbacks(Kind::ChatComplete));
+    let Action::Reserve(d) = step(&mut chained, &mut s, 50, Input::Start) else { panic!("not moved on") };
+    assert_eq!(d.model.as_deref(), Some("n"), "a chain skips the model without asking");
+    assert!(s.drain_events().contains(&Event::Fallback { from: "m".into(), to: "n".into(), reason: "unavailable" }));
+}
+
+#[test]
+fn a_spending_limit_ends_every_waiting_call_and_bars_the_next_until_it_resets() {
+    let mut s = state();
+    let spent = r#"{"object":"error","message":"Spending limit reached: it resets at 2027-01-01T00:00:00Z.","type":"spending_limit_reached"}"#;
+    let mut first = Call::new(plan(Kind::ChatComplete, false));
+    admit(&mut first, &mut s, 0);
+    let mut second = Call::new(plan(Kind::ChatComplete, false));
+    admit(&mut second, &mut s, 0);
+    // A third waits behind a full lane (two requests a second).
+    let mut queued = Call::new(plan(Kind::ChatComplete, false));
+    let Action::Reserve(d) = step(&mut queued, &mut s, 1, Input::Start) else { panic!("not reserving") };
+    let Ok(Reservation::Queued(waiter)) = s.limiter().reserve(d, at(1)) else { panic!("the lane had room") };
+    step(&mut first, &mut s, 30, head(402, &[]));
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_798_761_600 - 60);
+    let action = first.step(Input::Body(spent), &mut s, Now { at: at(31), wall: Some(wall), rng: &mut || 0.5 });
+    let Action::Finish(Err(e)) = action else { panic!("a 402 is final") };
+    assert_eq!((e.kind, e.reset_at.as_deref()), (ErrorKind::SpendingLimit, Some("2027-01-01T00:00:00Z")));
+    let WaitState::Rejected(r) = waiter.poll(at(31)) else { panic!("the waiter still waits") };
+    assert_eq!(r, Rejection::Barred);
+    let Action::Finish(Err(e)) = step(&mut queued, &mut s, 32, Input::Refused(r)) else { panic!("sent") };
+    assert_eq!(e.kind, ErrorKind::SpendingLimit);
+    let mut later = Call::new(plan(Kind::ChatComplete, false));
+    assert!(
+        matches!(step(&mut later, &mut s, 59_000, Input::Start), Action::Finish(Err(_))),
+        "a minute on: still spent"
+    );
+    let mut after = Call::new(plan(Kind::ChatComplete, false));
+    assert!(matches!(step(&mut after, &mut s, 61_000, Input::Start), Action::Reserve(_)), "reset: asks again");
+    let budget: Vec<Event> = s.drain_events().into_iter().filter(|e| e.name() == "budget").collect();
+    assert_eq!(budget.len(), 1, "{budget:?}");
+}
+
+#[test]
+fn the_servers_charge_settles_a_call_and_a_cached_prompt_reserves_less_next_time() {
+    let mut s = state();
+    let cached = |key: &str| Plan { prompt: 1000, cache_key: Some(key.into()), ..plan(Kind::ChatComplete, false) };
+    let reply = r#"{"usage":{"prompt_tokens":1000,"completion_tokens":30,"total_tokens":1030,"prompt_tokens_details":{"cached_tokens":900}}}"#;
+    let mut call = Call::new(cached("k"));
+    admit(&mut call, &mut s, 0);
+    step(&mut call, &mut s, 30, head(200, &[("x-ratelimit-tokens-query-cost", "220")]));
+    step(&mut call, &mut s, 31, Input::Body(reply));
+    assert_eq!(s.limiter().status(at(31)).lanes[1].used, 220, "booked at what the server charged");
+    assert_eq!(s.metrics().by_model()["m"].tokens_cached, 900);
+    let mut next = Call::new(cached("k"));
+    let Action::Reserve(d) = step(&mut next, &mut s, 40, Input::Start) else { panic!() };
+    assert_eq!(d.tokens, 1000 - (1000 - 190) + 50, "the prompt less what was not charged, plus the output");
+    let mut other = Call::new(cached("other"));
+    let Action::Reserve(d) = step(&mut other, &mut s, 40, Input::Start) else { panic!() };
+    assert_eq!(d.tokens, 1000 + 50, "another key: the whole prompt");
+    // A charge below the output is not believed: the usage settles it.
+    let mut odd = Call::new(plan(Kind::ChatComplete, false));
+    admit(&mut odd, &mut s, 2000);
+    step(&mut odd, &mut s, 2030, head(200, &[("x-ratelimit-tokens-query-cost", "3")]));
+    step(&mut odd, &mut s, 2031, Input::Body(REPLY));
+    assert_eq!(s.limiter().status(at(2031)).lanes[1].used, 220 + 150);
 }
 
 /// The machine fed its inputs in any order a driver could see them: every answer

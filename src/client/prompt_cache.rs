@@ -1,0 +1,76 @@
+//! What a cached prompt really costs. The server caches a prompt sent with a
+//! `prompt_cache_key`, and charges the cached part far less, while `usage` still
+//! counts the whole prompt; it states what it charged in
+//! `x-ratelimit-tokens-query-cost`. Per model and key, the prompt tokens it did not
+//! charge last time are remembered, and the next call under that key reserves that
+//! much less: a workload that repeats one long system prompt is bound by the rate,
+//! not by tokens it is never charged. A miss (the cache expired, the prompt
+//! changed) costs that call a debt, and teaches the next to reserve the whole.
+
+use std::collections::{HashMap, VecDeque};
+
+/// Keys remembered; the oldest learned goes first.
+pub const REMEMBERED: usize = 1024;
+
+/// Per model and `prompt_cache_key`, the prompt tokens the last reply was not charged.
+#[derive(Clone, Debug, Default)]
+pub struct PromptCache {
+    /// Per model, per key: looked up by `&str` on every reservation.
+    discounts: HashMap<String, HashMap<String, u64>>,
+    /// Model and key, oldest first.
+    order: VecDeque<(String, String)>,
+}
+
+impl PromptCache {
+    /// The prompt tokens a call of `model` under `key` should not reserve.
+    pub fn discount(&self, model: Option<&str>, key: Option<&str>) -> u64 {
+        let (Some(model), Some(key)) = (model, key) else { return 0 };
+        self.discounts.get(model).and_then(|keys| keys.get(key)).copied().unwrap_or(0)
+    }
+
+    /// A reply to a call of `model` under `key` counted `prompt` tokens and was
+    /// charged `charged_prompt` for them.
+    pub fn learn(&mut self, model: &str, key: &str, prompt: u64, charged_prompt: u64) {
+        let discount = prompt.saturating_sub(charged_prompt);
+        let keys = self.discounts.entry(model.to_owned()).or_default();
+        if keys.insert(key.to_owned(), discount).is_some() {
+            return;
+        }
+        self.order.push_back((model.to_owned(), key.to_owned()));
+        if self.order.len() > REMEMBERED {
+            if let Some((model, key)) = self.order.pop_front() {
+                if let Some(keys) = self.discounts.get_mut(&model) {
+                    keys.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hit_teaches_the_next_call_under_its_key_and_model_only() {
+        let mut cache = PromptCache::default();
+        assert_eq!(cache.discount(Some("m"), Some("k")), 0, "nothing learned: the whole prompt");
+        cache.learn("m", "k", 12_000, 1_200);
+        assert_eq!(cache.discount(Some("m"), Some("k")), 10_800);
+        assert_eq!(cache.discount(Some("n"), Some("k")), 0, "another model caches apart");
+        assert_eq!(cache.discount(Some("m"), None), 0, "no key, no cache");
+        cache.learn("m", "k", 12_000, 12_000);
+        assert_eq!(cache.discount(Some("m"), Some("k")), 0, "a miss: the next reserves the whole");
+    }
+
+    #[test]
+    fn only_so_many_keys_are_remembered() {
+        let mut cache = PromptCache::default();
+        for i in 0..=REMEMBERED {
+            cache.learn("m", &i.to_string(), 100, 10);
+        }
+        assert_eq!(cache.discount(Some("m"), Some("0")), 0, "the oldest went");
+        assert_eq!(cache.discount(Some("m"), Some(&REMEMBERED.to_string())), 90);
+        assert_eq!(cache.discounts["m"].len(), REMEMBERED);
+    }
+}

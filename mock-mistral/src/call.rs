@@ -71,8 +71,14 @@ impl Call {
     /// the text counts them (429 when over), then waits the configured latency. From
     /// here the request is in flight until its reply is wholly sent.
     /// Returns the prompt tokens the gateway counted (`--prompt-count-factor`
-    /// applied): what the reply's usage and query cost must report.
+    /// applied): what the reply's usage and query cost must report. The faults that
+    /// name the request's model are acted out here, before the limits.
     pub async fn admit(&self, model: &str, prompt: u64) -> Result<u64, Response> {
+        match self.fault {
+            Some(Fault::InvalidModel) => return Err(errors::invalid_model_coded(model)),
+            Some(Fault::ModelNotInUse) => return Err(errors::model_not_in_use(model)),
+            _ => {}
+        }
         let prompt = self.state.config.prompt_tokens(prompt);
         let verdict = self.state.gateway.lock().unwrap().admit(&self.key, model, prompt, Instant::now());
         match verdict {
@@ -81,7 +87,7 @@ impl Call {
                 let message = match refusal {
                     Refusal::RateLimited => "Rate limit exceeded",
                     Refusal::MonthlyQuota => "Monthly token quota exceeded",
-                    Refusal::Capacity => return Err(errors::capacity_exceeded()),
+                    Refusal::Capacity => return Err(errors::capacity_exceeded(StatusCode::TOO_MANY_REQUESTS)),
                 };
                 let mut gw = self.state.gateway.lock().unwrap();
                 let headers = gw.headers(&self.key, Instant::now(), None);

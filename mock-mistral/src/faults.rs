@@ -18,6 +18,17 @@ pub enum Fault {
     RateLimitedRetryAfter,
     /// A 429 saying the model's service tier is saturated.
     Capacity,
+    /// The same as a 503, as it is also reported.
+    Capacity503,
+    /// A 503 saying the backend has no capacity for the model.
+    OutOfCapacity,
+    /// A 429 with the older bare body, `{"message":"Requests rate limit exceeded"}`.
+    RateLimitedLegacy,
+    /// A 400 refusing the request's model as unknown (the 2026 form), acted out where
+    /// the request is admitted for its model.
+    InvalidModel,
+    /// A 400 saying the workspace may not use the model, acted out likewise.
+    ModelNotInUse,
     /// Close the connection before any header.
     Reset,
     /// Never answer.
@@ -44,7 +55,12 @@ impl std::str::FromStr for Fault {
             "504" => Fault::Status(504),
             "429" => Fault::RateLimited,
             "429-retry-after" => Fault::RateLimitedRetryAfter,
+            "429-legacy" => Fault::RateLimitedLegacy,
             "capacity" => Fault::Capacity,
+            "capacity-503" => Fault::Capacity503,
+            "out-of-capacity" => Fault::OutOfCapacity,
+            "invalid-model" => Fault::InvalidModel,
+            "model-not-in-use" => Fault::ModelNotInUse,
             "reset" => Fault::Reset,
             "hang" => Fault::Hang,
             "truncate" => Fault::Truncate,
@@ -54,7 +70,8 @@ impl std::str::FromStr for Fault {
             "never-ending" => Fault::NeverEnding,
             other => {
                 return Err(format!(
-                    "unknown fault '{other}': use 500, 502, 503, 504, 429, 429-retry-after, reset, hang, \
+                    "unknown fault '{other}': use 500, 502, 503, 504, 429, 429-retry-after, 429-legacy, \
+                     capacity, capacity-503, out-of-capacity, invalid-model, model-not-in-use, reset, hang, \
                      truncate, malformed-json, malformed-sse, slow or never-ending"
                 ))
             }

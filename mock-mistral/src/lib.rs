@@ -113,12 +113,18 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
             Some(Fault::Status(s)) => return errors::server_error(StatusCode::from_u16(s).expect("5xx codes")),
             Some(Fault::Capacity) => {
                 state.gateway.lock().unwrap().stats.rate_limited();
-                return errors::capacity_exceeded();
+                return errors::capacity_exceeded(StatusCode::TOO_MANY_REQUESTS);
             }
+            Some(Fault::Capacity503) => return errors::capacity_exceeded(StatusCode::SERVICE_UNAVAILABLE),
+            Some(Fault::OutOfCapacity) => return errors::out_of_capacity(),
             Some(f @ (Fault::RateLimited | Fault::RateLimitedRetryAfter)) => {
                 state.gateway.lock().unwrap().stats.rate_limited();
                 let retry_after = (f == Fault::RateLimitedRetryAfter).then_some(1);
                 return errors::rate_limited("Rate limit exceeded", retry_after, &[]);
+            }
+            Some(Fault::RateLimitedLegacy) => {
+                state.gateway.lock().unwrap().stats.rate_limited();
+                return errors::rate_limited_legacy();
             }
             Some(Fault::Reset) => {
                 let mut r = StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -133,3 +133,73 @@ async fn a_scripted_sequence_then_probabilities() {
     assert_eq!(stats["by_route"]["POST /v1/chat/completions"]["503"], 1);
     assert_eq!(stats["by_route"]["POST /v1/chat/completions"]["200"], 2);
 }
+
+#[tokio::test]
+async fn capacity_and_final_error_forms_on_demand_counted_in_no_limit() {
+    let mock = Mock::start(Config { rps: 1, ..Config::default() }).await;
+    let error = |status: u16, message: &str, kind: &str, code: &str| json!({"object": "error", "message": message, "type": kind, "param": null, "code": code, "raw_status_code": status});
+    let forms = [
+        (
+            "capacity",
+            429,
+            error(429, "Service tier capacity exceeded for this model.", "service_tier_capacity_exceeded", "3505"),
+        ),
+        (
+            "capacity-503",
+            503,
+            error(503, "Service tier capacity exceeded for this model.", "service_tier_capacity_exceeded", "3505"),
+        ),
+        (
+            "out-of-capacity",
+            503,
+            error(
+                503,
+                "Not enough capacity available for this model. Please try again later.",
+                "backend_out_of_capacity",
+                "3505",
+            ),
+        ),
+        ("429-legacy", 429, json!({"message": "Requests rate limit exceeded"})),
+        ("invalid-model", 400, error(400, "Invalid model: mistral-small-2506", "invalid_model", "1500")),
+        (
+            "model-not-in-use",
+            400,
+            error(400, "Model mistral-small-2506 is not in use for this workspace.", "invalid_request_error", "3003"),
+        ),
+    ];
+    for (fault, status, body) in &forms {
+        let r = mock.post("/v1/chat/completions", &chat(1)).header("x-mock-fault", *fault).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), *status, "{fault}");
+        assert!(r.headers().keys().all(|k| !k.as_str().starts_with("x-ratelimit")), "{fault}");
+        assert_eq!(&r.json::<Value>().await.unwrap(), body, "{fault}");
+    }
+    // The model the final errors name is the one the request was for.
+    let mut large = chat(1);
+    large["model"] = json!("mistral-large-latest");
+    let r = mock.post("/v1/chat/completions", &large).header("x-mock-fault", "invalid-model").send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["message"], "Invalid model: mistral-large-2411");
+    // None of them took the one request a second allows.
+    assert_eq!(mock.post("/v1/chat/completions", &chat(1)).send().await.unwrap().status(), 200);
+    assert_eq!(mock.stats().await["busiest_1s_admitted"], 1);
+
+    // Scripted, the same.
+    tokio::time::sleep(Duration::from_millis(1050)).await;
+    let script = json!({"sequence": forms.iter().map(|(f, _, _)| f).collect::<Vec<_>>()});
+    let r = mock.http.post(format!("{}/__mock/faults", mock.url)).json(&script).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    for (fault, status, _) in &forms {
+        let r = mock.post("/v1/chat/completions", &chat(1)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), *status, "scripted {fault}");
+    }
+    assert_eq!(mock.post("/v1/chat/completions", &chat(1)).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn an_unknown_fault_is_told_every_known_one() {
+    let mock = Mock::start(Config::default()).await;
+    let r = mock.post("/v1/chat/completions", &chat(1)).header("x-mock-fault", "teapot").send().await.unwrap();
+    let message = r.json::<Value>().await.unwrap()["message"].as_str().unwrap().to_owned();
+    for fault in ["capacity", "capacity-503", "out-of-capacity", "429-legacy", "invalid-model", "model-not-in-use"] {
+        assert!(message.contains(&format!(" {fault},")), "{fault} missing from: {message}");
+    }
+}

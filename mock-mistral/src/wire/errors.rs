@@ -11,6 +11,16 @@ pub fn api_error(status: StatusCode, message: &str, kind: &str, code: Option<&st
     (status, Json(body)).into_response()
 }
 
+/// The same shape as the 2026 API sends it, with the status repeated in
+/// `raw_status_code`.
+pub fn coded_error(status: StatusCode, message: &str, kind: &str, code: Option<&str>) -> Response {
+    let body = json!({
+        "object": "error", "message": message, "type": kind,
+        "param": null, "code": code, "raw_status_code": status.as_u16()
+    });
+    (status, Json(body)).into_response()
+}
+
 /// The gateway's 401: `{"detail":"Unauthorized"}`.
 pub fn unauthorized() -> Response {
     (StatusCode::UNAUTHORIZED, Json(json!({"detail": "Unauthorized"}))).into_response()
@@ -26,23 +36,39 @@ pub fn invalid_model(model: &str) -> Response {
     api_error(StatusCode::BAD_REQUEST, &format!("Invalid model: {model}"), "invalid_model", Some("1500"))
 }
 
-/// A 429 as the 2026 API sends it. `Retry-After` only when configured.
-/// A model's service tier is saturated: Mistral's 429 that no wait of the
-/// workspace's cures (`type` service_tier_capacity_exceeded, code 3505).
-pub fn capacity_exceeded() -> Response {
-    let body = json!({
-        "object": "error", "message": "Service tier capacity exceeded for this model.",
-        "type": "service_tier_capacity_exceeded", "param": null, "code": "3505", "raw_status_code": 429
-    });
-    (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
+/// The unknown model of the 2026 form (a fault): with `raw_status_code`.
+pub fn invalid_model_coded(model: &str) -> Response {
+    coded_error(StatusCode::BAD_REQUEST, &format!("Invalid model: {model}"), "invalid_model", Some("1500"))
 }
 
+/// A model the workspace may not use: 400, code 3003.
+pub fn model_not_in_use(model: &str) -> Response {
+    let message = format!("Model {model} is not in use for this workspace.");
+    coded_error(StatusCode::BAD_REQUEST, &message, "invalid_request_error", Some("3003"))
+}
+
+/// A model's service tier is saturated: Mistral's 429 (or, as also reported, 503)
+/// that no wait of the workspace's cures (`type` service_tier_capacity_exceeded,
+/// code 3505).
+pub fn capacity_exceeded(status: StatusCode) -> Response {
+    let message = "Service tier capacity exceeded for this model.";
+    coded_error(status, message, "service_tier_capacity_exceeded", Some("3505"))
+}
+
+/// The backend has no capacity for the model: 503, code 3505.
+pub fn out_of_capacity() -> Response {
+    let message = "Not enough capacity available for this model. Please try again later.";
+    coded_error(StatusCode::SERVICE_UNAVAILABLE, message, "backend_out_of_capacity", Some("3505"))
+}
+
+/// The 429 of older captures: a bare message.
+pub fn rate_limited_legacy() -> Response {
+    (StatusCode::TOO_MANY_REQUESTS, Json(json!({"message": "Requests rate limit exceeded"}))).into_response()
+}
+
+/// A 429 as the 2026 API sends it. `Retry-After` only when configured.
 pub fn rate_limited(message: &str, retry_after: Option<u64>, headers: &[(String, String)]) -> Response {
-    let body = json!({
-        "object": "error", "message": message, "type": "rate_limited",
-        "param": null, "code": "1300", "raw_status_code": 429
-    });
-    let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    let mut r = coded_error(StatusCode::TOO_MANY_REQUESTS, message, "rate_limited", Some("1300"));
     let h = r.headers_mut();
     for (k, v) in headers {
         if let (Ok(k), Ok(v)) = (k.parse::<axum::http::HeaderName>(), HeaderValue::from_str(v)) {

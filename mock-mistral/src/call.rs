@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::config::Scope;
 use crate::faults::Fault;
 use crate::gateway::Refusal;
 use crate::slot::{Pending, Slot};
@@ -68,33 +69,48 @@ impl Call {
     }
 
     /// Passes the request through the limits with a prompt of `prompt` tokens as
-    /// the text counts them (429 when over), then waits the configured latency. From
-    /// here the request is in flight until its reply is wholly sent.
-    /// Returns the prompt tokens the gateway counted (`--prompt-count-factor`
-    /// applied): what the reply's usage and query cost must report. The faults that
-    /// name the request's model are acted out here, before the limits.
+    /// the text counts them (429 when over, 402 past the spending limit), then waits
+    /// the configured latency. From here the request is in flight until its reply is
+    /// wholly sent. Returns the prompt tokens the gateway counted
+    /// (`--prompt-count-factor` applied): what the reply's usage and query cost must
+    /// report. The faults that name the request's model are acted out here, before
+    /// the limits.
     pub async fn admit(&self, model: &str, prompt: u64) -> Result<u64, Response> {
         match self.fault {
             Some(Fault::InvalidModel) => return Err(errors::invalid_model_coded(model)),
             Some(Fault::ModelNotInUse) => return Err(errors::model_not_in_use(model)),
             _ => {}
         }
-        let prompt = self.state.config.prompt_tokens(prompt);
+        let config = &self.state.config;
+        let prompt = config.prompt_tokens(prompt);
         let verdict = self.state.gateway.lock().unwrap().admit(&self.key, model, prompt, Instant::now());
         match verdict {
             Ok(admission) => self.slot.put(Slot::new(self.state.clone(), admission)),
-            Err(refusal) => {
-                let message = match refusal {
-                    Refusal::RateLimited => "Rate limit exceeded",
-                    Refusal::MonthlyQuota => "Monthly token quota exceeded",
-                    Refusal::Capacity => return Err(errors::capacity_exceeded(StatusCode::TOO_MANY_REQUESTS)),
+            Err(Refusal::Capacity) => return Err(errors::capacity_exceeded(StatusCode::TOO_MANY_REQUESTS)),
+            // What a key with no allowance for the model gets: a limit of nothing.
+            Err(Refusal::NotOnPlan) => {
+                let headers = [("x-ratelimit-limit-req-minute".to_owned(), "0".to_owned())];
+                return Err(errors::rate_limited("Rate limit exceeded", None, &headers));
+            }
+            Err(Refusal::SpendingLimit) => {
+                let whose = match config.scope {
+                    Scope::Workspace => "workspace",
+                    Scope::Key => "key",
                 };
-                let mut gw = self.state.gateway.lock().unwrap();
-                let headers = gw.headers(&self.key, Instant::now(), None);
-                return Err(errors::rate_limited(message, self.state.config.retry_after, &headers));
+                let limit = config.spending_limit.unwrap_or_default();
+                return Err(errors::spending_limit(whose, limit, &config.spending_reset_at));
+            }
+            Err(refusal @ (Refusal::RateLimited | Refusal::MonthlyQuota)) => {
+                let message = if refusal == Refusal::MonthlyQuota {
+                    "Monthly token quota exceeded"
+                } else {
+                    "Rate limit exceeded"
+                };
+                let headers = self.state.gateway.lock().unwrap().headers(&self.key, Instant::now(), None);
+                return Err(errors::rate_limited(message, config.retry_after, &headers));
             }
         }
-        let (lo, hi) = self.state.config.latency;
+        let (lo, hi) = config.latency;
         if !hi.is_zero() {
             let jitter = self.state.jitter.lock().unwrap().unit() * (hi - lo).as_secs_f64();
             tokio::time::sleep(lo + Duration::from_secs_f64(jitter)).await;

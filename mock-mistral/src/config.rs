@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::wire::ids;
+
 pub const HELP: &str = "\
 mock-mistral: an offline stand-in for Mistral's API.
 
@@ -15,6 +17,13 @@ mock-mistral: an offline stand-in for Mistral's API.
                               0 = no limit; one more gets the --rps 429 (0)
   --model-rps MODEL=N         requests per second for one model (repeatable); a request
                               over it gets the 429 of a saturated service tier
+  --plan-models M1,M2,...     the models the plan has; a request for another known model
+                              gets a 429 stating x-ratelimit-limit-req-minute: 0, which no
+                              wait cures (default: every model the mock knows)
+  --spending-limit TOKENS     tokens the workspace (or key) may be charged in all; past
+                              that, every request gets a 402 (off)
+  --spending-reset-at TIME    when the 402 says the spending limit resets, RFC 3339
+                              (the first instant of next month, UTC)
   --limit-algorithm A         sliding | bucket | fixed (sliding)
   --limit-scope S             workspace (all keys share) | key (workspace)
   --retry-after SECONDS       send Retry-After on 429s (not sent by default, as Mistral)
@@ -82,6 +91,12 @@ pub struct Config {
     pub www: Option<PathBuf>,
     /// Requests per second per model, by the model's id (aliases resolved).
     pub model_rps: Vec<(&'static str, u64)>,
+    /// The models on the plan, by id; `None` is every model.
+    pub plan_models: Option<Vec<&'static str>>,
+    /// Tokens the scope may be charged before every request gets a 402.
+    pub spending_limit: Option<u64>,
+    /// When the 402 says the spending limit resets (RFC 3339).
+    pub spending_reset_at: String,
 }
 
 impl Default for Config {
@@ -106,6 +121,9 @@ impl Default for Config {
             slow: Duration::from_secs(3),
             www: None,
             model_rps: Vec::new(),
+            plan_models: None,
+            spending_limit: None,
+            spending_reset_at: ids::first_of_next_month(ids::unix_seconds()),
         }
     }
 }
@@ -194,6 +212,19 @@ impl Config {
                     let (name, n) = value.split_once('=').ok_or_else(|| format!("{flag}: '{value}' is not MODEL=N"))?;
                     let model = crate::models::find(name).ok_or_else(|| format!("{flag}: no model named '{name}'"))?;
                     c.model_rps.push((model.id, num(n)?));
+                }
+                "--plan-models" => {
+                    let names = value.split(',').map(str::trim).filter(|n| !n.is_empty());
+                    let plan = names.map(|n| crate::models::find(n).map(|m| m.id).ok_or(n));
+                    c.plan_models =
+                        Some(plan.collect::<Result<_, _>>().map_err(|n| format!("{flag}: no model named '{n}'"))?);
+                }
+                "--spending-limit" => c.spending_limit = Some(num(&value)?),
+                "--spending-reset-at" => {
+                    if !ids::is_rfc3339(&value) {
+                        return Err(format!("{flag}: '{value}' is not an RFC 3339 date-time"));
+                    }
+                    c.spending_reset_at = value;
                 }
                 other => return Err(format!("unknown option {other}\n\n{HELP}")),
             }

@@ -1,7 +1,7 @@
 //! The gateway in front of the models: it checks the key, enforces the workspace's
-//! (or key's) requests per second, requests in flight, tokens per minute and tokens
-//! per month, counts what it saw, and writes the `x-ratelimit-*` headers Mistral
-//! sends on JSON replies.
+//! (or key's) spending limit, plan, requests per second, requests in flight, tokens
+//! per minute and tokens per month, counts what it saw, and writes the
+//! `x-ratelimit-*` headers Mistral sends on JSON replies.
 
 mod in_flight;
 mod meter;
@@ -26,6 +26,8 @@ struct Budget {
     month: Option<Meter>,
     /// Admitted requests whose replies are not yet wholly sent.
     in_flight: u64,
+    /// Tokens charged since the start (or the last reset), for `--spending-limit`.
+    spent: u64,
 }
 
 /// Why a request was refused.
@@ -37,6 +39,10 @@ pub enum Refusal {
     MonthlyQuota,
     /// The model's own rate (`--model-rps`) is spent: its service tier is saturated.
     Capacity,
+    /// The model is not on the plan (`--plan-models`).
+    NotOnPlan,
+    /// The spending limit is reached.
+    SpendingLimit,
 }
 
 /// An admitted request's place in flight, given back by [`Gateway::release`].
@@ -107,15 +113,25 @@ impl Gateway {
             tokens: meter(c.tpm, Duration::from_secs(60)),
             month: meter(c.tokens_per_month, MONTH),
             in_flight: 0,
+            spent: 0,
         })
     }
 
     /// A request for `model` with `prompt` tokens arrives: admit it (charging the
     /// request and its prompt, and counting it in flight until it is released) or
-    /// refuse it. One refused for being over the cap in flight is charged nothing.
+    /// refuse it. One refused for being over the cap in flight is charged nothing;
+    /// refusals for the spending limit and the plan come first and count in no limit.
     pub fn admit(&mut self, key: &str, model: &str, prompt: u64, now: Instant) -> Result<Admission, Refusal> {
-        let cap = self.config.max_in_flight;
+        let (cap, spending_limit) = (self.config.max_in_flight, self.config.spending_limit);
+        let off_plan = self.config.plan_models.as_ref().is_some_and(|plan| !plan.contains(&model));
         let b = self.budget(key);
+        if spending_limit.is_some_and(|limit| b.spent >= limit) {
+            return Err(Refusal::SpendingLimit);
+        }
+        if off_plan {
+            self.stats.rate_limited();
+            return Err(Refusal::NotOnPlan);
+        }
         if b.month.as_mut().is_some_and(|m| !m.allows(now, prompt)) {
             self.stats.rate_limited();
             return Err(Refusal::MonthlyQuota);
@@ -163,6 +179,7 @@ impl Gateway {
         for m in [b.tokens.as_mut(), b.month.as_mut()].into_iter().flatten() {
             m.charge(now, tokens);
         }
+        b.spent += tokens;
         self.stats.charged(now, tokens);
     }
 

@@ -61,6 +61,14 @@ pub fn out_of_capacity() -> Response {
     coded_error(StatusCode::SERVICE_UNAVAILABLE, message, "backend_out_of_capacity", Some("3505"))
 }
 
+/// The spending limit of a workspace (or key, `whose`) is reached: 402 until it
+/// resets at `resets_at`.
+pub fn spending_limit(whose: &str, limit: u64, resets_at: &str) -> Response {
+    let message =
+        format!("Spending limit reached: this {whose}'s limit of {limit} tokens is spent; it resets at {resets_at}.");
+    coded_error(StatusCode::PAYMENT_REQUIRED, &message, "spending_limit_reached", None)
+}
+
 /// The 429 of older captures: a bare message.
 pub fn rate_limited_legacy() -> Response {
     (StatusCode::TOO_MANY_REQUESTS, Json(json!({"message": "Requests rate limit exceeded"}))).into_response()

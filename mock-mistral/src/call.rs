@@ -17,7 +17,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::config::Scope;
 use crate::faults::Fault;
-use crate::gateway::Refusal;
+use crate::gateway::{Ask, Bill, Refusal};
 use crate::slot::{Pending, Slot};
 use crate::state::Shared;
 use crate::text::Rng;
@@ -68,24 +68,24 @@ impl Call {
         Rng::for_request(self.state.config.seed, body)
     }
 
-    /// Passes the request through the limits with a prompt of `prompt` tokens as
-    /// the text counts them (429 when over, 402 past the spending limit), then waits
-    /// the configured latency. From here the request is in flight until its reply is
-    /// wholly sent. Returns the prompt tokens the gateway counted
-    /// (`--prompt-count-factor` applied): what the reply's usage and query cost must
-    /// report. The faults that name the request's model are acted out here, before
-    /// the limits.
-    pub async fn admit(&self, model: &str, prompt: u64) -> Result<u64, Response> {
+    /// Passes the request through the limits (429 when over, 402 past the spending
+    /// limit), then waits the configured latency. From here the request is in flight
+    /// until its reply is wholly sent. Returns what its prompt counts for: the usage
+    /// and query cost its reply must report. The faults that name the request's
+    /// model are acted out here, before the limits.
+    pub async fn admit(&self, ask: Ask<'_>) -> Result<Bill, Response> {
         match self.fault {
-            Some(Fault::InvalidModel) => return Err(errors::invalid_model_coded(model)),
-            Some(Fault::ModelNotInUse) => return Err(errors::model_not_in_use(model)),
+            Some(Fault::InvalidModel) => return Err(errors::invalid_model_coded(ask.model)),
+            Some(Fault::ModelNotInUse) => return Err(errors::model_not_in_use(ask.model)),
             _ => {}
         }
+        let verdict = self.state.gateway.lock().unwrap().admit(&self.key, ask, Instant::now());
         let config = &self.state.config;
-        let prompt = config.prompt_tokens(prompt);
-        let verdict = self.state.gateway.lock().unwrap().admit(&self.key, model, prompt, Instant::now());
-        match verdict {
-            Ok(admission) => self.slot.put(Slot::new(self.state.clone(), admission)),
+        let bill = match verdict {
+            Ok((admission, bill)) => {
+                self.slot.put(Slot::new(self.state.clone(), admission));
+                bill
+            }
             Err(Refusal::Capacity) => return Err(errors::capacity_exceeded(StatusCode::TOO_MANY_REQUESTS)),
             // What a key with no allowance for the model gets: a limit of nothing.
             Err(Refusal::NotOnPlan) => {
@@ -109,13 +109,13 @@ impl Call {
                 let headers = self.state.gateway.lock().unwrap().headers(&self.key, Instant::now(), None);
                 return Err(errors::rate_limited(message, config.retry_after, &headers));
             }
-        }
+        };
         let (lo, hi) = config.latency;
         if !hi.is_zero() {
             let jitter = self.state.jitter.lock().unwrap().unit() * (hi - lo).as_secs_f64();
             tokio::time::sleep(lo + Duration::from_secs_f64(jitter)).await;
         }
-        Ok(prompt)
+        Ok(bill)
     }
 
     /// How long generating `tokens` takes at the configured speed.

@@ -20,6 +20,15 @@ mock-mistral: an offline stand-in for Mistral's API.
   --plan-models M1,M2,...     the models the plan has; a request for another known model
                               gets a 429 stating x-ratelimit-limit-req-minute: 0, which no
                               wait cures (default: every model the mock knows)
+  --priority-rps MODEL=N      priority requests per second for one model (repeatable): a
+                              chat request with service_tier auto is served at priority
+                              (outside --rps and --model-rps) while the model's priority
+                              requests in the last second are under N, else at standard
+  --prompt-cache on|off       cache chat prompts that carry a prompt_cache_key: the
+                              leading whole messages a key's last prompt shares are
+                              cached (on)
+  --prompt-cache-charge F     what a cached prompt token counts for, 0 to 1, in the
+                              limits, the query cost and the spending limit (0.1)
   --spending-limit TOKENS     tokens the workspace (or key) may be charged in all; past
                               that, every request gets a 402 (off)
   --spending-reset-at TIME    when the 402 says the spending limit resets, RFC 3339
@@ -93,6 +102,12 @@ pub struct Config {
     pub model_rps: Vec<(&'static str, u64)>,
     /// The models on the plan, by id; `None` is every model.
     pub plan_models: Option<Vec<&'static str>>,
+    /// Priority requests per second per model, by the model's id.
+    pub priority_rps: Vec<(&'static str, u64)>,
+    /// Whether chat prompts with a `prompt_cache_key` are cached.
+    pub prompt_cache: bool,
+    /// A cached prompt token counts as this many millionths of a token.
+    pub cache_charge_micros: u64,
     /// Tokens the scope may be charged before every request gets a 402.
     pub spending_limit: Option<u64>,
     /// When the 402 says the spending limit resets (RFC 3339).
@@ -122,18 +137,50 @@ impl Default for Config {
             www: None,
             model_rps: Vec::new(),
             plan_models: None,
+            priority_rps: Vec::new(),
+            prompt_cache: true,
+            cache_charge_micros: 100_000,
             spending_limit: None,
             spending_reset_at: ids::first_of_next_month(ids::unix_seconds()),
         }
     }
 }
 
+/// `ceil(tokens × micros / 1_000_000)`.
+fn scaled(tokens: u64, micros: u64) -> u64 {
+    let scaled = (u128::from(tokens) * u128::from(micros)).div_ceil(1_000_000);
+    u64::try_from(scaled).unwrap_or(u64::MAX)
+}
+
+/// A factor from `lo` to `hi` in millionths, kept whole so that 1.1 × 100 is 110,
+/// not 111.
+fn micros(flag: &str, value: &str, lo: f64, hi: f64) -> Result<u64, String> {
+    let f = value.parse::<f64>().map_err(|_| format!("{flag}: '{value}' is not a number"))?;
+    if !(lo..=hi).contains(&f) {
+        return Err(format!("{flag}: {value} is not between {lo} and {hi}"));
+    }
+    Ok((f * 1e6).round() as u64)
+}
+
+/// `MODEL=N`, the model by id or alias.
+fn model_rate(flag: &str, value: &str) -> Result<(&'static str, u64), String> {
+    let (name, n) = value.split_once('=').ok_or_else(|| format!("{flag}: '{value}' is not MODEL=N"))?;
+    let model = crate::models::find(name).ok_or_else(|| format!("{flag}: no model named '{name}'"))?;
+    let n = n.parse().map_err(|_| format!("{flag}: '{n}' is not a whole number"))?;
+    Ok((model.id, n))
+}
+
 impl Config {
     /// The tokens the gateway counts for a prompt of `tokens`: scaled by
     /// `--prompt-count-factor`, rounded up.
     pub fn prompt_tokens(&self, tokens: u64) -> u64 {
-        let scaled = (u128::from(tokens) * u128::from(self.prompt_factor_micros)).div_ceil(1_000_000);
-        u64::try_from(scaled).unwrap_or(u64::MAX)
+        scaled(tokens, self.prompt_factor_micros)
+    }
+
+    /// What `tokens` cached prompt tokens are charged: scaled by
+    /// `--prompt-cache-charge`, rounded up.
+    pub fn cached_charge(&self, tokens: u64) -> u64 {
+        scaled(tokens, self.cache_charge_micros)
     }
 
     /// Parses the arguments after the program name. `Err` holds what to print.
@@ -191,14 +238,7 @@ impl Config {
                         other => return Err(format!("{flag}: '{other}' is not second or minute")),
                     }
                 }
-                "--prompt-count-factor" => {
-                    let f = value.parse::<f64>().map_err(|_| format!("{flag}: '{value}' is not a number"))?;
-                    let micros = (f * 1e6).round();
-                    if !(1.0..=1e12).contains(&micros) {
-                        return Err(format!("{flag}: {value} is not between 0.000001 and 1000000"));
-                    }
-                    c.prompt_factor_micros = micros as u64;
-                }
+                "--prompt-count-factor" => c.prompt_factor_micros = micros(&flag, &value, 1e-6, 1e6)?,
                 "--stream-tokens-per-second" => {
                     c.tokens_per_second = num(&value)?;
                     if c.tokens_per_second == 0 {
@@ -208,17 +248,22 @@ impl Config {
                 "--seed" => c.seed = num(&value)?,
                 "--slow-ms" => c.slow = Duration::from_millis(num(&value)?),
                 "--www" => c.www = Some(PathBuf::from(value)),
-                "--model-rps" => {
-                    let (name, n) = value.split_once('=').ok_or_else(|| format!("{flag}: '{value}' is not MODEL=N"))?;
-                    let model = crate::models::find(name).ok_or_else(|| format!("{flag}: no model named '{name}'"))?;
-                    c.model_rps.push((model.id, num(n)?));
-                }
+                "--model-rps" => c.model_rps.push(model_rate(&flag, &value)?),
+                "--priority-rps" => c.priority_rps.push(model_rate(&flag, &value)?),
                 "--plan-models" => {
                     let names = value.split(',').map(str::trim).filter(|n| !n.is_empty());
                     let plan = names.map(|n| crate::models::find(n).map(|m| m.id).ok_or(n));
                     c.plan_models =
                         Some(plan.collect::<Result<_, _>>().map_err(|n| format!("{flag}: no model named '{n}'"))?);
                 }
+                "--prompt-cache" => {
+                    c.prompt_cache = match value.as_str() {
+                        "on" => true,
+                        "off" => false,
+                        other => return Err(format!("{flag}: '{other}' is not on or off")),
+                    }
+                }
+                "--prompt-cache-charge" => c.cache_charge_micros = micros(&flag, &value, 0.0, 1.0)?,
                 "--spending-limit" => c.spending_limit = Some(num(&value)?),
                 "--spending-reset-at" => {
                     if !ids::is_rfc3339(&value) {
@@ -267,6 +312,20 @@ mod tests {
         assert_eq!(Config::default().max_in_flight, 0);
         assert_eq!(parse(&["--max-in-flight", "2"]).unwrap().max_in_flight, 2);
         assert!(parse(&["--max-in-flight", "-1"]).is_err());
+    }
+
+    #[test]
+    fn the_help_names_the_plan_tier_cache_and_spending_options() {
+        for flag in [
+            "plan-models",
+            "priority-rps",
+            "prompt-cache",
+            "prompt-cache-charge",
+            "spending-limit",
+            "spending-reset-at",
+        ] {
+            assert!(HELP.contains(&format!("  --{flag} ")), "{flag}");
+        }
     }
 
     #[test]

@@ -1,17 +1,22 @@
 //! The gateway in front of the models: it checks the key, enforces the workspace's
 //! (or key's) spending limit, plan, requests per second, requests in flight, tokens
-//! per minute and tokens per month, counts what it saw, and writes the
+//! per minute and tokens per month, serves at priority when it may, charges cached
+//! prompt tokens at their discount, counts what it saw, and writes the
 //! `x-ratelimit-*` headers Mistral sends on JSON replies.
 
+mod cache;
 mod in_flight;
 mod meter;
 mod stats;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use self::cache::PromptCache;
+pub use self::cache::{Cacheable, Message};
 use self::meter::Meter;
 pub use self::stats::Stats;
 use crate::config::{Config, Scope};
@@ -26,8 +31,11 @@ struct Budget {
     month: Option<Meter>,
     /// Admitted requests whose replies are not yet wholly sent.
     in_flight: u64,
+    /// Per model with `--priority-rps`: its requests served at priority.
+    priority: HashMap<&'static str, Meter>,
     /// Tokens charged since the start (or the last reset), for `--spending-limit`.
     spent: u64,
+    cache: PromptCache,
 }
 
 /// Why a request was refused.
@@ -45,6 +53,47 @@ pub enum Refusal {
     SpendingLimit,
 }
 
+/// The service tier a request asks for (`service_tier`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tier {
+    /// Priority while the model's priority rate allows, else standard.
+    Auto,
+    StandardOnly,
+}
+
+/// What a request asks of the gateway.
+#[derive(Debug)]
+pub struct Ask<'a> {
+    pub model: &'a str,
+    /// Prompt tokens as the text counts them.
+    pub prompt: u64,
+    pub tier: Tier,
+    /// A chat prompt with a `prompt_cache_key`.
+    pub cache: Option<Cacheable>,
+}
+
+impl Ask<'_> {
+    /// A plain request: standard tier, nothing to cache.
+    pub fn new(model: &str, prompt: u64) -> Ask<'_> {
+        Ask { model, prompt, tier: Tier::StandardOnly, cache: None }
+    }
+}
+
+/// What an admitted request's prompt counts for, and how it is served.
+#[derive(Clone, Copy, Debug)]
+pub struct Bill {
+    /// The whole prompt as the gateway counts it (`--prompt-count-factor` applied):
+    /// what usage reports.
+    pub prompt: u64,
+    /// Of which cached; `None` when the request had no `prompt_cache_key`.
+    pub cached: Option<u64>,
+    /// What the prompt was charged: the part not cached, and the cached part at
+    /// `--prompt-cache-charge`.
+    pub charged: u64,
+    /// Served at priority, rather than at standard.
+    pub priority: bool,
+}
+
 /// An admitted request's place in flight, given back by [`Gateway::release`].
 #[derive(Debug)]
 pub struct Admission {
@@ -55,7 +104,7 @@ pub struct Admission {
 
 #[derive(Debug)]
 pub struct Gateway {
-    config: Config,
+    config: Arc<Config>,
     origin: Instant,
     budgets: HashMap<String, Budget>,
     /// Per model with `--model-rps`: its requests.
@@ -67,7 +116,7 @@ pub struct Gateway {
 impl Gateway {
     pub fn new(config: Config) -> Gateway {
         Gateway {
-            config,
+            config: Arc::new(config),
             origin: Instant::now(),
             budgets: HashMap::new(),
             models: HashMap::new(),
@@ -113,53 +162,79 @@ impl Gateway {
             tokens: meter(c.tpm, Duration::from_secs(60)),
             month: meter(c.tokens_per_month, MONTH),
             in_flight: 0,
+            priority: HashMap::new(),
             spent: 0,
+            cache: PromptCache::default(),
         })
     }
 
-    /// A request for `model` with `prompt` tokens arrives: admit it (charging the
-    /// request and its prompt, and counting it in flight until it is released) or
-    /// refuse it. One refused for being over the cap in flight is charged nothing;
-    /// refusals for the spending limit and the plan come first and count in no limit.
-    pub fn admit(&mut self, key: &str, model: &str, prompt: u64, now: Instant) -> Result<Admission, Refusal> {
-        let (cap, spending_limit) = (self.config.max_in_flight, self.config.spending_limit);
-        let off_plan = self.config.plan_models.as_ref().is_some_and(|plan| !plan.contains(&model));
+    /// A request arrives: admit it (charging the request and its prompt, and
+    /// counting it in flight until it is released) or refuse it. One refused for
+    /// being over the cap in flight is charged nothing; refusals for the spending
+    /// limit and the plan come first and count in no limit.
+    pub fn admit(&mut self, key: &str, ask: Ask<'_>, now: Instant) -> Result<(Admission, Bill), Refusal> {
+        let (c, origin) = (Arc::clone(&self.config), self.origin);
         let b = self.budget(key);
-        if spending_limit.is_some_and(|limit| b.spent >= limit) {
+        if c.spending_limit.is_some_and(|limit| b.spent >= limit) {
             return Err(Refusal::SpendingLimit);
         }
-        if off_plan {
+        if c.plan_models.as_ref().is_some_and(|plan| !plan.contains(&ask.model)) {
             self.stats.rate_limited();
             return Err(Refusal::NotOnPlan);
         }
-        if b.month.as_mut().is_some_and(|m| !m.allows(now, prompt)) {
+        let prompt = c.prompt_tokens(ask.prompt);
+        let cached = ask.cache.as_ref().map(|p| if c.prompt_cache { c.prompt_tokens(b.cache.cached(p)) } else { 0 });
+        let cached_tokens = cached.unwrap_or(0);
+        let charged = prompt - cached_tokens + c.cached_charge(cached_tokens);
+        if b.month.as_mut().is_some_and(|m| !m.allows(now, charged)) {
             self.stats.rate_limited();
             return Err(Refusal::MonthlyQuota);
         }
-        let fits = (cap == 0 || b.in_flight < cap)
-            && b.requests.as_mut().is_none_or(|m| m.allows(now, 1))
-            && b.tokens.as_mut().is_none_or(|m| m.allows(now, prompt));
+        let priority_rps = c.priority_rps.iter().find(|(id, _)| *id == ask.model).filter(|_| ask.tier == Tier::Auto);
+        let priority = priority_rps.map(|&(id, rps)| {
+            b.priority.entry(id).or_insert_with(|| Meter::new(c.algorithm, rps, Duration::from_secs(1), origin))
+        });
+        let priority = priority.and_then(|m| m.allows(now, 1).then_some(m));
+        // Priority requests are outside the standard request rate, not the rest.
+        let fits = (c.max_in_flight == 0 || b.in_flight < c.max_in_flight)
+            && (priority.is_some() || b.requests.as_mut().is_none_or(|m| m.allows(now, 1)))
+            && b.tokens.as_mut().is_none_or(|m| m.allows(now, charged));
         if !fits {
             self.stats.rate_limited();
             return Err(Refusal::RateLimited);
         }
-        if let Some(m) = b.requests.as_mut() {
-            m.charge(now, 1);
-        }
-        if let Some(&(id, rps)) = self.config.model_rps.iter().find(|(id, _)| *id == model) {
-            let (algorithm, origin) = (self.config.algorithm, self.origin);
-            let meter =
-                self.models.entry(id).or_insert_with(|| Meter::new(algorithm, rps, Duration::from_secs(1), origin));
-            if !meter.allows(now, 1) {
-                self.stats.rate_limited();
-                return Err(Refusal::Capacity);
+        let served_at_priority = priority.is_some();
+        match priority {
+            Some(m) => m.charge(now, 1),
+            None => {
+                if let Some(m) = b.requests.as_mut() {
+                    m.charge(now, 1);
+                }
+                self.standard_capacity(ask.model, now)?;
             }
-            meter.charge(now, 1);
         }
-        self.charge(key, prompt, now);
+        if let Some(p) = ask.cache.filter(|_| c.prompt_cache) {
+            self.budget(key).cache.store(p);
+        }
+        self.charge(key, charged, now);
         self.budget(key).in_flight += 1;
         self.stats.admitted(now);
-        Ok(Admission { scope: self.scope(key).to_owned(), epoch: self.resets })
+        let bill = Bill { prompt, cached, charged, priority: served_at_priority };
+        Ok((Admission { scope: self.scope(key).to_owned(), epoch: self.resets }, bill))
+    }
+
+    /// Takes a request from `model`'s own standard rate (`--model-rps`), or says its
+    /// service tier is saturated.
+    fn standard_capacity(&mut self, model: &str, now: Instant) -> Result<(), Refusal> {
+        let Some(&(id, rps)) = self.config.model_rps.iter().find(|(id, _)| *id == model) else { return Ok(()) };
+        let (algorithm, origin) = (self.config.algorithm, self.origin);
+        let meter = self.models.entry(id).or_insert_with(|| Meter::new(algorithm, rps, Duration::from_secs(1), origin));
+        if !meter.allows(now, 1) {
+            self.stats.rate_limited();
+            return Err(Refusal::Capacity);
+        }
+        meter.charge(now, 1);
+        Ok(())
     }
 
     /// The admitted request's reply was wholly sent, or abandoned.

@@ -1,12 +1,14 @@
 //! `POST /v1/chat/completions` and `POST /v1/fim/completions`: one reply, or a
 //! stream of `data:` chunks with usage on the last content chunk, the undocumented
-//! `"p"` padding field, and `data: [DONE]`.
+//! `"p"` padding field, and `data: [DONE]`. Chat's usage also says the service tier
+//! that served it and, under a `prompt_cache_key`, how much of the prompt was cached.
 
 use axum::body::Bytes;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 use crate::call::Call;
+use crate::gateway::{Ask, Bill, Cacheable, Message, Tier};
 use crate::models::{self, Model};
 use crate::text::{self, Rng};
 use crate::wire::sse::{End, Frame};
@@ -80,17 +82,31 @@ pub async fn chat(call: Call, bytes: Bytes) -> Result<Response, Response> {
             ))
         }
     };
+    let tier = match body.get("service_tier") {
+        None | Some(Value::Null) => Tier::StandardOnly,
+        Some(Value::String(s)) if s == "standard_only" => Tier::StandardOnly,
+        Some(Value::String(s)) if s == "auto" => Tier::Auto,
+        Some(other) => {
+            return Err(validate::invalid("service_tier", "Input should be 'auto' or 'standard_only'", other))
+        }
+    };
+    // Each message counts its text and a few tokens of framing.
+    let messages: Vec<Message> = messages
+        .iter()
+        .map(|m| Message {
+            seen: json!([m.get("role"), m.get("content")]).to_string(),
+            tokens: text::count_value(m) + 3,
+        })
+        .collect();
     let tools = body.get("tools").filter(|t| !t.is_null());
-    let prompt = text::count_value(&Value::Array(messages.clone()))
-        + messages.len() as u64 * 3
-        + tools.map_or(0, text::count_value);
-    let tool = forced_tool(body.get("tool_choice"), tools);
+    let prompt = messages.iter().map(|m| m.tokens).sum::<u64>() + tools.map_or(0, text::count_value);
+    let cache = body.get("prompt_cache_key").and_then(Value::as_str).map(|key| Cacheable { key: key.into(), messages });
     let reply = Reply {
-        model,
-        prompt,
+        ask: Ask { model: model.id, prompt, tier, cache },
         max_tokens: validate::opt_u64(&body, "max_tokens")?,
         stream: validate::opt_bool(&body, "stream")?.unwrap_or(false),
-        tool,
+        tool: forced_tool(body.get("tool_choice"), tools),
+        reports_tier: true,
     };
     complete(&call, &bytes, reply).await
 }
@@ -102,25 +118,35 @@ pub async fn fim(call: Call, bytes: Bytes) -> Result<Response, Response> {
         + text::count_value(body.get("suffix").unwrap_or(&Value::Null))
         + 3;
     let reply = Reply {
-        model,
-        prompt,
+        ask: Ask::new(model.id, prompt),
         max_tokens: validate::opt_u64(&body, "max_tokens")?,
         stream: validate::opt_bool(&body, "stream")?.unwrap_or(false),
         tool: None,
+        reports_tier: false,
     };
     complete(&call, &bytes, reply).await
 }
 
-struct Reply {
-    model: &'static Model,
-    prompt: u64,
+struct Reply<'a> {
+    ask: Ask<'a>,
     max_tokens: Option<u64>,
     stream: bool,
     tool: Option<String>,
+    /// Whether usage says the service tier (chat's does; FIM takes no `service_tier`).
+    reports_tier: bool,
 }
 
-fn usage(prompt: u64, completion: u64) -> Value {
-    json!({"prompt_tokens": prompt, "total_tokens": prompt + completion, "completion_tokens": completion})
+/// The usage of a reply of `completion` tokens to a prompt billed as `bill`.
+fn usage(bill: &Bill, reports_tier: bool, completion: u64) -> Value {
+    let prompt = bill.prompt;
+    let mut u = json!({"prompt_tokens": prompt, "total_tokens": prompt + completion, "completion_tokens": completion});
+    if let Some(cached) = bill.cached {
+        u["prompt_tokens_details"] = json!({ "cached_tokens": cached });
+    }
+    if reports_tier {
+        u["service_tier"] = json!(if bill.priority { "priority" } else { "standard" });
+    }
+    u
 }
 
 /// Letters of random length, like the padding real chunks carry.
@@ -145,8 +171,10 @@ pub(super) fn tool_call_id(rng: &mut Rng) -> String {
     (0..9).map(|_| char::from(ALPHABET[(rng.next_u64() % ALPHABET.len() as u64) as usize])).collect()
 }
 
-async fn complete(call: &Call, bytes: &[u8], mut reply: Reply) -> Result<Response, Response> {
-    reply.prompt = call.admit(reply.model.id, reply.prompt).await?;
+async fn complete(call: &Call, bytes: &[u8], reply: Reply<'_>) -> Result<Response, Response> {
+    let model = reply.ask.model;
+    let bill = call.admit(reply.ask).await?;
+    let usage = |completion| usage(&bill, reply.reports_tier, completion);
     let mut rng = call.rng(bytes);
     let (n, mut finish) = text::reply_length(reply.max_tokens, &mut rng);
     let words = text::words(n, &mut rng);
@@ -159,16 +187,16 @@ async fn complete(call: &Call, bytes: &[u8], mut reply: Reply) -> Result<Respons
     if !reply.stream {
         call.generate(n).await;
         let body = json!({
-            "id": id, "object": "chat.completion", "created": created, "model": reply.model.id,
-            "usage": usage(reply.prompt, n),
+            "id": id, "object": "chat.completion", "created": created, "model": model,
+            "usage": usage(n),
             "choices": [{"index": 0, "finish_reason": finish,
                 "message": {"role": "assistant", "tool_calls": tool_calls, "content": content}}]
         });
-        return Ok(call.json(&body, reply.prompt + n));
+        return Ok(call.json(&body, bill.charged + n));
     }
     let chunk = |delta: Value, finish: Option<&str>, usage: Option<Value>, rng: &mut Rng| {
         let mut c = json!({
-            "id": id, "object": "chat.completion.chunk", "created": created, "model": reply.model.id,
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
         });
         if let Some(u) = usage {
@@ -187,22 +215,18 @@ async fn complete(call: &Call, bytes: &[u8], mut reply: Reply) -> Result<Respons
     if let Some(calls) = tool_calls {
         // Tool calls arrive whole, in one chunk that also ends the reply.
         let delta = json!({"tool_calls": calls, "content": ""});
-        let data = chunk(delta, Some(finish), Some(usage(reply.prompt, n)), &mut rng);
+        let data = chunk(delta, Some(finish), Some(usage(n)), &mut rng);
         frames.push(Frame { event: None, data, tokens: n });
     } else {
         let groups: Vec<&[String]> = words.chunks(2).collect();
         for (i, group) in groups.iter().enumerate() {
             let last = i + 1 == groups.len();
-            let data = chunk(
-                json!({"content": group.concat()}),
-                last.then_some(finish),
-                last.then(|| usage(reply.prompt, n)),
-                &mut rng,
-            );
+            let data =
+                chunk(json!({"content": group.concat()}), last.then_some(finish), last.then(|| usage(n)), &mut rng);
             frames.push(Frame { event: None, data, tokens: group.len() as u64 });
         }
         if groups.is_empty() {
-            let data = chunk(json!({"content": ""}), Some(finish), Some(usage(reply.prompt, 0)), &mut rng);
+            let data = chunk(json!({"content": ""}), Some(finish), Some(usage(0)), &mut rng);
             frames.push(Frame { event: None, data, tokens: 0 });
         }
     }

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::chat::model;
 use crate::call::Call;
+use crate::gateway::Ask;
 use crate::text::{self, Rng};
 use crate::wire::ids;
 use crate::wire::validate::{self, Schema};
@@ -89,7 +90,7 @@ async fn answer(
 ) -> Result<Response, Response> {
     let model = model(body, |m| m.moderation)?;
     let prompt: u64 = texts.iter().map(|t| text::count(t)).sum();
-    let prompt = call.admit(model.id, prompt).await?;
+    let prompt = call.admit(Ask::new(model.id, prompt)).await?.prompt;
     let results: Vec<Value> = texts.iter().map(|t| score(t, call.state.config.seed)).collect();
     let body = json!({"id": ids::completion_id(), "model": model.id, "results": results});
     Ok(call.json(&body, prompt))

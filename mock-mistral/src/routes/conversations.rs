@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::{agents, chat};
 use crate::call::Call;
+use crate::gateway::Ask;
 use crate::store::conversations::{Conversation, Setup};
 use crate::store::has_metadata;
 use crate::text;
@@ -168,7 +169,7 @@ async fn reply(call: &Call, bytes: &[u8], turn: Turn) -> Result<Response, Respon
     let prompt = text::count_value(&c.setup.instructions)
         + text::count_value(&c.setup.tools)
         + c.entries.iter().chain(&turn.inputs).map(tokens).sum::<u64>();
-    let prompt = call.admit(c.setup.model, prompt).await?;
+    let prompt = call.admit(Ask::new(c.setup.model, prompt)).await?.prompt;
     // The history's length joins the seed, so appending the same words twice gets two replies.
     let mut rng = call.rng(&[bytes, &(c.entries.len() as u64).to_le_bytes()].concat());
     let (mut n, _) = text::reply_length(turn.max_tokens, &mut rng);

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::chat::model;
 use crate::call::Call;
+use crate::gateway::Ask;
 use crate::text::{self, Rng};
 use crate::wire::ids;
 use crate::wire::validate::{self, Schema};
@@ -42,7 +43,7 @@ pub async fn embeddings(call: Call, bytes: Bytes) -> Result<Response, Response> 
         return Err(validate::invalid("output_dimension", "Input should be between 1 and 4096", &json!(dims)));
     }
     let prompt: u64 = texts.iter().map(|t| text::count(t)).sum();
-    let prompt = call.admit(model.id, prompt).await?;
+    let prompt = call.admit(Ask::new(model.id, prompt)).await?.prompt;
     let data: Vec<Value> = texts
         .iter()
         .enumerate()

@@ -92,6 +92,7 @@ async fn rate_limit_headers_come_on_json_replies_not_on_streams() {
     let total = body["usage"]["total_tokens"].as_u64().unwrap();
     assert_eq!(h["x-ratelimit-tokens-query-cost"], total.to_string().as_str());
     assert_eq!(h["x-ratelimit-remaining-tokens-minute"], (100_000 - total).to_string().as_str());
+    assert_eq!(h["x-ratelimit-remaining-tokens-month"], (10_000_000 - total).to_string().as_str());
 
     let mut stream = chat(4);
     stream["stream"] = json!(true);

@@ -53,6 +53,7 @@ const EXPOSED: &[&str] = &[
     "retry-after",
     "x-ratelimit-limit-req-second",
     "x-ratelimit-remaining-req-second",
+    "x-ratelimit-limit-req-minute",
     "x-ratelimit-limit-tokens-minute",
     "x-ratelimit-remaining-tokens-minute",
     "x-ratelimit-limit-tokens-month",

@@ -121,6 +121,8 @@ async fn browsers_may_send_the_key_and_read_the_limit_headers() {
     let r = mock.post("/v1/chat/completions", &chat(1)).header("origin", "http://127.0.0.1:9999").send().await.unwrap();
     let exposed = r.headers()["access-control-expose-headers"].to_str().unwrap().to_owned();
     assert!(exposed.contains("x-ratelimit-remaining-req-second") && exposed.contains("mistral-correlation-id"));
+    // The per-minute form, and a model off the plan, state the limit only per minute.
+    assert!(exposed.contains("x-ratelimit-limit-req-minute"), "{exposed}");
 }
 
 #[tokio::test]

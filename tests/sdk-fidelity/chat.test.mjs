@@ -1,5 +1,6 @@
 // Chat completions and FIM through the official SDK: plain replies, streams, tool
-// calls. Every body is also checked field by field against what the SDK parsed.
+// calls, cached tokens and the service tier in usage. Every body is also checked
+// field by field against what the SDK parsed.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -160,6 +161,28 @@ test("chat.stream: a forced tool call arrives whole in one chunk", async () => {
   const [call] = withCalls[0].choices[0].delta.toolCalls;
   assert.equal(call.function.name, "get_weather");
   assert.match(call.id, /^[A-Za-z0-9]{9}$/);
+});
+
+test("chat.complete and chat.stream: usage with cached tokens and the service tier", async () => {
+  // A key of this run's own: the shared mock keeps a prompt cache per key.
+  const promptCacheKey = `sdk-fidelity-${process.pid}-${Date.now()}`;
+  const client = makeClient();
+  const ask = { model: "mistral-small-latest", promptCacheKey, serviceTier: "auto" };
+  const first = await sdkCall(client.sdk.chat.complete({ ...ask, messages }));
+  await checkCompletion(client, first, "mistral-small-latest");
+  const sent = JSON.parse((await client.last()).requestText);
+  assert.equal(sent.prompt_cache_key, promptCacheKey);
+  assert.equal(sent.service_tier, "auto");
+  // The SDK models service_tier; it keeps prompt_tokens_details as an extra field.
+  assert.equal(first.usage.serviceTier, "standard", "the shared mock has no priority rate");
+  assert.deepEqual(first.usage.prompt_tokens_details, { cached_tokens: 0 }, "nothing cached under a new key");
+
+  const longer = [...messages, { role: "assistant", content: "Monet, Degas, Renoir." }, { role: "user", content: "And Dutch?" }];
+  const stream = await sdkCall(client.sdk.chat.stream({ ...ask, messages: longer }));
+  const { usage } = await checkStream(client, stream);
+  assert.equal(usage.serviceTier, "standard");
+  assert.deepEqual(usage.prompt_tokens_details, { cached_tokens: first.usage.promptTokens }, "the first prompt, cached");
+  assert.equal(usage.totalTokens, usage.promptTokens + usage.completionTokens, "usage counts the whole prompt");
 });
 
 test("fim.complete: a plain reply from codestral", async () => {

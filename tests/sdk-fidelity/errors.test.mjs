@@ -1,5 +1,6 @@
 // Error replies as the official SDK sees them: 422 validation errors, 400 invalid
-// model, 401 bad key, and the retryable statuses (429, 5xx).
+// model, 401 bad key, 402 spent spending limit, and the retryable statuses (429,
+// 5xx, capacity as either).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -132,6 +133,51 @@ test("401 on a wrong key, against a mock started with --api-key", async (t) => {
   const right = makeClient({ serverURL: mock.url, apiKey: "right-key" });
   const ok = await sdkCall(right.sdk.models.list());
   assert.ok(ok.data.length > 0, "the right key is let in");
+});
+
+test("a spent spending limit is a 402 SDKError, plain and streaming", async (t) => {
+  const resetsAt = "2031-02-01T00:00:00Z";
+  const mock = await startMock(["--spending-limit", "0", "--spending-reset-at", resetsAt, "--stream-tokens-per-second", "5000"]);
+  t.after(() => mock.stop());
+  const client = makeClient({ serverURL: mock.url });
+  const err = await rejectsWithStatus(client.sdk.chat.complete({ model: "mistral-small-latest", messages }), 402, SDKError);
+  assert.ok(err instanceof MistralError);
+  assert.equal(err.contentType, "application/json");
+  assert.deepEqual(JSON.parse(err.body), {
+    object: "error",
+    message: `Spending limit reached: this workspace's limit of 0 tokens is spent; it resets at ${resetsAt}.`,
+    type: "spending_limit_reached",
+    param: null,
+    code: null,
+    raw_status_code: 402,
+  });
+  assert.match(err.message, /Status 402/);
+  await rejectsWithStatus(client.sdk.chat.stream({ model: "mistral-small-latest", messages }), 402, SDKError);
+  await rejectsWithStatus(client.sdk.embeddings.create({ model: "mistral-embed", inputs: "x" }), 402, SDKError);
+});
+
+test("capacity as a 503 and the final invalid_model surface as SDKError with their bodies", async () => {
+  const client = makeClient({ faults: ["capacity-503", "invalid-model"] });
+  const e503 = await rejectsWithStatus(client.sdk.chat.complete({ model: "mistral-large-latest", messages }), 503, SDKError);
+  assert.deepEqual(JSON.parse(e503.body), {
+    object: "error",
+    message: "Service tier capacity exceeded for this model.",
+    type: "service_tier_capacity_exceeded",
+    param: null,
+    code: "3505",
+    raw_status_code: 503,
+  });
+  const e400 = await rejectsWithStatus(client.sdk.chat.complete({ model: "mistral-large-latest", messages }), 400, SDKError);
+  assert.deepEqual(JSON.parse(e400.body), {
+    object: "error",
+    message: "Invalid model: mistral-large-2411",
+    type: "invalid_model",
+    param: null,
+    code: "1500",
+    raw_status_code: 400,
+  });
+  assert.match(e400.message, /Status 400/);
+  assert.equal(client.exchanges.length, 2, "one request each: no retries");
 });
 
 test("a saturated service tier's 429 surfaces as SDKError with Mistral's body", async () => {

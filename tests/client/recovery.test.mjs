@@ -38,8 +38,9 @@ async function assertEndedInternal(calls, stream) {
 for (const later of [false, true]) {
   test(`a panic ${later ? "in a task" : "in a call"} ends the pending calls in InternalError, and the client works on`, () =>
     withMock(["--latency-ms", "1000"], async (mock) => {
-      // Until its first reply a client spends half its limit: two at once.
-      const c = client(mock.url, { requestsPerSecond: 4 });
+      // Two requests a second: two in flight (once the start has risen to the
+      // whole, a few ms in) and two queued until the window passes.
+      const c = client(mock.url, { requestsPerSecond: 2 });
       const other = client(mock.url, { requestsPerSecond: 100 });
       const { calls, stream } = await busy(c);
       if (later) {

@@ -193,7 +193,12 @@ impl ClientState {
         };
         let charged_prompt = cost - usage.completion;
         if let (Some(model), Some(key)) = (&plan.model, &plan.cache_key) {
+            let before = self.prompt_cache.discount(Some(model), Some(key));
             self.prompt_cache.learn(model, key, usage.prompt, charged_prompt);
+            // Calls of the key waiting at the old price would wait for room they never need.
+            if self.prompt_cache.discount(Some(model), Some(key)) > before {
+                self.limiter.reprice(Some(model), key);
+            }
         }
         (charged_prompt, usage.completion)
     }

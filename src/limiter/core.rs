@@ -229,7 +229,12 @@ impl Core {
         }
         self.queue.push(
             key,
-            Waiting { tokens: demand.tokens, model: demand.model.as_deref().map(Rc::from), deadline: demand.deadline },
+            Waiting {
+                tokens: demand.tokens,
+                model: demand.model.as_deref().map(Rc::from),
+                deadline: demand.deadline,
+                group: demand.group.as_deref().map(Rc::from),
+            },
         );
         self.counters.queued += 1;
         // Behind the head nothing changed for anyone else. A new head changes what
@@ -350,6 +355,16 @@ impl Core {
         }
         self.head_at = None;
         self.wake = self.compute_wake();
+    }
+
+    pub(crate) fn reprice(&mut self, model: Option<&str>, group: &str) {
+        let alike = |w: &Waiting| w.model.as_deref() == model && w.group.as_deref() == Some(group);
+        let keys: Vec<Key> = self.queue.iter().filter(|(_, w)| alike(w)).map(|(k, _)| *k).collect();
+        for key in keys {
+            self.finish(key, Outcome::Rejected(Rejection::Repriced { arrival: Arrival(key.seq) }));
+        }
+        let now = self.now;
+        self.pump(now);
     }
 
     fn drop_missed_deadlines(&mut self, now: Instant) {

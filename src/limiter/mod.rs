@@ -87,6 +87,9 @@ pub struct Demand {
     /// The place in line of an earlier attempt of the same call (see
     /// [`Ticket::arrival`]), so a retry is not sent to the back.
     pub arrival: Option<Arrival>,
+    /// Calls that cost alike (a prompt cache key): a reply that shows them to
+    /// cost less re-prices those waiting (see [`Limiter::reprice`]).
+    pub group: Option<String>,
 }
 
 /// A call's place in line: earlier arrivals are served first within a class.
@@ -145,6 +148,12 @@ pub enum Rejection {
     /// The server barred what it waited for (a spending limit reached): see
     /// [`Limiter::refuse_waiting`].
     Barred,
+    /// It costs less than it asked for: ask again, keeping the place in line
+    /// (see [`Limiter::reprice`]).
+    Repriced {
+        /// Its place in line.
+        arrival: Arrival,
+    },
 }
 
 impl fmt::Display for Rejection {
@@ -171,6 +180,7 @@ impl fmt::Display for Rejection {
                 "the request waited in the queue until its deadline passed; raise queueTimeoutMs or lower the load"
             ),
             Rejection::Barred => write!(f, "the server refuses every request for now"),
+            Rejection::Repriced { .. } => write!(f, "the request costs less than it asked for"),
         }
     }
 }
@@ -345,6 +355,13 @@ impl Limiter {
     /// no request will pass for a while, and no waiter should learn it by waiting.
     pub fn refuse_waiting(&self) {
         self.core.borrow_mut().refuse_waiting();
+    }
+
+    /// Ends the waiting reservations of `model` in `group` with
+    /// [`Rejection::Repriced`]: a reply showed their calls to cost less, and a
+    /// waiter asking for the old price could wait a window for room it never needs.
+    pub fn reprice(&self, model: Option<&str>, group: &str) {
+        self.core.borrow_mut().reprice(model, group);
     }
 
     /// From now on 429s do not change how the request limit is read (see

@@ -21,6 +21,7 @@ pub(crate) struct Waiting {
     pub(crate) tokens: u64,
     pub(crate) model: Option<Rc<str>>,
     pub(crate) deadline: Option<Instant>,
+    pub(crate) group: Option<Rc<str>>,
 }
 
 #[derive(Debug, Default)]
@@ -100,7 +101,7 @@ impl Queue {
         self.deadlines.first().copied()
     }
 
-    #[cfg(test)]
+    /// Every waiter, in serving order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&Key, &Waiting)> {
         self.order.iter()
     }

@@ -241,6 +241,11 @@ impl Call {
                 let e = match r {
                     // The server barred what it waited for: it meets the bar there.
                     Rejection::Barred => return self.reserve(state, at),
+                    // It costs less than it waits for: ask for that, in its place.
+                    Rejection::Repriced { arrival } => {
+                        self.arrival = Some(arrival);
+                        return self.reserve(state, at);
+                    }
                     Rejection::TooLarge { .. } => CallError::new(ErrorKind::Config, r.to_string()),
                     Rejection::Deadline { predicted_wait } => {
                         let mut e = CallError::new(ErrorKind::QueueTimeout, r.to_string());
@@ -327,6 +332,7 @@ impl Call {
             priority: self.plan.priority,
             deadline: self.deadline(at),
             arrival: self.arrival,
+            group: self.plan.cache_key.clone(),
         })
     }
 

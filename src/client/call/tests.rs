@@ -614,6 +614,25 @@ fn the_servers_charge_settles_a_call_and_a_cached_prompt_reserves_less_next_time
     assert_eq!(s.limiter().status(at(2031)).lanes[1].used, 220 + 150);
 }
 
+#[test]
+fn calls_of_a_key_waiting_at_the_whole_price_ask_again_when_a_reply_shows_it_cached() {
+    let mut s = state();
+    let cached = || Plan { prompt: 6000, cache_key: Some("k".into()), ..plan(Kind::ChatComplete, false) };
+    let mut first = Call::new(cached());
+    admit(&mut first, &mut s, 0);
+    let mut second = Call::new(cached());
+    let Action::Reserve(d) = step(&mut second, &mut s, 1, Input::Start) else { panic!() };
+    let Ok(Reservation::Queued(waiter)) = s.limiter().reserve(d, at(1)) else { panic!("two whole prompts fit") };
+    step(&mut first, &mut s, 30, head(200, &[("x-ratelimit-tokens-query-cost", "630")]));
+    let reply = r#"{"usage":{"prompt_tokens":6000,"completion_tokens":30,"total_tokens":6030}}"#;
+    step(&mut first, &mut s, 31, Input::Body(reply));
+    let WaitState::Rejected(r) = waiter.poll(at(31)) else { panic!("still waiting at the whole price") };
+    let Action::Reserve(d) = step(&mut second, &mut s, 31, Input::Refused(r)) else { panic!("not asked again") };
+    assert_eq!(d.tokens, 600 + 50, "the prompt the server charged, plus the output");
+    assert!(d.arrival.is_some(), "in its place in line");
+    assert!(matches!(s.limiter().reserve(d, at(31)), Ok(Reservation::Ready(_))));
+}
+
 /// The machine fed its inputs in any order a driver could see them: every answer
 /// to every action, aborts, timeouts and broken connections anywhere.
 mod orderings {

@@ -6,6 +6,11 @@
 //! much less: a workload that repeats one long system prompt is bound by the rate,
 //! not by tokens it is never charged. A miss (the cache expired, the prompt
 //! changed) costs that call a debt, and teaches the next to reserve the whole.
+//!
+//! Streams carry no headers, only `usage`, whose `cached_tokens` says how much of
+//! the prompt was cached but not what that cost. Per model, what a cached token
+//! was charged is learned from replies that said both; until one has, a stream
+//! is booked at its whole prompt.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -19,6 +24,8 @@ pub struct PromptCache {
     discounts: HashMap<String, HashMap<String, u64>>,
     /// Model and key, oldest first.
     order: VecDeque<(String, String)>,
+    /// Per model, the share of a cached prompt token's count that was charged.
+    rates: HashMap<String, f64>,
 }
 
 impl PromptCache {
@@ -26,6 +33,24 @@ impl PromptCache {
     pub fn discount(&self, model: Option<&str>, key: Option<&str>) -> u64 {
         let (Some(model), Some(key)) = (model, key) else { return 0 };
         self.discounts.get(model).and_then(|keys| keys.get(key)).copied().unwrap_or(0)
+    }
+
+    /// What a reply of `model` that reported `cached` of its `prompt` tokens cached
+    /// was charged for the prompt, if a reply that stated its charge has taught
+    /// what a cached token costs.
+    pub fn charged_prompt(&self, model: &str, prompt: u64, cached: u64) -> Option<u64> {
+        let rate = self.rates.get(model).filter(|_| cached > 0)?;
+        Some(prompt - cached + (cached as f64 * rate).ceil() as u64)
+    }
+
+    /// A reply of `model` reported `cached` of its `prompt` tokens cached, and was
+    /// charged `charged_prompt` for them.
+    pub fn learn_rate(&mut self, model: &str, prompt: u64, cached: u64, charged_prompt: u64) {
+        if cached == 0 {
+            return;
+        }
+        let rate = charged_prompt.saturating_sub(prompt - cached) as f64 / cached as f64;
+        self.rates.insert(model.to_owned(), rate.min(1.0));
     }
 
     /// A reply to a call of `model` under `key` counted `prompt` tokens and was
@@ -61,6 +86,18 @@ mod tests {
         assert_eq!(cache.discount(Some("m"), None), 0, "no key, no cache");
         cache.learn("m", "k", 12_000, 12_000);
         assert_eq!(cache.discount(Some("m"), Some("k")), 0, "a miss: the next reserves the whole");
+    }
+
+    #[test]
+    fn what_a_cached_token_costs_is_learned_per_model_for_replies_that_do_not_say() {
+        let mut cache = PromptCache::default();
+        assert_eq!(cache.charged_prompt("m", 1000, 900), None, "nothing said it yet: the whole prompt");
+        cache.learn_rate("m", 1000, 900, 190);
+        assert_eq!(cache.charged_prompt("m", 2000, 1500), Some(500 + 150));
+        assert_eq!(cache.charged_prompt("m", 2000, 0), None, "nothing cached: usage says it all");
+        assert_eq!(cache.charged_prompt("n", 2000, 1500), None);
+        cache.learn_rate("m", 1000, 900, 5000);
+        assert_eq!(cache.charged_prompt("m", 100, 100), Some(100), "never more than the whole");
     }
 
     #[test]

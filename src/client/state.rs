@@ -185,13 +185,22 @@ impl ClientState {
 
     /// What a reply of `plan` that reported `usage` was charged, as tokens spent
     /// on arrival and produced since: the server's own statement (`query_cost`)
-    /// when it covers the output at least, else `usage`. What the charge spared
-    /// the prompt is learned for the next call under the same cache key.
+    /// when it covers the output at least; else, for a prompt partly cached, what
+    /// such statements taught a cached token costs; else `usage`. What the charge
+    /// spared the prompt is learned for the next call under the same cache key.
     pub(crate) fn charged(&mut self, plan: &Plan, usage: Usage, query_cost: Option<u64>) -> (u64, u64) {
-        let Some(cost) = query_cost.filter(|&q| q >= usage.completion) else {
+        let model = plan.model.as_deref().unwrap_or_default();
+        let charged_prompt = match query_cost.filter(|&q| q >= usage.completion) {
+            Some(cost) => {
+                let charged_prompt = cost - usage.completion;
+                self.prompt_cache.learn_rate(model, usage.prompt, usage.cached, charged_prompt);
+                Some(charged_prompt)
+            }
+            None => self.prompt_cache.charged_prompt(model, usage.prompt, usage.cached),
+        };
+        let Some(charged_prompt) = charged_prompt else {
             return (usage.prompt, usage.completion);
         };
-        let charged_prompt = cost - usage.completion;
         if let (Some(model), Some(key)) = (&plan.model, &plan.cache_key) {
             let before = self.prompt_cache.discount(Some(model), Some(key));
             self.prompt_cache.learn(model, key, usage.prompt, charged_prompt);

@@ -605,7 +605,8 @@ impl Call {
         match tally.usage {
             Some(u) => {
                 state.record_usage(&self.plan, u, tally.conversation.as_deref());
-                self.settle(state, u.prompt, u.completion, at);
+                let (early, late) = state.charged(&self.plan, u, None);
+                self.settle(state, early, late, at);
             }
             None => {
                 state.stats_mut().tokens_out += tally.streamed;

@@ -811,7 +811,7 @@ export type ClientEvent =
   /** The client's standing in a shared budget changed. */
   | { type: "budget"; state: "shared" | "holding" | "fallback"; holders: number }
   /** A spending limit is reached (a 402): every call fails with a SpendingLimitError until `resetAt`. */
-  | { type: "budget"; state: "spending-limit"; message: string; resetAt?: string };
+  | { type: "spending-limit"; message: string; resetAt?: string };
 
 // ===== Errors =====
 

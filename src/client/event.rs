@@ -89,7 +89,7 @@ pub enum Event {
         holders: u32,
     },
     /// A spending limit is reached (a 402): every call fails with it until it
-    /// resets. In JS a `budget` event whose `state` is `spending-limit`.
+    /// resets. Its own type: a `budget` event's listeners read `holders`.
     SpendingLimit {
         /// The server's message, which names the limit.
         message: String,
@@ -123,6 +123,7 @@ impl Event {
         "alert",
         "limit",
         "budget",
+        "spending-limit",
     ];
 
     /// Its `type` in JS.
@@ -138,7 +139,8 @@ impl Event {
             Event::Fallback { .. } => "fallback",
             Event::Alert { .. } => "alert",
             Event::Limit(_) => "limit",
-            Event::Budget { .. } | Event::SpendingLimit { .. } => "budget",
+            Event::Budget { .. } => "budget",
+            Event::SpendingLimit { .. } => "spending-limit",
         }
     }
 
@@ -190,7 +192,7 @@ impl Event {
                 vec![("state", Field::Text(state)), ("holders", n((*holders).into()))]
             }
             Event::SpendingLimit { message, reset_at } => {
-                let mut f = vec![("state", Field::Text("spending-limit")), ("message", Field::Owned(message.clone()))];
+                let mut f = vec![("message", Field::Owned(message.clone()))];
                 if let Some(at) = reset_at {
                     f.push(("resetAt", Field::Owned(at.clone())));
                 }

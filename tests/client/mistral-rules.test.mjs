@@ -77,7 +77,7 @@ test("a spending limit (402) ends every waiting call at once, with no second req
   withMock(["--spending-limit", "1", "--spending-reset-at", "2027-01-01T00:00:00Z"], async (mock) => {
     const c = client(mock.url, { requestsPerSecond: 1 });
     const events = [];
-    c.on((e) => e.type === "budget" && events.push({ ...e, at: performance.now() }));
+    c.on((e) => e.type === "spending-limit" && events.push({ ...e, at: performance.now() }));
     const ended = [];
     const calls = Array.from({ length: 8 }, () =>
       c.chat.complete(chatRequest(4)).then(
@@ -93,10 +93,10 @@ test("a spending limit (402) ends every waiting call at once, with no second req
       assert.equal(error.resetAt, "2027-01-01T00:00:00Z");
     }
     assert.equal(events.length, 1);
-    assert.equal(events[0].state, "spending-limit");
+    assert.match(events[0].message, /Spending limit reached/);
     assert.equal(events[0].resetAt, "2027-01-01T00:00:00Z");
     const last = Math.max(...refused.map((r) => r.at));
-    console.log(`# 402: ${refused.length} calls ended, the last ${(last - events[0].at).toFixed(1)} ms after the budget event`);
+    console.log(`# 402: ${refused.length} calls ended, the last ${(last - events[0].at).toFixed(1)} ms after the spending-limit event`);
     assert.ok(last - events[0].at < 100, `the waiting calls ended ${(last - events[0].at).toFixed(0)} ms after the 402`);
     assert.equal((await mock.stats()).requests, 2, "one served, one 402, nothing after");
     const later = await c.chat.complete(chatRequest(4)).catch((e) => e);

@@ -6,7 +6,9 @@ import {
   MistralBudget,
   MistralRatelimitClient,
   type DurableObjectNamespaceLike,
+  ModelNotOnPlanError,
   QueueTimeoutError,
+  SpendingLimitError,
   RateLimitError,
   ValidationError,
   type ChatCompletionResponse,
@@ -72,6 +74,29 @@ export async function uses(signal: AbortSignal): Promise<void> {
   const exact = new MistralRatelimitClient({ tokenizer: "tekken" });
   const n: number = (await countTokens("Bonjour")) + (await countChatTokens({ model: "m", messages: [] }));
   console.log(exact.status().queued, n);
+}
+
+// Mistral's newer rules: a cached prompt, the tier, a spending limit, a model off the plan.
+export async function newerRules(c: MistralRatelimitClient): Promise<void> {
+  c.on((e) => {
+    if (e.type === "spending-limit") console.log(e.message, e.resetAt ?? "no reset stated");
+  });
+  try {
+    const r = await c.chat.complete({
+      model: "mistral-small-latest",
+      messages: [{ role: "user", content: "hi" }],
+      prompt_cache_key: "support-bot",
+      service_tier: "auto",
+    });
+    console.log(r.usage.prompt_tokens_details?.cached_tokens, r.usage.service_tier === "priority");
+  } catch (e) {
+    if (e instanceof SpendingLimitError) console.log(e.resetAt);
+    if (e instanceof ModelNotOnPlanError) console.log(e.model);
+  }
+  const m = c.metrics().overall;
+  console.log(m.tokensCached, m.tiers.priority + m.tiers.standard);
+  // @ts-expect-error: the tier is "auto" or "standard_only"
+  await c.chat.complete({ model: "m", messages: [], service_tier: "priority" });
 }
 
 // A Worker: one client at module scope, its budget in the package's Durable Object.

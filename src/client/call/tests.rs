@@ -585,8 +585,8 @@ fn a_spending_limit_ends_every_waiting_call_and_bars_the_next_until_it_resets() 
     );
     let mut after = Call::new(plan(Kind::ChatComplete, false));
     assert!(matches!(step(&mut after, &mut s, 61_000, Input::Start), Action::Reserve(_)), "reset: asks again");
-    let budget: Vec<Event> = s.drain_events().into_iter().filter(|e| e.name() == "budget").collect();
-    assert_eq!(budget.len(), 1, "{budget:?}");
+    let spent: Vec<Event> = s.drain_events().into_iter().filter(|e| e.name() == "spending-limit").collect();
+    assert_eq!(spent.len(), 1, "{spent:?}");
 }
 
 #[test]

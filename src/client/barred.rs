@@ -36,11 +36,13 @@ impl Barred {
     /// reset its message states, or for [`SPENDING_PAUSE`]. Returns the error with
     /// its reset time.
     pub fn spend_limit(&mut self, mut error: CallError, now: Instant, wall: Option<SystemTime>) -> CallError {
-        error.reset_at = reset_in(&error.message).map(|(text, _)| text.to_owned());
-        let left = reset_in(&error.message)
+        let reset = reset_in(&error.message).map(|(text, at)| (text.to_owned(), at));
+        let left = reset
+            .as_ref()
             .zip(wall)
             .map(|((_, at), wall)| at.duration_since(wall).unwrap_or(Duration::ZERO).min(LONGEST_RESET))
             .unwrap_or(SPENDING_PAUSE);
+        error.reset_at = reset.map(|(text, _)| text);
         self.spending = Some((error.clone(), now + left));
         error
     }

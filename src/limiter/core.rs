@@ -350,18 +350,19 @@ impl Core {
     }
 
     pub(crate) fn refuse_waiting(&mut self) {
-        while let Some((key, _)) = self.queue.head() {
-            self.finish(key, Outcome::Rejected(Rejection::Barred));
-        }
-        self.head_at = None;
-        self.wake = self.compute_wake();
+        self.end_waiting(|_| true, |_| Rejection::Barred);
     }
 
     pub(crate) fn reprice(&mut self, model: Option<&str>, group: &str) {
         let alike = |w: &Waiting| w.model.as_deref() == model && w.group.as_deref() == Some(group);
-        let keys: Vec<Key> = self.queue.iter().filter(|(_, w)| alike(w)).map(|(k, _)| *k).collect();
+        self.end_waiting(alike, |key| Rejection::Repriced { arrival: Arrival(key.seq) });
+    }
+
+    /// Ends the waiters `which` picks, each with `why(its key)`, and serves what is left.
+    fn end_waiting(&mut self, which: impl Fn(&Waiting) -> bool, why: impl Fn(Key) -> Rejection) {
+        let keys: Vec<Key> = self.queue.iter().filter(|(_, w)| which(w)).map(|(k, _)| *k).collect();
         for key in keys {
-            self.finish(key, Outcome::Rejected(Rejection::Repriced { arrival: Arrival(key.seq) }));
+            self.finish(key, Outcome::Rejected(why(key)));
         }
         let now = self.now;
         self.pump(now);

@@ -634,14 +634,15 @@ impl Core {
                 self.pump(now);
                 return;
             }
-            // Rising after the start, a lane has just passed the limit: it stops a
-            // step below where it stood when the refused request left (on a busy
-            // event loop, the 429 comes back many steps later), before more go
-            // out while the others are answered.
+            // Rising after the start, a lane has just passed the limit: it stops
+            // at what the server counted ahead of the refused request, before
+            // more go out while the others are answered. On a busy event loop
+            // the 429 comes back many steps later, and those read after it, of
+            // requests that left before, lower it to what they show (see
+            // `rise_found`).
             Some(r) if let Some((i, cost)) = self.rising_lane(&r) => {
-                let lane = &mut self.lanes.lanes[i];
-                let limit = lane.start.rise(r.left).limit(lane.spec.capacity);
-                if let Some(cause) = lane.after_rise_429(limit.saturating_sub(step(limit).max(cost)).max(cost), now) {
+                let limit = self.rise_found(i, &r, cost);
+                if let Some(cause) = self.lanes.lanes[i].after_rise_429(limit, now) {
                     self.record_change(i, cause);
                 }
             }
@@ -770,6 +771,9 @@ impl Core {
     fn rising_lane(&self, r: &Refused) -> Option<(usize, u64)> {
         let rising = |l: &Lane| match l.start {
             Start::Rising { heard: true, .. } => true,
+            // A refusal read after the first, of a request that left as it rose:
+            // what was answered since tells better what the server counted.
+            Start::Found { at } => r.left < at && counts_ahead(l),
             start => matches!(start.rise(r.left), Start::Rising { done: 1.., .. }),
         };
         r.lanes
@@ -779,6 +783,31 @@ impl Core {
             .map(|(i, l)| (i, l.spec.cost_of(r.tokens), l.held() as f64 / l.start.limit(l.spec.capacity) as f64))
             .max_by(|a, b| a.2.total_cmp(&b.2))
             .map(|(i, cost, _)| (i, cost))
+    }
+
+    /// The limit a 429 during the start's rise shows on lane `i`: a step below
+    /// the level it had risen to when the refused request left (or half, for
+    /// one read after the rise stopped) and, on a request lane, the requests
+    /// that left in the window before the refused one and were not refused, if
+    /// more: the server counted at most those, and refused the next. On a busy
+    /// event loop the first 429 read may be of the fifth unit past the limit,
+    /// and a step below its level still lets the next window refuse three; the
+    /// level keeps a refusal of a request that arrived ahead of others that
+    /// left before it from counting only those.
+    fn rise_found(&self, i: usize, r: &Refused, cost: u64) -> u64 {
+        let lane = &self.lanes.lanes[i];
+        let level = match lane.start {
+            Start::Found { .. } => Start::Half.limit(lane.configured),
+            start => start.rise(r.left).limit(lane.spec.capacity),
+        };
+        let below = level.saturating_sub(step(level).max(cost));
+        let found = if counts_ahead(lane) {
+            let scope = if self.lanes.workspace.contains(&i) { None } else { r.model.as_deref() };
+            self.sent.ahead_of(r.booking, r.left, lane.spec.window, scope).max(below)
+        } else {
+            below
+        };
+        found.max(cost)
     }
 
     /// The lane a 429 hit, if a 429 may lower it (see `inference`): its index,
@@ -982,4 +1011,10 @@ impl Core {
     pub(crate) fn queued_keys(&self) -> Vec<Key> {
         self.queue.iter().map(|(k, _)| *k).collect()
     }
+}
+
+/// Whether what a 429 shows of `lane` is the requests that left ahead of the
+/// refused one: a request lane whose departures are kept, not a share.
+fn counts_ahead(lane: &Lane) -> bool {
+    lane.spec.unit == Unit::Requests && lane.spec.window <= EVIDENCE && lane.share.is_none()
 }

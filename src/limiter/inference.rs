@@ -46,9 +46,14 @@
 //! the only round trip known before a reply, so that a 429 for a unit too many
 //! comes back before the next unit goes); from the first reply on,
 //! over a quarter of a window, or in steps paced by that reply's round trip when
-//! replies are slow. A limit twice too high then costs a 429 or two, not a
-//! window's excess at once; one that is right costs a few units of the first
-//! window's budget, not the half of it that a slow first reply would hold back.
+//! replies are slow. The first 429 stops the rise at what the server counted
+//! ahead of the refused request (those that left in the window before it and
+//! were not refused); 429s read after it, of requests that left while it rose,
+//! lower it to what they show, as a busy event loop reads refusals late and out
+//! of order. A limit twice too high then costs the few units that left before
+//! the first 429 was read, not a window's excess at once; one that is right
+//! costs a few units of the first window's budget, not the half of it that a
+//! slow first reply would hold back.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -122,6 +127,9 @@ pub(crate) enum Start {
     /// reply paces it. A limit that is too high meets its first 429 a step or
     /// two past the real one, not a burst past it.
     Rising { since: Instant, step: Duration, from: u32, done: u32, heard: bool },
+    /// The whole limit, which the rise found at `at` by a 429: refusals of
+    /// requests that left before then are of the rise too, and read late.
+    Found { at: Instant },
 }
 
 /// The steps of [`Start::Rising`].
@@ -132,7 +140,7 @@ impl Start {
     pub(crate) fn limit(self, capacity: u64) -> u64 {
         let half = capacity.div_ceil(2);
         match self {
-            Start::Full => capacity,
+            Start::Full | Start::Found { .. } => capacity,
             Start::Half => half,
             // A unit goes at the first step of its share of the steps, not the
             // last: units stay as far apart, and on a lane of a few units (5
@@ -265,7 +273,12 @@ impl Lane {
     /// first probe waits twice the quiet (in a short run, a probe that fails is
     /// most of what learning costs).
     pub(crate) fn after_rise_429(&mut self, limit: u64, now: Instant) -> Option<LimitCause> {
+        let at = match self.start {
+            Start::Found { at } => at,
+            _ => now,
+        };
         let cause = self.after_429(limit, now)?;
+        self.start = Start::Found { at };
         if let Some(p) = self.probe.as_mut().filter(|p| !p.stepped) {
             p.quiet = p.quiet.max(FIRST_QUIET * 2);
         }
@@ -410,6 +423,14 @@ impl Departures {
     pub(crate) fn refused_within(&self, model: Option<&str>, now: Instant, window: Duration, since: Instant) -> u64 {
         let recent = self.list.iter().rev().take_while(|d| d.at + window >= now && d.at >= since);
         recent.filter(|d| d.answer == Answer::Refused && model.is_none_or(|m| d.model.as_deref() == Some(m))).count()
+            as u64
+    }
+
+    /// Requests (of `model`, or all) that left in the `window` before `left`, other
+    /// than the one of `booking`, and were not refused.
+    pub(crate) fn ahead_of(&self, booking: u64, left: Instant, window: Duration, model: Option<&str>) -> u64 {
+        let ahead = self.list.iter().filter(|d| d.at <= left && d.at + window > left && d.booking != booking);
+        ahead.filter(|d| d.answer != Answer::Refused && model.is_none_or(|m| d.model.as_deref() == Some(m))).count()
             as u64
     }
 
@@ -607,6 +628,42 @@ mod tests {
             t += 1.1;
         }
         assert!(t > f64::from(2 * FIRST_QUIET), "a step before {} quiet windows: {t} s", 2 * FIRST_QUIET);
+    }
+
+    #[test]
+    fn refusals_of_the_rise_read_late_and_out_of_order_stop_it_at_what_the_server_counted() {
+        let l = limiter(20);
+        l.start_cautious();
+        // Half of 20 is the server's limit; a reply paces the rise at a step
+        // every 62.5 ms (a quarter of a window in sixteenths).
+        let first = send(&l, 10, secs(0.0));
+        l.heard(Duration::ZERO, secs(0.0));
+        let mut over = Vec::new();
+        for _ in 0..4 {
+            let Ok(Reservation::Queued(w)) = l.reserve(Demand::tokens(10), secs(0.0)) else { panic!("half is spent") };
+            let (t, at) = wait_for(&l, w, secs(1.0));
+            t.depart(at);
+            over.push((t, at));
+        }
+        // A busy event loop reads the four 429s after all four left, the last
+        // sent first: when it is read, the three before it seem accepted.
+        answer(&l, first, 10, secs(0.1));
+        let late = over.last().unwrap().1 + Duration::from_millis(100);
+        for (t, _) in over.into_iter().rev() {
+            let (_, evidence) = t.refused(late);
+            l.observe_rate_limited(PAUSE, Some(evidence), late);
+        }
+        assert_eq!(request_lane(&l, late), (10, LimitSource::RateLimits));
+        let causes: Vec<(u64, LimitCause)> = l.drain_limit_changes().iter().map(|c| (c.limit, c.cause)).collect();
+        assert_eq!(
+            causes,
+            [
+                (13, LimitCause::RateLimited),
+                (12, LimitCause::RateLimited),
+                (11, LimitCause::RateLimited),
+                (10, LimitCause::RateLimited)
+            ]
+        );
     }
 
     #[test]

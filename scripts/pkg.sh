@@ -24,6 +24,6 @@ cp target/tekken/tekken.bin "$out/"
 cp target/tekken/NOTICE "$out/NOTICE-tekken"
 cp target/tekken/LICENSE-mistral-common.txt "$out/"
 [ -f pkg-template/index.d.ts ] && cp pkg-template/index.d.ts "$out/"
-cp LICENSE "$out/"
+cp LICENSE README.md "$out/"
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 sed -i "s/\"version\": \"0.0.0\"/\"version\": \"$version\"/" "$out/package.json"

@@ -1,6 +1,6 @@
 // examples/worker, run as its README runs it: `wrangler dev` against the mock.
-// The proxy keeps the API key to itself, lets in only its token or an allowed
-// origin, and passes streams through as they come.
+// The proxy keeps the API key to itself, lets in only its token (an allowed
+// origin adds CORS headers, nothing more), and passes streams through as they come.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -68,7 +68,7 @@ const chat = (stream = false) =>
   JSON.stringify({ model: "mistral-small-latest", messages: [{ role: "user", content: "Hello" }], max_tokens: 8, stream });
 const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
 
-test("the example proxy Worker under wrangler dev: token or origin, plain and streamed, the key never out", () =>
+test("the example proxy Worker under wrangler dev: its token, plain and streamed, the key never out", () =>
   withMock(["--rps", "5"], (mock) =>
     withProxy(mock, async (url, log) => {
       const refused = await fetch(`${url}/v1/chat/completions`, { method: "POST", body: chat() });
@@ -84,13 +84,6 @@ test("the example proxy Worker under wrangler dev: token or origin, plain and st
       assert.match(text, /^data: \{/);
       assert.ok(text.trimEnd().endsWith("data: [DONE]"), text.slice(-80));
 
-      const preflight = await fetch(`${url}/v1/chat/completions`, { method: "OPTIONS", headers: { origin: ORIGIN } });
-      assert.equal(preflight.status, 204);
-      assert.equal(preflight.headers.get("access-control-allow-origin"), ORIGIN);
-      const fromPage = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { origin: ORIGIN, "content-type": "application/json" }, body: chat() });
-      assert.equal(fromPage.status, 200);
-      assert.equal(fromPage.headers.get("access-control-allow-origin"), ORIGIN);
-
       const wrong = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: auth, body: JSON.stringify({ model: "nope", messages: [] }) });
       assert.equal(wrong.status, 400);
       const error = await wrong.text();
@@ -99,5 +92,62 @@ test("the example proxy Worker under wrangler dev: token or origin, plain and st
       assert.equal(budget.client.budget.state, "shared");
       assert.equal(budget.object.holders, 1);
       for (const seen of [error, JSON.stringify(budget), text, log()]) assert.ok(!seen.includes(KEY), "the API key leaked");
-      assert.equal((await mock.stats()).requests, 4);
+      assert.equal((await mock.stats()).requests, 3);
+    })));
+
+// Issue 26: an allowed Origin used to stand in for the token, and any client can
+// send one.
+test("the example proxy Worker asks every call for its token: an allowed origin only adds CORS headers", () =>
+  withMock(["--rps", "5"], (mock) =>
+    withProxy(mock, async (url, log) => {
+      const replies = [];
+      const refusedWith = async (headers) => {
+        const reply = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: chat() });
+        const text = await reply.text();
+        replies.push(text);
+        assert.equal(reply.status, 401, text);
+        assert.equal(reply.headers.get("www-authenticate"), "Bearer");
+        const { error } = JSON.parse(text);
+        assert.equal(error.code, "unauthorized");
+        assert.match(error.message, /Authorization: Bearer <PROXY_TOKEN>/);
+        return reply;
+      };
+
+      // A forged Origin without a token; the refusal is readable by a page there.
+      const forged = await refusedWith({ origin: ORIGIN });
+      assert.equal(forged.headers.get("access-control-allow-origin"), ORIGIN);
+      // Wrong tokens: another of the same length, the right one with more after
+      // it, and the right one without its scheme.
+      await refusedWith({ origin: ORIGIN, authorization: `Bearer ${"x".repeat(TOKEN.length)}` });
+      await refusedWith({ authorization: `Bearer ${TOKEN}-and-more` });
+      await refusedWith({ authorization: TOKEN });
+      const budget = await fetch(`${url}/budget`, { headers: { origin: ORIGIN } });
+      assert.equal(budget.status, 401);
+      replies.push(await budget.text());
+
+      // A browser's preflight carries no credentials: answered without the token.
+      const preflightHeaders = { "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" };
+      const preflight = await fetch(`${url}/v1/chat/completions`, { method: "OPTIONS", headers: { origin: ORIGIN, ...preflightHeaders } });
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers.get("access-control-allow-origin"), ORIGIN);
+      assert.match(preflight.headers.get("access-control-allow-methods"), /\bPOST\b/);
+      assert.match(preflight.headers.get("access-control-allow-headers"), /\bauthorization\b/);
+      const stranger = await fetch(`${url}/v1/chat/completions`, { method: "OPTIONS", headers: { origin: "https://elsewhere.example", ...preflightHeaders } });
+      assert.equal(stranger.status, 403);
+      assert.equal(stranger.headers.get("access-control-allow-origin"), null);
+
+      assert.equal((await mock.stats()).requests, 0, "a refused call or a preflight reached Mistral");
+
+      const fromPage = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { origin: ORIGIN, ...auth }, body: chat() });
+      const text = await fromPage.text();
+      assert.equal(fromPage.status, 200, text);
+      assert.equal(JSON.parse(text).object, "chat.completion");
+      assert.equal(fromPage.headers.get("access-control-allow-origin"), ORIGIN);
+      assert.match(fromPage.headers.get("vary"), /\borigin\b/i);
+      assert.equal((await mock.stats()).requests, 1);
+
+      for (const seen of [...replies, log()]) {
+        assert.ok(!seen.includes(KEY), "the API key leaked");
+        assert.ok(!seen.includes(TOKEN), "the proxy's token was echoed");
+      }
     })));

@@ -1,6 +1,7 @@
-// A proxy Worker for Mistral's API: callers present this proxy's token (or come
-// from an allowed origin), never the API key, and every isolate of every colo
-// spends one budget, held by the MistralBudget Durable Object.
+// A proxy Worker for Mistral's API: every caller presents this proxy's token,
+// never the API key, and every isolate of every colo spends one budget, held by
+// the MistralBudget Durable Object. An allowed origin only gets CORS headers:
+// any client can send any Origin, so it proves nothing.
 import { MistralBudget, MistralRatelimitClient, MistralRatelimitError } from "mistral-ratelimit";
 
 export { MistralBudget };
@@ -21,13 +22,20 @@ function clientFor(env) {
 
 export default {
   async fetch(request, env) {
-    const origin = request.headers.get("origin");
-    const cors = corsHeaders(origin, env);
+    const cors = corsHeaders(request.headers.get("origin"), env);
+    // Browsers send a preflight without credentials, so it needs no token; it is
+    // answered here and never reaches Mistral.
     if (request.method === "OPTIONS") {
       return new Response(null, { status: cors ? 204 : 403, headers: cors ?? {} });
     }
-    if (!cors && !hasToken(request, env)) {
-      return errorResponse(401, "unauthorized", "present this proxy's token as a Bearer token, or call from an allowed origin");
+    if (!env.PROXY_TOKEN) {
+      return errorResponse(500, "proxy_token_unset", "this proxy has no PROXY_TOKEN: set it with `wrangler secret put PROXY_TOKEN`", cors);
+    }
+    if (!(await hasToken(request, env.PROXY_TOKEN))) {
+      return errorResponse(401, "unauthorized", "send this proxy's token as the header `Authorization: Bearer <PROXY_TOKEN>`", {
+        ...cors,
+        "www-authenticate": "Bearer",
+      });
     }
     try {
       const response = await route(request, env);
@@ -107,9 +115,12 @@ function sse(events, chat = false) {
   return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
 }
 
-function hasToken(request, env) {
-  const token = env.PROXY_TOKEN;
-  return Boolean(token) && request.headers.get("authorization") === `Bearer ${token}`;
+// Both sides are hashed first so that timingSafeEqual compares equal lengths and
+// the time taken tells nothing of the token, not even its length.
+async function hasToken(request, token) {
+  const digest = (text) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  const [sent, expected] = await Promise.all([digest(request.headers.get("authorization") ?? ""), digest(`Bearer ${token}`)]);
+  return crypto.subtle.timingSafeEqual(sent, expected);
 }
 
 function corsHeaders(origin, env) {
@@ -137,11 +148,11 @@ function describe(e) {
 }
 
 function errorFor(e, cors) {
-  if (e instanceof SyntaxError) return errorResponse(400, "bad_request", "the request body is not JSON");
+  if (e instanceof SyntaxError) return errorResponse(400, "bad_request", "the request body is not JSON", cors);
   const { status, error } = describe(e);
   return Response.json({ error }, { status, headers: cors ?? {} });
 }
 
-function errorResponse(status, code, message) {
-  return Response.json({ error: { type: "ProxyError", code, message } }, { status });
+function errorResponse(status, code, message, headers = {}) {
+  return Response.json({ error: { type: "ProxyError", code, message } }, { status, headers });
 }

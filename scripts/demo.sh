@@ -74,10 +74,13 @@ if [[ -z ${MISTRAL_API_KEY:-} ]]; then
 else
   proxy="http://127.0.0.1:$((port + 1))"
   # The example as `npm install` leaves it, with the key in its local secrets file.
+  # The proxy asks every call for its token, and the page sends the key it has,
+  # "page-has-no-key"; on a proxy bound to 127.0.0.1 whose CORS lets in only the
+  # page, that string may be the token.
   mkdir -p "$work/proxy/node_modules"
   cp -r examples/worker/. "$work/proxy/"
   ln -s "$root/pkg" "$work/proxy/node_modules/mistral-ratelimit"
-  (umask 077 && printf 'MISTRAL_API_KEY=%s\nPROXY_TOKEN=%s\n' "$MISTRAL_API_KEY" "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" >"$work/proxy/.dev.vars")
+  (umask 077 && printf 'MISTRAL_API_KEY=%s\nPROXY_TOKEN=page-has-no-key\n' "$MISTRAL_API_KEY" >"$work/proxy/.dev.vars")
   start proxy env WRANGLER_SEND_METRICS=false XDG_CONFIG_HOME="$work/proxy/.state" \
     wrangler dev --config "$work/proxy/wrangler.toml" --local --ip 127.0.0.1 --port "$((port + 1))" \
     --persist-to "$work/proxy/.state" --show-interactive-dev-session=false \

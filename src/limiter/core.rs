@@ -711,7 +711,7 @@ impl Core {
     /// more than the margin allowed for.
     fn widen_if_within(&mut self) {
         if self.lanes.lanes.iter().all(|l| l.held() <= l.cap()) {
-            self.margin.widen();
+            self.margin.widen(self.now);
         }
     }
 
@@ -743,7 +743,7 @@ impl Core {
         // in the last window (see `inference`). A step up that fails drops back.
         let full = load >= lane.spec.capacity;
         if full && !lane.is_stepped() && lane.first_strike(now) {
-            self.margin.widen();
+            self.margin.widen(now);
             return;
         }
         let lower = if full {

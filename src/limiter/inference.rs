@@ -18,7 +18,8 @@
 //!   cost. The bound comes from above (some of what was counted may have arrived
 //!   after the refusal), so later 429s lower it further, never too far;
 //! - at its capacity: either arrivals bunched in transit, or the limit is lower.
-//!   Such 429s within one window widen the margin, as bunching is the likelier;
+//!   Such 429s within one window widen the margin once (one stall bunches many
+//!   arrivals), as bunching is the likelier;
 //!   one in a later window, within a few, drops the lane by what was refused in
 //!   the last window under the limit it has now (a tenth, on a token lane), by
 //!   half at most. A probe puts it back if that was wrong.
@@ -35,7 +36,8 @@
 //! rises one step (a tenth, at least one unit) towards the configured limit. A
 //! 429 at the raised level drops it back at once (no need to wait for the others
 //! to be answered) and doubles the quiet time, so a failed step costs what it
-//! let through (one 429 for a step of one), ever more rarely. A step that holds
+//! let through (one 429 for a step of one), ever more rarely; a drop below a
+//! level that held waits only the first quiet time to step back to it. A step that holds
 //! makes the next come after the first quiet time again, so a raise of the
 //! server's own is climbed step by step. It stops at the configured limit.
 //!
@@ -255,6 +257,10 @@ impl Lane {
     pub(crate) fn after_429(&mut self, limit: u64, now: Instant) -> Option<LimitCause> {
         let (target, quiet, cause) = match self.probe {
             Some(p) if p.stepped => (p.good.min(limit), (p.quiet * 2).min(MOST_QUIET), LimitCause::ProbeFailed),
+            // Below a level that held, the step back up is to a level known to
+            // pass: it need not wait out the quiet that failed steps above it
+            // earned.
+            Some(p) if limit < p.good => (limit, FIRST_QUIET, LimitCause::RateLimited),
             Some(p) => (limit, p.quiet, LimitCause::RateLimited),
             None => (limit, FIRST_QUIET, LimitCause::RateLimited),
         };
@@ -582,6 +588,32 @@ mod tests {
         assert_eq!(request_lane(&l, secs(t + 0.1)).0, 5);
         let causes: Vec<LimitCause> = l.drain_limit_changes().iter().map(|c| c.cause).collect();
         assert_eq!(causes, [LimitCause::Probe, LimitCause::ProbeFailed]);
+    }
+
+    #[test]
+    fn a_drop_below_a_level_that_held_steps_back_after_the_first_quiet() {
+        let l = limiter(10);
+        answer(&l, send(&l, 10, secs(0.0)), 5, secs(0.3));
+        // Full and quiet at 5 until a step to 6 fails: the next waits twice as long.
+        let mut t = 1.1;
+        while request_lane(&l, secs(t)).0 == 5 {
+            answer(&l, send(&l, 5, secs(t)), 5, secs(t + 0.1));
+            t += 1.1;
+        }
+        answer(&l, send(&l, 6, secs(t)), 5, secs(t + 0.1));
+        // Then a 429 with three of five accepted: down to 3, below 5, which held.
+        t += 1.1;
+        answer(&l, send(&l, 5, secs(t)), 3, secs(t + 0.1));
+        assert_eq!(request_lane(&l, secs(t + 0.1)).0, 3);
+        let dropped = t;
+        t += 1.1;
+        while request_lane(&l, secs(t)).0 == 3 {
+            assert!(t - dropped < f64::from(FIRST_QUIET) + 3.0, "no step back by {t} s");
+            answer(&l, send(&l, 3, secs(t)), 3, secs(t + 0.1));
+            t += 1.1;
+        }
+        let causes: Vec<LimitCause> = l.drain_limit_changes().iter().map(|c| c.cause).collect();
+        assert_eq!(causes[causes.len() - 2..], [LimitCause::RateLimited, LimitCause::Probe]);
     }
 
     #[test]

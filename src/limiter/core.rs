@@ -786,8 +786,10 @@ impl Core {
     }
 
     /// The limit a 429 during the start's rise shows on lane `i`: a step below
-    /// the level it had risen to when the refused request left (or half, for
-    /// one read after the rise stopped) and, on a request lane, the requests
+    /// the level it had risen to when the refused request left (or the limit
+    /// now, for one read after the rise stopped: on a loaded machine arrivals
+    /// reorder, and each late 429 may lower it a step at most) and, on a
+    /// request lane, the requests
     /// that left in the window before the refused one and were not refused, if
     /// more: the server counted at most those, and refused the next. On a busy
     /// event loop the first 429 read may be of the fifth unit past the limit,
@@ -797,7 +799,7 @@ impl Core {
     fn rise_found(&self, i: usize, r: &Refused, cost: u64) -> u64 {
         let lane = &self.lanes.lanes[i];
         let level = match lane.start {
-            Start::Found { .. } => Start::Half.limit(lane.configured),
+            Start::Found { .. } => lane.spec.capacity,
             start => start.rise(r.left).limit(lane.spec.capacity),
         };
         let below = level.saturating_sub(step(level).max(cost));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build and tests use, each step skipped when the machine has it.
-# Usage: scripts/setup.sh STEP...   (steps: wasm, node, fuzz, browsers, redis, deno)
+# Usage: scripts/setup.sh STEP...   (steps: wasm, node, fuzz, browsers, redis, deno, consumer)
 # Only the package registries are reachable here, so everything comes from crates.io
 # and npm; see ../shared/toolchain.md for the traps this avoids.
 set -euo pipefail
@@ -87,6 +87,19 @@ deno() {
     say "installing deno $DENO_VERSION into .tools/deno"
     mkdir -p .tools/deno
     npm install --prefix .tools/deno --no-audit --no-fund --no-save --silent "deno@$DENO_VERSION"
+  fi
+}
+
+# The build tools a user of the package has (TypeScript, Vite, webpack, wrangler),
+# pinned by tests/consumer/tools/package-lock.json, into .tools/consumer for the
+# consumer tests; installed again only when that lockfile changes.
+consumer() {
+  local dir=.tools/consumer
+  if [ ! -d "$dir/node_modules" ] || ! cmp -s tests/consumer/tools/package-lock.json "$dir/package-lock.json"; then
+    say "installing the consumer tests' tools into $dir (about 20 seconds, once)"
+    mkdir -p "$dir"
+    cp tests/consumer/tools/package.json tests/consumer/tools/package-lock.json "$dir/"
+    npm ci --prefix "$dir" --no-audit --no-fund
   fi
 }
 

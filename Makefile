@@ -7,13 +7,13 @@ PKG_DEV := target/pkg-dev
 SIM_ARGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: test lint test-native test-pkg test-workerd test-redis test-www test-hostile test-types test-web test-sdk test-soak soak tekken-asset tekken-expectations demo simulate bench mock pkg fuzz
+.PHONY: test lint test-native test-pkg test-workerd test-redis test-www test-hostile test-types test-web test-sdk test-soak test-consumer soak tekken-asset tekken-expectations demo simulate bench mock pkg fuzz
 
 ## Every suite: formatting and lints, native tests (unit, property, doc, bench
 ## smoke runs, the mock's HTTP tests), the built package in Node and workerd against the mock,
 ## its TypeScript types, the wasm tests in Node, Chromium, Firefox and Deno, and the official TypeScript
 ## SDK driven through every endpoint of the mock.
-test: lint test-native tekken-expectations test-pkg test-workerd test-redis test-www test-hostile test-types test-web test-sdk test-soak
+test: lint test-native tekken-expectations test-pkg test-workerd test-redis test-www test-hostile test-types test-web test-sdk test-soak test-consumer
 
 lint:
 	scripts/setup.sh wasm
@@ -94,6 +94,16 @@ test-soak:
 	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh --stream-tokens-per-second 100000 -- node --expose-gc tests/soak/run.mjs 5000 50
 	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh -- .tools/deno/node_modules/.bin/deno test --allow-all --node-modules-dir=manual \
 	  tests/client/deadlines.test.mjs tests/client/aborts.test.mjs
+
+## The package as a new user meets it: the packed tarball installed into fresh
+## projects outside the repository, with pinned tools (scripts/setup.sh consumer):
+## Node import and require, tsc --strict (nodenext, bundler), Deno, Vite and
+## webpack production builds run in headless Chromium, and a Worker bundled by
+## wrangler deploy --dry-run (its gzip size printed) run in workerd; each calls the mock.
+test-consumer:
+	scripts/setup.sh wasm node deno browsers consumer
+	scripts/pkg.sh dev $(PKG_DEV)
+	MISTRAL_PKG=$(PKG_DEV) scripts/with-mock.sh -- node --test tests/consumer/
 
 ## The soak: 100,000 mixed calls (plain, streamed, streams aborted at any event or
 ## left with break, calls aborted at any moment) with 5xx, resets and 429s injected,

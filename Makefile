@@ -78,10 +78,12 @@ test-hostile:
 	scripts/pkg.sh dev $(PKG_DEV)
 	MISTRAL_PKG=$(PKG_DEV) tests/hostile/run.sh all
 
-## The package's TypeScript declarations under tsc --strict, misuse included.
+## The package's TypeScript declarations under tsc --strict, misuse included, and
+## every TypeScript snippet of the README and docs/ compiled against them.
 test-types:
 	scripts/setup.sh node
 	tsc -p tests/types
+	node tests/types/snippets.mjs
 
 test-web:
 	scripts/wasm-tests.sh all

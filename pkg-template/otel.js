@@ -3,7 +3,8 @@
 // client.metrics() are recorded on its meter too: observed at each collection,
 // so they are the very numbers metrics() returns. Nothing happens without it.
 
-// A name in a variable: bundlers leave the import to run time, where it may fail.
+// A name in a variable, and marked for the bundlers that would otherwise warn of
+// an expression: they leave the import to run time, where it may fail.
 const API = "@opentelemetry/api";
 
 const COUNTERS = [
@@ -23,7 +24,7 @@ const TIMINGS = [
 export async function observeOnMeter(read, version) {
   let api;
   try {
-    api = await import(API);
+    api = await import(/* webpackIgnore: true */ /* @vite-ignore */ API);
   } catch {
     return;
   }

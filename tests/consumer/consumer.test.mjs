@@ -106,16 +106,6 @@ describe("the packed tarball, installed as a user would", { concurrency: true },
     assert.equal(result.stderr, "", "nothing printed on stderr (no ExperimentalWarning)");
   });
 
-  test(
-    "Node: require() without require(esm), as on Node 18.17 to 20.18 (package.json's engines allows >=18.17)",
-    { todo: "ESM only: such a Node throws ERR_REQUIRE_ESM; a CommonJS entry (a require condition) or engines >=20.19 would settle it" },
-    async () => {
-      const dir = await shop.project("node-cjs");
-      const result = await run(process.execPath, ["--no-experimental-require-module", "main.js"], { cwd: dir, env: { MISTRAL_MOCK_URL: mockUrl } });
-      succeeded(assert, result, "node --no-experimental-require-module main.js");
-    },
-  );
-
   for (const resolution of ["nodenext", "bundler"]) {
     test(`tsc --strict with moduleResolution ${resolution} compiles the client, its events and errors`, async () => {
       const dir = await shop.project("typescript");
@@ -143,7 +133,6 @@ describe("the packed tarball, installed as a user would", { concurrency: true },
 
   test(
     "webpack: the build prints no 'Critical dependency' warning",
-    { todo: "otel.js's import(API) of @opentelemetry/api is an expression to webpack; /* webpackIgnore: true */ on it would leave it to run time" },
     async () => {
       const output = succeeded(assert, await built("webpack", "webpack", ["--no-color"]), "webpack build");
       const warnings = output.stdout.split("\n\n").filter((block) => block.includes("Critical dependency"));

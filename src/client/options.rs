@@ -175,11 +175,45 @@ pub const MAX_MS: f64 = 2_147_483_647.0;
 /// Where calls go by default.
 pub const DEFAULT_SERVER: &str = "https://api.mistral.ai";
 
+/// `x` as JS's `String(x)` writes it, which is how the caller wrote it: plain
+/// digits (`1`, `0.5`, `1000000000000000`) from a millionth up to 10^21, an
+/// exponent beyond (`1e-20`, `1e+300`), and `NaN`, `Infinity`.
+pub fn js_number(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    if (1e-6..1e21).contains(&x.abs()) {
+        // Rust's shortest round-trip digits, never in exponent form.
+        return format!("{x}");
+    }
+    let sci = format!("{x:e}");
+    match sci.split_once('e') {
+        Some((mantissa, exp)) if !exp.starts_with('-') => format!("{mantissa}e+{exp}"),
+        _ => sci,
+    }
+}
+
+/// A bound of a range, as a reader takes it in.
+fn bound(x: f64) -> String {
+    if x == LEAST_RATE {
+        "1/2678400 (one request a month)".into()
+    } else {
+        js_number(x)
+    }
+}
+
 fn positive(name: &str, v: Option<f64>) -> Result<Option<f64>, String> {
     match v {
-        Some(x) if !(x.is_finite() && x > 0.0) => {
-            Err(format!("{name} must be a positive finite number, got {x}; leave it out to use the default"))
-        }
+        Some(x) if !(x.is_finite() && x > 0.0) => Err(format!(
+            "{name} must be a positive finite number, got {}; leave it out to use the default",
+            js_number(x)
+        )),
         other => Ok(other),
     }
 }
@@ -188,7 +222,7 @@ fn positive(name: &str, v: Option<f64>) -> Result<Option<f64>, String> {
 fn within(name: &str, v: Option<f64>, least: f64, most: f64) -> Result<Option<f64>, String> {
     match positive(name, v)? {
         Some(x) if !(least..=most).contains(&x) => {
-            Err(format!("{name} must be between {least:e} and {most:e}, got {x}"))
+            Err(format!("{name} must be between {} and {}, got {}", bound(least), bound(most), js_number(x)))
         }
         other => Ok(other),
     }
@@ -205,7 +239,7 @@ pub const MOST_RETRIES: u64 = 100;
 fn whole(name: &str, v: Option<f64>) -> Result<Option<u64>, String> {
     match v {
         Some(x) if !(x.is_finite() && x >= 0.0 && x.fract() == 0.0) => {
-            Err(format!("{name} must be a whole number of 0 or more, got {x}"))
+            Err(format!("{name} must be a whole number of 0 or more, got {}", js_number(x)))
         }
         other => Ok(other.map(|x| x as u64)),
     }
@@ -214,7 +248,9 @@ fn whole(name: &str, v: Option<f64>) -> Result<Option<u64>, String> {
 /// A positive number of milliseconds a timer can be set for.
 pub fn millis(name: &str, v: Option<f64>) -> Result<Option<Duration>, String> {
     match positive(name, v)? {
-        Some(ms) if ms > MAX_MS => Err(format!("{name} must be at most {MAX_MS} ms (about 24.8 days), got {ms}")),
+        Some(ms) if ms > MAX_MS => {
+            Err(format!("{name} must be at most {} ms (about 24.8 days), got {}", js_number(MAX_MS), js_number(ms)))
+        }
         other => Ok(other.map(|ms| Duration::from_secs_f64(ms / 1000.0))),
     }
 }
@@ -392,6 +428,41 @@ mod tests {
             assert!(err.starts_with(key) && err.contains("must be"), "{key} {bad}: {err}");
         }
         assert!(parse(json!({"requestsPerSecond": LEAST_RATE, "tokensPerMinute": MOST})).is_ok());
+    }
+
+    #[test]
+    fn numbers_print_as_people_write_them() {
+        for (x, shown) in [
+            (1.0, "1"),
+            (0.5, "0.5"),
+            (1e15, "1000000000000000"),
+            (2_147_483_647.0, "2147483647"),
+            (1e-6, "0.000001"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (-3.0, "-3"),
+            (-0.0, "0"),
+            (1e21, "1e+21"),
+            (1e300, "1e+300"),
+            (1.5e-7, "1.5e-7"),
+            (1e-20, "1e-20"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ] {
+            assert_eq!(js_number(x), shown);
+        }
+        let err = parse(json!({"tokensPerMinute": 1e300})).unwrap_err();
+        assert_eq!(err, "tokensPerMinute must be between 1 and 1000000000000000, got 1e+300");
+        let err = parse(json!({"requestsPerSecond": 1e-20})).unwrap_err();
+        assert_eq!(
+            err,
+            "requestsPerSecond must be between 1/2678400 (one request a month) and 1000000000000000, got 1e-20"
+        );
+        let err = parse(json!({"alertRateLimitedShare": 2})).unwrap_err();
+        assert_eq!(err, "alertRateLimitedShare must be between 0.000001 and 1, got 2");
+        let err = parse(json!({"timeoutMs": 2_147_483_648_u64})).unwrap_err();
+        assert_eq!(err, "timeoutMs must be at most 2147483647 ms (about 24.8 days), got 2147483648");
+        assert!(parse(json!({"maxRetries": 1.5})).unwrap_err().ends_with("got 1.5"));
+        assert_eq!(LEAST_RATE, 1.0 / 2_678_400.0, "the bound's text says so");
     }
 
     #[test]

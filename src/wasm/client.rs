@@ -15,7 +15,9 @@ use super::inner::Inner;
 use super::js;
 use super::scope::Scope;
 use super::stream::EventStream;
-use crate::client::options::{check_keys, check_model_limit_keys, millis, option_type, CALL_OPTION_KEYS, MOST_RETRIES};
+use crate::client::options::{
+    check_keys, check_model_limit_keys, js_number, millis, option_type, CALL_OPTION_KEYS, MOST_RETRIES,
+};
 use crate::client::{Call, CallError, ClientOptions, ErrorKind, Estimator, Heuristic, Kind, Plan, Timeouts};
 use crate::limiter::Priority;
 use crate::retry::RetryPolicy;
@@ -85,7 +87,9 @@ fn call_options(options: &JsValue, retry: RetryPolicy, timeouts: Timeouts) -> Re
     }
     match number(options, "maxRetries")? {
         Some(n) if n.fract() == 0.0 && (0.0..=MOST_RETRIES as f64).contains(&n) => o.retry.max_retries = n as u32,
-        Some(n) => return Err(format!("maxRetries must be a whole number from 0 to {MOST_RETRIES}, got {n}")),
+        Some(n) => {
+            return Err(format!("maxRetries must be a whole number from 0 to {MOST_RETRIES}, got {}", js_number(n)))
+        }
         None => {}
     }
     o.priority = match js::get(options, "priority").as_string().as_deref() {

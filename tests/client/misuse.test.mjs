@@ -33,15 +33,18 @@ test("a body that is not an object is refused, as a rejected promise", async () 
   })(), configError("must be an object"));
 });
 
-test("credentials in serverURL and numbers out of range are refused, and the credentials never echoed", () => {
+test("credentials in serverURL and numbers out of range are refused, numbers as people write them, credentials never echoed", () => {
   for (const [options, says] of [
     [{ serverURL: "http://user:s3cret@127.0.0.1:9/" }, "credentials"],
     [{ serverURL: "http://exa mple.com" }, "not a URL fetch can use"],
-    [{ requestsPerSecond: 1e-20 }, "requestsPerSecond must be between"],
-    [{ tokensPerMinute: 1e300 }, "tokensPerMinute must be between"],
-    [{ timeoutMs: 2 ** 31 }, "timeoutMs must be at most"],
-    [{ baseDelayMs: 1e30 }, "baseDelayMs must be at most"],
-    [{ maxRetries: 1e6 }, "maxRetries must be at most"],
+    [{ requestsPerSecond: 1e-20 }, "requestsPerSecond must be between 1/2678400 (one request a month) and 1000000000000000, got 1e-20"],
+    [{ tokensPerMinute: 1e300 }, "tokensPerMinute must be between 1 and 1000000000000000, got 1e+300"],
+    [{ tokensPerMinute: 0.5 }, "tokensPerMinute must be between 1 and 1000000000000000, got 0.5"],
+    [{ alertRateLimitedShare: 5 }, "alertRateLimitedShare must be between 0.000001 and 1, got 5"],
+    [{ timeoutMs: 2 ** 31 }, "timeoutMs must be at most 2147483647 ms (about 24.8 days), got 2147483648"],
+    [{ baseDelayMs: 1e30 }, "baseDelayMs must be at most 2147483647 ms (about 24.8 days), got 1e+30"],
+    [{ maxRetries: 1e6 }, "maxRetries must be at most 100, got 1000000"],
+    [{ maxRetries: 1.5 }, "maxRetries must be a whole number of 0 or more, got 1.5"],
   ]) {
     assert.throws(() => new pkg.MistralRatelimitClient({ apiKey: "k", ...options }), (e) => configError(says)(e) && !e.message.includes("s3cret"), says);
   }
@@ -52,7 +55,8 @@ test("call options out of range are refused", async () => {
   for (const [opts, says] of [
     [{ timeoutMs: 1e22 }, "timeoutMs must be at most"],
     [{ queueTimeoutMs: -1 }, "queueTimeoutMs"],
-    [{ maxRetries: 1000 }, "maxRetries must be a whole number from 0 to 100"],
+    [{ maxRetries: 1000 }, "maxRetries must be a whole number from 0 to 100, got 1000"],
+    [{ timeoutMs: 1e22 }, "got 1e+22"],
   ]) {
     await assert.rejects(c.chat.complete(chatRequest(), opts), configError(says));
   }

@@ -14,15 +14,17 @@ const BATCH_RETRIES = 2;
 const TRANSIENT = new Set(["RateLimitError", "ServerError", "ConnectionError", "TimeoutError"]);
 
 /**
- * Embeds `request.inputs` with `embed(body, callOptions)` (the client's
+ * Embeds `request.input` with `embed(body, callOptions)` (the client's
  * embeddings.create). `count(text)` estimates an input's tokens, `tokenLane()`
  * gives the workspace's tokens per minute if known, `configError(message)` makes
  * the error for a bad request.
  */
 export async function createMany({ embed, count, tokenLane, configError }, request, options = {}) {
-  const { inputs, ...rest } = request ?? {};
+  const { input: inputs, ...rest } = request ?? {};
+  // `inputs` was this method's name for it before it took `input`, as create does.
+  if ("inputs" in rest) throw configError("createMany takes its texts as `input` (as embeddings.create does), not `inputs`");
   if (!Array.isArray(inputs) || inputs.length === 0 || inputs.some((t) => typeof t !== "string")) {
-    throw configError("createMany takes { model, inputs } with inputs a non-empty array of strings");
+    throw configError("createMany takes { model, input } with input a non-empty array of strings");
   }
   const { onProgress, signal, priority = "batch", maxInputsPerRequest = MAX_INPUTS, maxTokensPerRequest = MAX_TOKENS, ...extra } = options ?? {};
   if (Object.keys(extra).length) {

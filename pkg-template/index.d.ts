@@ -424,7 +424,8 @@ export interface EmbeddingRequest {
 }
 
 export interface EmbeddingManyRequest extends Omit<EmbeddingRequest, "input"> {
-  inputs: string[];
+  /** Any number of texts (`create` takes a request's worth). */
+  input: string[];
 }
 
 export interface EmbeddingManyOptions {

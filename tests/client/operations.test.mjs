@@ -70,7 +70,7 @@ test("embeddings.createMany: 10,000 inputs at 5 rps, in order, no 429, the budge
     const inputs = Array.from({ length: 10_000 }, (_, i) => `input number ${i}`);
     const progress = [];
     const started = performance.now();
-    const result = await c.embeddings.createMany({ model: "mistral-embed", inputs, output_dimension: 8 }, { maxInputsPerRequest: 128, onProgress: (p) => progress.push(p) });
+    const result = await c.embeddings.createMany({ model: "mistral-embed", input: inputs, output_dimension: 8 }, { maxInputsPerRequest: 128, onProgress: (p) => progress.push(p) });
     const took = performance.now() - started;
     assert.equal(result.data.length, inputs.length);
     assert.ok(result.data.every((d, i) => d.index === i), "in input order");
@@ -93,14 +93,17 @@ test("embeddings.createMany: a transient failure is sent again, a refusal stops 
     const c = client(mock.url, { maxRetries: 0 });
     const inputs = Array.from({ length: 40 }, (_, i) => `text ${i}`);
     await mock.faults(["503"]);
-    const result = await c.embeddings.createMany({ model: "mistral-embed", inputs }, { maxInputsPerRequest: 10 });
+    const result = await c.embeddings.createMany({ model: "mistral-embed", input: inputs }, { maxInputsPerRequest: 10 });
     assert.equal(result.data.length, 40);
     assert.equal((await mock.stats()).by_route["POST /v1/embeddings"]["503"], 1);
-    const refused = await c.embeddings.createMany({ model: "mistral-chat-is-not-an-embedder", inputs }, { maxInputsPerRequest: 10 }).catch((e) => e);
+    const refused = await c.embeddings.createMany({ model: "mistral-chat-is-not-an-embedder", input: inputs }, { maxInputsPerRequest: 10 }).catch((e) => e);
     assert.equal(refused.name, "BadRequestError");
-    for (const bad of [{ model: "mistral-embed", inputs: "one" }, { model: "mistral-embed", inputs: [] }, { model: "mistral-embed", inputs: [1] }]) {
+    for (const bad of [{ model: "mistral-embed", input: "one" }, { model: "mistral-embed", input: [] }, { model: "mistral-embed", input: [1] }]) {
       assert.equal((await c.embeddings.createMany(bad).catch((e) => e)).name, "ConfigError");
     }
-    assert.equal((await c.embeddings.createMany({ model: "mistral-embed", inputs }, { batch: 3 }).catch((e) => e)).name, "ConfigError");
+    // It takes `input`, as create does; the old name says so.
+    const renamed = await c.embeddings.createMany({ model: "mistral-embed", inputs }).catch((e) => e);
+    assert.ok(renamed.name === "ConfigError" && renamed.message.includes("`input`"), String(renamed));
+    assert.equal((await c.embeddings.createMany({ model: "mistral-embed", input: inputs }, { batch: 3 }).catch((e) => e)).name, "ConfigError");
     assertSettled(assert, c);
   }));

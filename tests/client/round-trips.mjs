@@ -61,7 +61,7 @@ export async function roundTrips(c) {
 
   const embedded = await c.embeddings.create({ model: "mistral-embed", input: ["one", "two", "three"] });
   check("embeddings.create", embedded.data.map((d) => d.index).join() === "0,1,2" && embedded.usage.completion_tokens === 0);
-  const many = await c.embeddings.createMany({ model: "mistral-embed", inputs: ["one", "two", "three"] }, { maxInputsPerRequest: 2 });
+  const many = await c.embeddings.createMany({ model: "mistral-embed", input: ["one", "two", "three"] }, { maxInputsPerRequest: 2 });
   check("embeddings.createMany", many.data.map((d) => d.index).join() === "0,1,2");
   check("classifiers.moderate", (await c.classifiers.moderate({ model: "mistral-moderation-latest", input: ["a", "b"] })).results.length === 2);
   const chat = [user("hi"), { role: "assistant", content: "hello" }];

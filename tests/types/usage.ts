@@ -168,12 +168,12 @@ export async function theRestOfTheApi(): Promise<void> {
   const embedded: EmbeddingResponse = await client.embeddings.create({ model: "mistral-embed", input: ["a", "b"] });
   console.log(embedded.data[0].embedding, embedded.usage.prompt_tokens);
   const many = await client.embeddings.createMany(
-    { model: "mistral-embed", inputs: ["a", "b", "c"] },
+    { model: "mistral-embed", input: ["a", "b", "c"] },
     { onProgress: ({ done, total }) => console.log(done / total), maxInputsPerRequest: 100 },
   );
   console.log(many.data.length);
-  // @ts-expect-error: createMany takes inputs, not input
-  await client.embeddings.createMany({ model: "mistral-embed", input: ["a"] });
+  // @ts-expect-error: createMany takes input, as create does, not inputs
+  await client.embeddings.createMany({ model: "mistral-embed", inputs: ["a"] });
   const moderated = await client.classifiers.moderateChat({ model: "mistral-moderation-latest", input: [{ role: "user", content: "hi" }] });
   console.log(moderated.results[0].category_scores);
   await client.classifiers.classifyChat({ model: "m", input: { messages: [{ role: "user", content: "hi" }] } });

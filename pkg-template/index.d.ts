@@ -4,7 +4,8 @@
 // ===== Options =====
 
 export interface ClientOptions {
-  /** Falls back to MISTRAL_API_KEY in Node and Deno. */
+  /** Falls back to MISTRAL_API_KEY in Node and Deno. A 401 (an AuthenticationError)
+   * means it is missing or refused. */
   apiKey?: string;
   /** Default `https://api.mistral.ai`. */
   serverURL?: string;
@@ -839,6 +840,8 @@ export declare class MistralRatelimitError extends Error {
   correlationId?: string;
 }
 export declare class BadRequestError extends MistralRatelimitError {}
+/** A 401: no API key was sent, or the server refused it. The message says which,
+ * and names the `apiKey` option (and MISTRAL_API_KEY); it never holds the key. */
 export declare class AuthenticationError extends MistralRatelimitError {}
 export declare class PermissionDeniedError extends MistralRatelimitError {}
 export declare class NotFoundError extends MistralRatelimitError {}

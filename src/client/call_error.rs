@@ -93,4 +93,48 @@ impl CallError {
         err.api = Some(api);
         err
     }
+    /// The error as the caller of a client with `key` (its API key, if any) reads
+    /// it: a 401 says which option to change, and no message repeats the key (a
+    /// server or proxy may echo what it was sent).
+    pub fn about_key(mut self, key: Option<&str>) -> CallError {
+        if let Some(key) = key.filter(|k| !k.is_empty()) {
+            self.message = self.message.replace(key, "[the API key]");
+        }
+        if self.kind == ErrorKind::Authentication && self.status == Some(401) {
+            self.message.push_str(match key {
+                Some(_) => {
+                    "; the server refused the API key: check the `apiKey` option (or MISTRAL_API_KEY in Node and Deno)"
+                }
+                None => "; no API key was sent: pass the `apiKey` option (or set MISTRAL_API_KEY in Node and Deno)",
+            });
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unauthorized(text: &str) -> CallError {
+        CallError::from_status(401, &[], text, GiveUp::Final(401), None)
+    }
+
+    #[test]
+    fn a_401_names_the_options_that_hold_the_key_and_never_the_key() {
+        let body = r#"{"message":"Unauthorized","request_id":"x"}"#;
+        let sent = unauthorized(body).about_key(Some("sk-secret"));
+        assert_eq!(sent.kind, ErrorKind::Authentication);
+        assert!(sent.message.starts_with("Unauthorized ("), "{}", sent.message);
+        assert!(sent.message.contains("refused the API key: check the `apiKey` option"), "{}", sent.message);
+        assert!(sent.message.contains("MISTRAL_API_KEY"), "{}", sent.message);
+        let none = unauthorized(body).about_key(None);
+        assert!(none.message.contains("no API key was sent: pass the `apiKey` option"), "{}", none.message);
+        // A proxy that echoes what it was sent.
+        let echoed = unauthorized(r#"{"message":"bad token sk-secret"}"#).about_key(Some("sk-secret"));
+        assert!(!echoed.message.contains("sk-secret"), "{}", echoed.message);
+        // Other errors keep their message.
+        let other = CallError::new(ErrorKind::Server, "HTTP 500").about_key(Some("k"));
+        assert_eq!(other.message, "HTTP 500");
+    }
 }

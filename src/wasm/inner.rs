@@ -164,9 +164,10 @@ impl Inner {
         action
     }
 
-    /// The JS error for `e`.
+    /// The JS error for `e`, as this client's caller reads it (a 401 names the key's
+    /// options; no message repeats the key).
     pub fn error(&self, e: &CallError) -> JsValue {
-        error::to_js(e, &self.make_error)
+        error::to_js(&e.clone().about_key(self.config().api_key.as_deref()), &self.make_error)
     }
 
     pub fn config_error(&self, message: impl Into<String>) -> JsValue {

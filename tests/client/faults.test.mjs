@@ -83,6 +83,28 @@ test("malformed and truncated replies are typed errors, streams included", () =>
     assertSettled(assert, c);
   }));
 
+test("a 401 says which option holds the key, and never repeats the key", () =>
+  withMock(["--api-key", "the-right-key"], async (mock) => {
+    const wrong = await client(mock.url, { apiKey: "sk-wrong-1234" }).chat.complete(chatRequest(3)).catch((x) => x);
+    assert.ok(wrong instanceof pkg.AuthenticationError, String(wrong));
+    assert.equal(wrong.code, "authentication");
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.message, /refused the API key: check the `apiKey` option \(or MISTRAL_API_KEY in Node and Deno\)/);
+    assert.ok(!wrong.message.includes("sk-wrong-1234"), wrong.message);
+    // No key given, none in the environment.
+    const saved = process.env.MISTRAL_API_KEY;
+    delete process.env.MISTRAL_API_KEY;
+    try {
+      const none = await client(mock.url, { apiKey: undefined }).chat.complete(chatRequest(3)).catch((x) => x);
+      assert.ok(none instanceof pkg.AuthenticationError, String(none));
+      assert.match(none.message, /no API key was sent: pass the `apiKey` option \(or set MISTRAL_API_KEY in Node and Deno\)/);
+    } finally {
+      if (saved !== undefined) process.env.MISTRAL_API_KEY = saved;
+    }
+    const right = await client(mock.url, { apiKey: "the-right-key" }).chat.complete(chatRequest(3));
+    assert.equal(right.object, "chat.completion");
+  }));
+
 test("aborts: while queued, in flight, and in an endless stream", () =>
   withMock([], async (mock) => {
     const c = client(mock.url, { requestsPerSecond: 1 });

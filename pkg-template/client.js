@@ -26,6 +26,8 @@ export class SpendingLimitError extends MistralRatelimitError {}
 export class RateLimitError extends MistralRatelimitError {}
 export class ModelNotOnPlanError extends MistralRatelimitError {}
 export class ServerError extends MistralRatelimitError {}
+/** The server's answer breaks the protocol (not JSON, a malformed stream, JSON for a stream). */
+export class ProtocolError extends MistralRatelimitError {}
 export class ConnectionError extends MistralRatelimitError {}
 export class TimeoutError extends MistralRatelimitError {}
 export class AbortError extends MistralRatelimitError {}
@@ -35,7 +37,7 @@ export class InternalError extends MistralRatelimitError {}
 
 const classes = {
   BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError, ValidationError, SpendingLimitError,
-  RateLimitError, ModelNotOnPlanError, ServerError, ConnectionError, TimeoutError, AbortError, QueueTimeoutError, ConfigError, InternalError,
+  RateLimitError, ModelNotOnPlanError, ServerError, ProtocolError, ConnectionError, TimeoutError, AbortError, QueueTimeoutError, ConfigError, InternalError,
 };
 
 // Called from wasm to build errors, so that the classes live only here.

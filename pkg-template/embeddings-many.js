@@ -11,7 +11,7 @@ const MAX_TOKENS = 16_000;
 const MAX_INPUTS = 512;
 const BATCH_RETRIES = 2;
 // Errors after which a batch is worth sending again.
-const TRANSIENT = new Set(["RateLimitError", "ServerError", "ConnectionError", "TimeoutError"]);
+const TRANSIENT = new Set(["RateLimitError", "ServerError", "ProtocolError", "ConnectionError", "TimeoutError"]);
 
 /**
  * Embeds `request.input` with `embed(body, callOptions)` (the client's

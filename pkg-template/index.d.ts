@@ -823,13 +823,13 @@ export type RateLimitKind = "rate_limited" | "capacity_exceeded" | "quota_exhaus
 
 export type ErrorName =
   | "BadRequestError" | "AuthenticationError" | "PermissionDeniedError" | "NotFoundError" | "ValidationError"
-  | "SpendingLimitError" | "RateLimitError" | "ModelNotOnPlanError" | "ServerError" | "ConnectionError"
-  | "TimeoutError" | "AbortError" | "QueueTimeoutError" | "ConfigError" | "InternalError";
+  | "SpendingLimitError" | "RateLimitError" | "ModelNotOnPlanError" | "ServerError" | "ProtocolError"
+  | "ConnectionError" | "TimeoutError" | "AbortError" | "QueueTimeoutError" | "ConfigError" | "InternalError";
 
 export declare class MistralRatelimitError extends Error {
   name: ErrorName;
   /** Stable: bad_request, authentication, permission_denied, not_found, validation, spending_limit,
-   * rate_limited, model_not_on_plan, server_error, connection, timeout, aborted, queue_timeout,
+   * rate_limited, model_not_on_plan, server_error, protocol, connection, timeout, aborted, queue_timeout,
    * config, internal. */
   code: string;
   status?: number;
@@ -871,7 +871,15 @@ export declare class RateLimitError extends MistralRatelimitError {
 export declare class ModelNotOnPlanError extends MistralRatelimitError {
   model: string;
 }
+/** A 5xx (or a status the API does not document), after the retries the call allows. */
 export declare class ServerError extends MistralRatelimitError {}
+/**
+ * The server's answer breaks the protocol: a reply that is not JSON (or not an
+ * object), a malformed event stream or event, JSON or nothing where a stream or a
+ * reply was due. A fault of the server or of a proxy before it, not of the options
+ * (those are a ConfigError); not retried, since the server may have done the work.
+ */
+export declare class ProtocolError extends MistralRatelimitError {}
 export declare class ConnectionError extends MistralRatelimitError {}
 export declare class TimeoutError extends MistralRatelimitError {}
 export declare class AbortError extends MistralRatelimitError {}
@@ -879,6 +887,7 @@ export declare class QueueTimeoutError extends MistralRatelimitError {
   /** When the wait was predicted up front: how long it would have been. */
   predictedWaitMs?: number;
 }
+/** The options or the arguments cannot work as given: the message says what to change. */
 export declare class ConfigError extends MistralRatelimitError {}
 /**
  * The package's wasm module failed (a bug: please report the message). The calls

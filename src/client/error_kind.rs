@@ -22,6 +22,10 @@ pub enum ErrorKind {
     ModelNotOnPlan,
     /// 5xx, or another status the API does not document.
     Server,
+    /// The server's answer breaks the protocol: a reply that is not JSON (or not an
+    /// object), an event stream that is malformed, JSON or nothing where a stream
+    /// or a reply was due. A fault of the server (or a proxy), not of the options.
+    Protocol,
     /// The connection failed or broke.
     Connection,
     /// The call's `timeoutMs` ran out.
@@ -30,7 +34,7 @@ pub enum ErrorKind {
     Abort,
     /// The limiter could not admit the call before its deadline.
     QueueTimeout,
-    /// The options or the request cannot work as given.
+    /// The options or the request cannot work as given: the caller's to change.
     Config,
     /// The client's wasm module failed (a bug); the package restarted it.
     Internal,
@@ -48,6 +52,7 @@ impl ErrorKind {
         ErrorKind::RateLimit,
         ErrorKind::ModelNotOnPlan,
         ErrorKind::Server,
+        ErrorKind::Protocol,
         ErrorKind::Connection,
         ErrorKind::Timeout,
         ErrorKind::Abort,
@@ -82,6 +87,7 @@ impl ErrorKind {
             ErrorKind::RateLimit => "RateLimitError",
             ErrorKind::ModelNotOnPlan => "ModelNotOnPlanError",
             ErrorKind::Server => "ServerError",
+            ErrorKind::Protocol => "ProtocolError",
             ErrorKind::Connection => "ConnectionError",
             ErrorKind::Timeout => "TimeoutError",
             ErrorKind::Abort => "AbortError",
@@ -103,6 +109,7 @@ impl ErrorKind {
             ErrorKind::RateLimit => "rate_limited",
             ErrorKind::ModelNotOnPlan => "model_not_on_plan",
             ErrorKind::Server => "server_error",
+            ErrorKind::Protocol => "protocol",
             ErrorKind::Connection => "connection",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Abort => "aborted",

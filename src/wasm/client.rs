@@ -240,7 +240,10 @@ impl Client {
             }
             match result {
                 Ok(Done::Stream(res)) => Ok(EventStream::open(&inner, call, res, scope).into()),
-                Ok(Done::Json(_)) => Err(inner.config_error("the server answered a stream request with JSON")),
+                Ok(Done::Json(_)) => {
+                    Err(inner
+                        .error(&CallError::new(ErrorKind::Protocol, "the server answered a stream request with JSON")))
+                }
                 Err(e) => Err(inner.error(&e)),
             }
         })

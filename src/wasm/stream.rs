@@ -165,7 +165,7 @@ async fn advance(state: &Rc<RefCell<State>>) -> Result<Step, CallError> {
             if let Some(ev) = s.pending.pop_front() {
                 return js_sys::JSON::parse(&ev)
                     .map(Step::Event)
-                    .map_err(|_| CallError::new(ErrorKind::Server, "an event's JSON did not parse in JS"));
+                    .map_err(|_| CallError::new(ErrorKind::Protocol, "an event's JSON did not parse in JS"));
             }
             // An error is reported once; after it, and after a good end, `done`.
             if let Some(end) = s.end.as_mut() {

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { assertSettled, chatRequest, client, pkg, withMock } from "./helpers.mjs";
+import { assertSettled, chatRequest, client, pkg, withMock, withServer } from "./helpers.mjs";
 
 const conversation = { model: "mistral-small-latest", inputs: "Bonjour", completion_args: { max_tokens: 5 } };
 
@@ -67,7 +67,9 @@ test("malformed and truncated replies are typed errors, streams included", () =>
   withMock([], async (mock) => {
     const c = client(mock.url, { maxRetries: 0 });
     await mock.faults(["malformed-json"]);
-    assert.ok((await c.chat.complete(chatRequest(8)).catch((x) => x)) instanceof pkg.ServerError);
+    const malformed = await c.chat.complete(chatRequest(8)).catch((x) => x);
+    assert.ok(malformed instanceof pkg.ProtocolError && malformed.code === "protocol", String(malformed));
+    assert.match(malformed.message, /not valid JSON/);
     await mock.faults(["truncate"]);
     const seen = [];
     const cut = await (async () => {
@@ -79,9 +81,28 @@ test("malformed and truncated replies are typed errors, streams included", () =>
     const bad = await (async () => {
       for await (const _ of c.chat.stream(chatRequest(40)));
     })().catch((x) => x);
-    assert.ok(bad instanceof pkg.ServerError && /malformed|line/.test(bad.message), String(bad));
+    assert.ok(bad instanceof pkg.ProtocolError && /malformed|line/.test(bad.message), String(bad));
     assertSettled(assert, c);
   }));
+
+test("a server that answers a stream request with JSON is a ProtocolError, not the caller's ConfigError", () =>
+  withServer(
+    (req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ id: "x", object: "chat.completion", choices: [], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
+    },
+    async (url) => {
+      const c = client(url, { maxRetries: 0 });
+      const e = await (async () => {
+        for await (const _ of c.chat.stream(chatRequest(4)));
+      })().catch((x) => x);
+      assert.ok(e instanceof pkg.ProtocolError && !(e instanceof pkg.ConfigError), String(e));
+      assert.equal(e.code, "protocol");
+      assert.match(e.message, /other than an event stream to a stream request/);
+      assert.deepEqual(c.metrics().overall.errors, { ProtocolError: 1 });
+      assertSettled(assert, c);
+    },
+  ));
 
 test("a 401 says which option holds the key, and never repeats the key", () =>
   withMock(["--api-key", "the-right-key"], async (mock) => {

@@ -364,7 +364,7 @@ impl Call {
         if let Some(what) = wrong {
             // It may have done the work: keep the whole reservation.
             self.settle(state, self.reserved.1, 0, at);
-            let mut e = CallError::new(ErrorKind::Server, format!("the server answered {what} (HTTP {status})"));
+            let mut e = CallError::new(ErrorKind::Protocol, format!("the server answered {what} (HTTP {status})"));
             e.status = Some(status);
             e.correlation_id = headers.header("mistral-correlation-id").map(str::to_owned);
             return self.fail(state, e);
@@ -403,7 +403,7 @@ impl Call {
                     Err(why) => {
                         let (_, all) = self.reserved;
                         self.settle(state, all, 0, at);
-                        let mut err = CallError::new(ErrorKind::Server, format!("the server's reply is {why}"));
+                        let mut err = CallError::new(ErrorKind::Protocol, format!("the server's reply is {why}"));
                         err.status = Some(status);
                         err.correlation_id = headers.header("mistral-correlation-id").map(str::to_owned);
                         return self.fail(state, err);

@@ -35,7 +35,7 @@ impl Tally {
         let mut out = Vec::new();
         self.decoder
             .feed(chunk, &mut out)
-            .map_err(|e| (ErrorKind::Server, format!("the event stream is malformed: {e}")))?;
+            .map_err(|e| (ErrorKind::Protocol, format!("the event stream is malformed: {e}")))?;
         out.into_iter().map(|ev| self.note(ev.data)).collect()
     }
 
@@ -57,9 +57,9 @@ impl Tally {
 
     fn note(&mut self, data: String) -> Result<String, Broken> {
         let parsed: Value = serde_json::from_str(&data)
-            .map_err(|e| (ErrorKind::Server, format!("the server sent an event that is not JSON ({e})")))?;
+            .map_err(|e| (ErrorKind::Protocol, format!("the server sent an event that is not JSON ({e})")))?;
         if !parsed.is_object() {
-            return Err((ErrorKind::Server, "the server sent an event that is not a JSON object".into()));
+            return Err((ErrorKind::Protocol, "the server sent an event that is not a JSON object".into()));
         }
         self.events += 1;
         self.streamed += streamed_tokens(&parsed);

@@ -321,7 +321,7 @@ fn a_stream_cut_short_settles_with_what_was_streamed() {
 fn a_stream_ends_in_a_typed_error_on_silence_on_garbage_and_when_closed() {
     for (input, kind) in [
         (Input::TimedOut, ErrorKind::Timeout),
-        (Input::Chunk(b"data: {not json\n\n"), ErrorKind::Server),
+        (Input::Chunk(b"data: {not json\n\n"), ErrorKind::Protocol),
         (Input::Closed, ErrorKind::Abort),
         (Input::Aborted, ErrorKind::Abort),
     ] {
@@ -431,7 +431,7 @@ fn a_stream_with_no_body_settles() {
 }
 
 #[test]
-fn a_reply_that_is_not_what_was_asked_for_is_a_server_error() {
+fn a_reply_that_is_not_what_was_asked_for_is_a_protocol_error() {
     // A 200 whose body is not an object, a 204 to a call that generates, JSON or
     // HTML where an event stream was asked for.
     type Case<'a> = (bool, u16, &'a [(&'a str, &'a str)], Option<&'a str>);
@@ -450,7 +450,7 @@ fn a_reply_that_is_not_what_was_asked_for_is_a_server_error() {
             action = step(&mut call, &mut s, 11, Input::Body(text));
         }
         match action {
-            Action::Finish(Err(e)) => assert_eq!((e.kind, e.status), (ErrorKind::Server, Some(status)), "{e:?}"),
+            Action::Finish(Err(e)) => assert_eq!((e.kind, e.status), (ErrorKind::Protocol, Some(status)), "{e:?}"),
             other => panic!("{status} {body:?}: {other:?}"),
         }
         settled_nothing_held(&s, 11);

@@ -199,12 +199,106 @@ export interface ToolCall {
   index?: number;
 }
 
-export type ContentChunk = { type: string } & Open;
+/** Plain text. */
+export interface TextChunk {
+  type: "text";
+  text: string;
+}
+
+/** An image, by URL or as a `data:` URL. */
+export interface ImageURLChunk {
+  type: "image_url";
+  image_url: string | { url: string; detail?: Nullable<"low" | "auto" | "high"> };
+}
+
+/** A document (PDF...) by URL. */
+export interface DocumentURLChunk {
+  type: "document_url";
+  document_url: string;
+  document_name?: Nullable<string>;
+}
+
+/** References to sources the model cites (e.g. from a tool's results). */
+export interface ReferenceChunk {
+  type: "reference";
+  reference_ids: Array<number | string>;
+}
+
+/** A file uploaded through the Files API. */
+export interface FileChunk {
+  type: "file";
+  file_id: string;
+}
+
+/** A reasoning model's thinking. */
+export interface ThinkChunk {
+  type: "thinking";
+  thinking: Array<TextChunk | ReferenceChunk | ToolReferenceChunk>;
+  /** Lets reasoning blocks be replayed across turns. */
+  signature?: Nullable<string>;
+  closed?: boolean;
+}
+
+/** Audio, base64-encoded (or a URL). */
+export interface AudioChunk {
+  type: "input_audio";
+  input_audio: string;
+}
+
+/** A file a built-in tool made (a conversation's output). */
+export interface ToolFileChunk {
+  type: "tool_file";
+  /** e.g. "code_interpreter", "image_generation". */
+  tool: string;
+  file_id: string;
+  file_name?: Nullable<string>;
+  file_type?: Nullable<string>;
+}
+
+/** A source a built-in tool found (a conversation's output, e.g. web search). */
+export interface ToolReferenceChunk {
+  type: "tool_reference";
+  tool: string;
+  title: string;
+  url?: Nullable<string>;
+  favicon?: Nullable<string>;
+  description?: Nullable<string>;
+}
+
+/**
+ * The `type` of a chunk Mistral added after this version. No real type has this
+ * form: it stands for "any other string" in a way TypeScript tells apart from the
+ * known types (a plain `string` would undo their narrowing). To test for a type
+ * newer than these declarations, compare `chunk.type as string`.
+ */
+export type UnknownChunkType = `${string}\u0000unknown`;
+
+/**
+ * A chunk of a type Mistral added after this version, with whatever fields it has:
+ * `switch (chunk.type)` narrows each known chunk and leaves this one to `default`.
+ * (A request that sends such a chunk casts it.)
+ */
+export interface UnknownChunk extends Open {
+  type: UnknownChunkType;
+}
+
+/** A part of a message's content, told apart by `type`. */
+export type ContentChunk =
+  | TextChunk
+  | ImageURLChunk
+  | DocumentURLChunk
+  | ReferenceChunk
+  | FileChunk
+  | ThinkChunk
+  | AudioChunk
+  | ToolFileChunk
+  | ToolReferenceChunk
+  | UnknownChunk;
 
 // ===== Chat =====
 
 export type ChatMessage =
-  | { role: "system"; content: string | ContentChunk[] }
+  | { role: "system"; content: string | Array<TextChunk | ThinkChunk> }
   | { role: "user"; content: Nullable<string | ContentChunk[]> }
   | { role: "assistant"; content?: Nullable<string | ContentChunk[]>; tool_calls?: Nullable<ToolCall[]>; prefix?: boolean }
   | { role: "tool"; content: Nullable<string | ContentChunk[]>; tool_call_id?: Nullable<string>; name?: Nullable<string> };
@@ -826,12 +920,16 @@ export type ErrorName =
   | "SpendingLimitError" | "RateLimitError" | "ModelNotOnPlanError" | "ServerError" | "ProtocolError"
   | "ConnectionError" | "TimeoutError" | "AbortError" | "QueueTimeoutError" | "ConfigError" | "InternalError";
 
+/** An error's stable `code`, one per class (in ErrorName's order). */
+export type ErrorCode =
+  | "bad_request" | "authentication" | "permission_denied" | "not_found" | "validation"
+  | "spending_limit" | "rate_limited" | "model_not_on_plan" | "server_error" | "protocol"
+  | "connection" | "timeout" | "aborted" | "queue_timeout" | "config" | "internal";
+
 export declare class MistralRatelimitError extends Error {
   name: ErrorName;
-  /** Stable: bad_request, authentication, permission_denied, not_found, validation, spending_limit,
-   * rate_limited, model_not_on_plan, server_error, protocol, connection, timeout, aborted, queue_timeout,
-   * config, internal. */
-  code: string;
+  /** Stable across versions, unlike the message. */
+  code: ErrorCode;
   status?: number;
   /** Mistral's `type`, e.g. "invalid_model". */
   type?: string;

@@ -44,6 +44,11 @@ fn keys(interface: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Every double-quoted string in `text`, in order.
+fn quoted(text: &str) -> Vec<String> {
+    text.split('"').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
 fn set<'a>(items: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
     items.into_iter().map(str::to_owned).collect()
 }
@@ -88,6 +93,22 @@ fn every_error_kind_has_a_class_in_js_and_in_the_declarations() {
         assert!(union.contains(&format!("\"{name}\"")), "ErrorName lacks {name}");
         assert!(js.contains(&format!("{name},")) || js.contains(&format!("{name} }}")), "classes lacks {name}");
     }
+}
+
+#[test]
+fn the_declared_error_codes_are_the_codes_the_core_gives() {
+    let dts = read("pkg-template/index.d.ts");
+    // In the same order, so that a name and its code stand at the same place.
+    let names = quoted(block(&dts, "export type ErrorName =", ""));
+    assert_eq!(names, ErrorKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>());
+    let codes = quoted(block(&dts, "export type ErrorCode =", ""));
+    assert_eq!(codes, ErrorKind::ALL.iter().map(|k| k.code()).collect::<Vec<_>>());
+    let base = block(&dts, "export declare class MistralRatelimitError extends Error {", "}");
+    assert!(base.contains("  code: ErrorCode;"), "MistralRatelimitError.code is an ErrorCode");
+    // The errors the JS layer makes itself carry the core's codes.
+    let js = read("pkg-template/client.js");
+    let made = quoted_after(&js, "code: ");
+    assert!(!made.is_empty() && made.is_subset(&codes.iter().cloned().collect()), "{made:?}");
 }
 
 #[test]

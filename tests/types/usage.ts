@@ -5,7 +5,13 @@ import {
   countTokens,
   MistralBudget,
   MistralRatelimitClient,
+  MistralRatelimitError,
+  AuthenticationError,
+  ConfigError,
+  ProtocolError,
+  type ContentChunk,
   type DurableObjectNamespaceLike,
+  type ErrorCode,
   ModelNotOnPlanError,
   QueueTimeoutError,
   SpendingLimitError,
@@ -61,6 +67,25 @@ export async function uses(signal: AbortSignal): Promise<void> {
     if (e instanceof RateLimitError) console.log(e.retryAfterMs, e.rateLimitKind, e.status, e.correlationId);
     if (e instanceof ValidationError) console.log(e.detail?.[0].loc);
     if (e instanceof QueueTimeoutError) console.log(e.predictedWaitMs ?? "waited in line");
+    if (e instanceof AuthenticationError) console.log("check apiKey:", e.message);
+    if (e instanceof ProtocolError) console.log("the server broke the protocol:", e.correlationId);
+    if (e instanceof MistralRatelimitError) {
+      // The code is one of a known set: a switch over it is checked.
+      switch (e.code) {
+        case "rate_limited":
+        case "queue_timeout":
+          console.log("later");
+          break;
+        case "protocol":
+        case "server_error":
+          console.log("their side");
+          break;
+        default:
+          console.log(e.code satisfies ErrorCode);
+      }
+      // @ts-expect-error: no such code ("rate_limited" is)
+      if (e.code === "rate_limit") console.log("never");
+    }
   }
   const status = client.status();
   const wait: number = status.lanes[0].nextAvailableMs;
@@ -127,6 +152,72 @@ export async function redisClients(): Promise<void> {
 
 // A web app: its tabs share one budget.
 export const inTabs = new MistralRatelimitClient({ requestsPerSecond: 5, budget: { tabs: "my-app" } });
+
+// Content chunks are Mistral's union: `type` tells them apart, and a chunk type
+// added after this version falls through to `default`.
+export function chunkText(content: string | ContentChunk[] | null | undefined): string {
+  if (typeof content === "string" || !content) return content ?? "";
+  return content
+    .map((chunk) => {
+      switch (chunk.type) {
+        case "text":
+          return chunk.text;
+        case "thinking":
+          return chunk.thinking.map((t) => (t.type === "text" ? t.text : "")).join("");
+        case "image_url":
+          return typeof chunk.image_url === "string" ? chunk.image_url : chunk.image_url.url;
+        case "document_url":
+          return chunk.document_name ?? chunk.document_url;
+        case "reference":
+          return chunk.reference_ids.join(",");
+        case "tool_reference":
+          return `${chunk.title} ${chunk.url ?? ""}`;
+        case "tool_file":
+        case "file":
+          return chunk.file_id;
+        case "input_audio":
+          return chunk.input_audio.slice(0, 8);
+        default: {
+          const other: string = chunk.type;
+          // @ts-expect-error: an unknown chunk's fields are unknown
+          const text: string = chunk.text;
+          return `${other}${text}`;
+        }
+      }
+    })
+    .join("");
+}
+
+export async function chunks(): Promise<void> {
+  const r = await client.chat.complete({
+    model: "pixtral-12b-latest",
+    messages: [
+      { role: "system", content: [{ type: "text", text: "Describe images." }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "What is this?" },
+          { type: "image_url", image_url: { url: "https://example.com/cat.png", detail: "low" } },
+          { type: "document_url", document_url: "https://example.com/a.pdf" },
+          { type: "input_audio", input_audio: "UklGR..." },
+          { type: "file", file_id: "file_1" },
+        ],
+      },
+    ],
+  });
+  console.log(chunkText(r.choices[0].message.content));
+  for await (const ev of client.beta.conversations.startStream({ model: "m", inputs: "hi" })) {
+    if (ev.type === "message.output.delta") console.log(typeof ev.content === "string" ? ev.content : chunkText([ev.content]));
+  }
+  // @ts-expect-error: a text chunk's field is text
+  await client.chat.complete({ model: "m", messages: [{ role: "user", content: [{ type: "text", content: "hi" }] }] });
+  // @ts-expect-error: no such chunk type (it is "image_url")
+  await client.chat.complete({ model: "m", messages: [{ role: "user", content: [{ type: "image", image_url: "x" }] }] });
+  // @ts-expect-error: an image's detail is "low", "auto" or "high"
+  await client.chat.complete({ model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x", detail: "max" } }] }] });
+  // @ts-expect-error: a system message holds text and thinking, not images
+  await client.chat.complete({ model: "m", messages: [{ role: "system", content: [{ type: "image_url", image_url: "x" }] }] });
+}
 
 export async function misuse(): Promise<void> {
   // @ts-expect-error: a Redis budget takes a client, not a URL

@@ -1,5 +1,10 @@
 // Types of the mistral-ratelimit package. Request bodies and results are Mistral's
 // wire format (snake_case); results keep any field Mistral adds, typed `unknown`.
+//
+// Every entry (Node, Deno, browsers, Workers) exports what is declared here. A
+// Cloudflare Worker also needs the `MistralBudget` Durable Object for a shared
+// budget: it imports that from "mistral-ratelimit/worker" (worker.d.ts), the same
+// module as "mistral-ratelimit" under the `workerd` condition.
 
 // ===== Options =====
 
@@ -81,9 +86,14 @@ export interface ClientOptions {
 /** One budget shared by every client with the same `name`: in a Durable Object (Workers) or on Redis. */
 export type BudgetOptions = DurableObjectBudgetOptions | RedisBudgetOptions | TabsBudgetOptions;
 
-/** Cloudflare Workers: the budget lives in the package's `MistralBudget` Durable Object. */
+/**
+ * Cloudflare Workers: the budget lives in the package's `MistralBudget` Durable
+ * Object, which the Worker exports: `export { MistralBudget } from "mistral-ratelimit/worker"`.
+ */
 export interface DurableObjectBudgetOptions {
-  /** The Durable Object namespace binding whose class is `MistralBudget` (e.g. `env.MISTRAL_BUDGET`). */
+  /** The Durable Object namespace binding whose class is `MistralBudget` (e.g.
+   * `env.MISTRAL_BUDGET`, typed `DurableObjectNamespace<MistralBudget>` with
+   * Cloudflare's types, or `DurableObjectNamespaceLike`). */
   durableObject: DurableObjectNamespaceLike;
   /** The budget's name: every client with the same name shares one (e.g. your organization). */
   name: string;
@@ -118,33 +128,25 @@ export interface TabsBudgetOptions {
   leaseMs?: number;
 }
 
-/** What `budget.redis` needs: ioredis's `evalsha`/`eval` or node-redis's `evalSha`/`eval`. */
+/** What `budget.redis` needs: ioredis's `evalsha`/`eval` or node-redis's `evalSha`/`eval`
+ * (whatever their parameters: the package calls each as its client takes it). */
 export type RedisClientLike =
-  | { evalsha(...args: any[]): Promise<unknown>; eval(...args: any[]): Promise<unknown> }
-  | { evalSha(...args: any[]): Promise<unknown>; eval(...args: any[]): Promise<unknown> };
+  | { evalsha(...args: never[]): Promise<unknown>; eval(...args: never[]): Promise<unknown> }
+  | { evalSha(...args: never[]): Promise<unknown>; eval(...args: never[]): Promise<unknown> };
 
-/** What `budget.durableObject` needs of a Workers namespace binding. */
+/** What `budget.durableObject` needs of a Workers namespace binding: Cloudflare's
+ * `DurableObjectNamespace<MistralBudget>` is one. */
 export interface DurableObjectNamespaceLike {
   idFromName(name: string): unknown;
-  get(id: any): { lease(ask: unknown): Promise<unknown> };
+  /** Takes what `idFromName` returned. */
+  get(id: unknown): { lease(ask: LeaseMessage): Promise<unknown> };
 }
 
-/**
- * The Durable Object that holds one organization's budget for every isolate
- * (exported by the package's `workerd` entry). Bind it in wrangler.toml and
- * re-export it from your Worker: `export { MistralBudget } from "mistral-ratelimit"`.
- * `MISTRAL_BUDGET_LEASE_MS` in the Worker's vars sets how long a lease lasts
- * (default 15000): also how long the share of an isolate that died stays counted.
- */
-export declare class MistralBudget {
-  constructor(ctx: unknown, env: unknown);
-  /** Answers a holder's ask (RPC; the client calls it). */
-  lease(ask: unknown): Promise<unknown>;
-  /** Holders, and per lane what is counted for them and what cools before it is free. */
-  status(): Promise<{
-    holders: number;
-    lanes: Array<{ unit: "requests" | "tokens"; windowMs: number; limit: number; counted: number; cooling: number }>;
-  }>;
+/** A message of the shared budget's lease protocol (a client's ask, the
+ * coordinator's grant): made and read by the package alone, between its versions. */
+export interface LeaseMessage {
+  readonly seq: number;
+  readonly [field: string]: unknown;
 }
 
 export interface CallOptions {

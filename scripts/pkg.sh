@@ -23,7 +23,7 @@ cp pkg-template/*.js pkg-template/package.json "$out/"
 cp target/tekken/tekken.bin "$out/"
 cp target/tekken/NOTICE "$out/NOTICE-tekken"
 cp target/tekken/LICENSE-mistral-common.txt "$out/"
-[ -f pkg-template/index.d.ts ] && cp pkg-template/index.d.ts "$out/"
+cp pkg-template/index.d.ts pkg-template/worker.d.ts "$out/"
 cp LICENSE README.md "$out/"
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 sed -i "s/\"version\": \"0.0.0\"/\"version\": \"$version\"/" "$out/package.json"

@@ -112,6 +112,29 @@ fn the_declared_error_codes_are_the_codes_the_core_gives() {
 }
 
 #[test]
+fn only_the_workers_entry_offers_the_durable_object() {
+    let index = read("pkg-template/index.d.ts");
+    let worker = read("pkg-template/worker.d.ts");
+    assert!(!index.contains("class MistralBudget"), "index.d.ts declares MistralBudget for every entry");
+    assert!(worker.contains("export declare class MistralBudget {"));
+    assert!(worker.contains("export * from \"./index.js\";"), "worker.d.ts has the rest of the package");
+    assert!(read("pkg-template/worker.js").contains("export { MistralBudget }"));
+    for entry in ["index.js", "node.js"] {
+        assert!(!read(&format!("pkg-template/{entry}")).contains("MistralBudget"), "{entry} exports MistralBudget");
+    }
+    // Both ways a Worker imports it are typed by worker.d.ts.
+    let package = read("pkg-template/package.json");
+    let manifest: serde_json::Value = serde_json::from_str(&package).expect("package.json");
+    let exports = &manifest["exports"];
+    assert_eq!(exports["."]["workerd"]["types"], "./worker.d.ts");
+    assert_eq!(exports["."]["workerd"]["default"], "./worker.js");
+    assert_eq!(exports["./worker"]["types"], "./worker.d.ts");
+    assert_eq!(exports["./worker"]["default"], "./worker.js");
+    let files = manifest["files"].as_array().expect("files");
+    assert!(files.iter().any(|f| f == "worker.d.ts"), "the tarball holds worker.d.ts");
+}
+
+#[test]
 fn the_declared_options_are_the_options() {
     let dts = read("pkg-template/index.d.ts");
     let client = keys(block(&dts, "export interface ClientOptions {", "}"));

@@ -1,9 +1,9 @@
 // The package's types under `tsc --strict`: what users write compiles, misuse does
 // not (each @ts-expect-error must meet an error, or the build fails).
+import * as main from "mistral-ratelimit";
 import {
   countChatTokens,
   countTokens,
-  MistralBudget,
   MistralRatelimitClient,
   MistralRatelimitError,
   AuthenticationError,
@@ -24,6 +24,8 @@ import {
   type EmbeddingResponse,
   type ModelCard,
 } from "mistral-ratelimit";
+import { MistralBudget, type DurableObjectStateLike } from "mistral-ratelimit/worker";
+import * as worker from "mistral-ratelimit/worker";
 import { HTTPClient, Mistral } from "@mistralai/mistralai";
 import { createMistral } from "@ai-sdk/mistral";
 import { Redis } from "ioredis";
@@ -124,8 +126,31 @@ export async function newerRules(c: MistralRatelimitClient): Promise<void> {
   await c.chat.complete({ model: "m", messages: [], service_tier: "priority" });
 }
 
-// A Worker: one client at module scope, its budget in the package's Durable Object.
+// A Worker: one client at module scope, its budget in the package's Durable Object,
+// which only the Worker entry offers.
 export { MistralBudget };
+// @ts-expect-error: MistralBudget comes from "mistral-ratelimit/worker", not the main entry
+void main.MistralBudget;
+// The Worker entry has the rest of the package too.
+export const sameClient: typeof main.MistralRatelimitClient = worker.MistralRatelimitClient;
+// A subclass, as a test Worker makes; the runtime passes a DurableObjectState.
+export class CountingBudget extends MistralBudget {
+  constructor(ctx: DurableObjectStateLike, env: { MISTRAL_BUDGET_LEASE_MS?: string }) {
+    super(ctx, env);
+  }
+  async holders(): Promise<number> {
+    return (await this.status()).holders;
+  }
+}
+export async function budgetMisuse(ctx: DurableObjectStateLike, budget: MistralBudget): Promise<void> {
+  // @ts-expect-error: a Durable Object is made from its state and env
+  new MistralBudget();
+  // @ts-expect-error: the state must have storage and blockConcurrencyWhile
+  new MistralBudget({}, {});
+  // @ts-expect-error: lease takes the protocol's message, made by the client
+  await budget.lease("more please");
+  console.log(ctx.storage, (await budget.status()).lanes[0]?.cooling);
+}
 export function workerClient(env: { MISTRAL_BUDGET: DurableObjectNamespaceLike }): MistralRatelimitClient {
   const shared = new MistralRatelimitClient({
     requestsPerSecond: 5,
@@ -220,7 +245,7 @@ export async function chunks(): Promise<void> {
 }
 
 export async function misuse(): Promise<void> {
-  // @ts-expect-error: a Redis budget takes a client, not a URL
+  // @ts-expect-error: a Redis budget takes a client with eval, not a URL
   new MistralRatelimitClient({ budget: { redis: "redis://127.0.0.1", name: "my-org" } });
   // @ts-expect-error: a budget needs its name
   new MistralRatelimitClient({ budget: { durableObject: {} as DurableObjectNamespaceLike } });
@@ -249,6 +274,16 @@ export async function misuse(): Promise<void> {
   // @ts-expect-error: a stream is iterated, not awaited for a response
   const r: ChatCompletionResponse = await client.chat.stream({ model: "m", messages: [] });
   console.log(r);
+  // @ts-expect-error: a Redis budget needs the client's eval, not just any object
+  new MistralRatelimitClient({ budget: { redis: { get: async () => "x" }, name: "my-org" } });
+  // @ts-expect-error: a namespace binding's stub must answer lease
+  new MistralRatelimitClient({ budget: { durableObject: { idFromName: () => 1, get: () => ({}) }, name: "my-org" } });
+  try {
+    await client.models.list();
+  } catch (e) {
+    // @ts-expect-error: no error class is named ConfigErr
+    if (e instanceof ConfigError && e.name === "ConfigErr") console.log(e);
+  }
 }
 
 export async function theRestOfTheApi(): Promise<void> {

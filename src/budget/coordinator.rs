@@ -77,9 +77,6 @@ struct Holding {
     /// The `seq` of the latest ask it answered.
     #[serde(default)]
     seq: u64,
-    /// When it first asked, in ms.
-    #[serde(default)]
-    joined: u64,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -167,7 +164,6 @@ impl Coordinator {
             asked: now,
             short_since: None,
             seq: 0,
-            joined: now,
         });
         holding.asked = now;
         holding.seq = ask.seq;
@@ -299,10 +295,8 @@ impl Coordinator {
         let in_reach = ahead < free.saturating_add(cooling).saturating_add(soon_free);
         let contended = self.contended(l);
         let alone = others().next().is_none();
-        let lease_ms = self.policy.lease_ms;
         let h = self.holders.get_mut(asker).unwrap_or_else(|| unreachable!("the asker was just inserted"));
         let (counted, fair_share) = (h.counted[l], fair(asker, h));
-        let new = now < h.joined.saturating_add(lease_ms);
         // While someone starves, no one grows past its fair part; in a contended
         // lane, one with nothing waiting claims nothing more.
         let target = if starving {
@@ -331,13 +325,6 @@ impl Coordinator {
         let renew_ms = if starving || share < fair_share {
             // Shares are moving.
             policy.busy_renew_ms
-        } else if alone && new && share > limit / 2 {
-            // Alone in its first lease with most of the lane: holders join in
-            // bursts (a deployment's isolates, a fleet's processes), and one that
-            // took the lane before the others came must hear of them within a
-            // second, not a renewal, or they wait for it (and, should the
-            // coordinator then become unreachable, are left with nothing).
-            policy.soon_renew_ms
         } else if short && in_reach && (free > share.saturating_sub(counted) || cooling > 0) {
             policy.soon_renew_ms
         } else if let Some(dry) = next_dry.filter(|_| short && in_reach) {
@@ -499,27 +486,6 @@ mod tests {
         let mut c = Coordinator::new(CoordinatorPolicy::default());
         assert_eq!(c.lease(&ask("a", 0, 0, 3), 0).shares, vec![5], "all it wants, twice over, at once");
         assert_eq!(c.lease(&ask("b", 0, 0, 3), 5).shares, vec![0], "nothing free: in line for its part");
-    }
-
-    #[test]
-    fn a_lone_holder_with_most_of_a_lane_comes_back_soon_in_its_first_lease() {
-        let mut c = Coordinator::new(CoordinatorPolicy::default());
-        let first = c.lease(&ask("a", 0, 0, 20), 0);
-        assert_eq!((first.shares[0], first.renew_ms), (5, 1_000), "others may be joining");
-        let b = c.lease(&ask("b", 0, 0, 20), 300);
-        assert_eq!((b.shares[0], b.renew_ms), (0, 250));
-        // a hears of b within a second and goes down to its part.
-        assert_eq!(c.lease(&ask("a", 5, 5, 20), 1_000).shares, vec![3]);
-        // Alone after its first lease, it renews at the steady pace.
-        let mut c = Coordinator::new(CoordinatorPolicy::default());
-        c.lease(&ask("a", 0, 0, 20), 0);
-        c.lease(&ask("a", 5, 5, 20), 7_000);
-        let later = c.lease(&ask("a", 5, 5, 20), 15_000);
-        assert_eq!(later.shares, vec![5]);
-        assert!(later.renew_ms > 5_000, "steady: {} ms", later.renew_ms);
-        // Nor does one with half a lane or less come back early.
-        let mut c = Coordinator::new(CoordinatorPolicy::default());
-        assert!(c.lease(&ask("a", 0, 0, 1), 0).renew_ms > 5_000);
     }
 
     #[test]

@@ -53,8 +53,6 @@ pub struct Holder {
     applied: Vec<u64>,
     /// Per lane of the last ask, what it said the holder held.
     reported: Vec<u64>,
-    /// Per lane of the last ask, what it said the holder wanted.
-    wanted: Vec<u64>,
     /// An ask for demand that the least gap held back: due once the gap is over.
     deferred: bool,
     /// An ask on its way since.
@@ -81,7 +79,6 @@ impl Holder {
             lanes: Vec::new(),
             applied: Vec::new(),
             reported: Vec::new(),
-            wanted: Vec::new(),
             deferred: false,
             sent_at: None,
             seq: 0,
@@ -103,11 +100,7 @@ impl Holder {
     /// or requests in flight above the share have ended since the last ask (the
     /// coordinator counts them until told), and the last ask is not too recent;
     /// or the last of those has ended; or the queue ran dry and a share of a
-    /// contended lane can go back. Demand that at least doubled since the last
-    /// ask on such a lane needs no gap: a burst whose first call asked alone (a
-    /// newcomer's first ask leaves before the rest of the burst is queued) is
-    /// asked for as soon as the answer comes, and a ramp asks only once per
-    /// doubling.
+    /// contended lane can go back.
     pub fn due(&mut self, now: Instant, held: &[u64], want: &[u64]) -> bool {
         match self.sent_at {
             Some(t) if now - t >= ASK_TIMEOUT => self.failed(now),
@@ -123,21 +116,17 @@ impl Holder {
         if held == want && self.spare().next().is_some() {
             return true;
         }
-        let short_on = |i: usize| {
+        let short = (0..self.applied.len()).any(|i| {
             let (applied, limit) = (self.applied[i], self.lanes.get(i).map_or(0, |l| l.limit));
             want.get(i).is_some_and(|w| *w > applied)
                 && applied < limit
                 && !self.contended.get(i).copied().unwrap_or(false)
-        };
-        let short = (0..self.applied.len()).any(short_on);
-        let doubled = (0..self.applied.len()).any(|i| {
-            short_on(i) && want.get(i).is_some_and(|w| *w >= self.wanted.get(i).copied().unwrap_or(0).saturating_mul(2))
         });
         // Requests in flight above the share ended since the last ask: the
         // coordinator counts them until told. The last of them is told at once,
         // since no later end may come to tell it.
         let (ended, cleared) = self.ended_above_share(held);
-        let gap_over = doubled || self.last_sent.is_none_or(|t| now - t >= LEAST_GAP);
+        let gap_over = self.last_sent.is_none_or(|t| now - t >= LEAST_GAP);
         self.deferred = (short || ended) && !gap_over;
         cleared || ((short || ended) && gap_over)
     }
@@ -243,7 +232,6 @@ impl Holder {
             .map(|(i, a)| clear(i, *a).saturating_since(now).as_millis() as u64)
             .collect();
         self.reported = held.clone();
-        self.wanted = want.clone();
         Ask {
             holder: self.name.clone(),
             seq: self.seq,
@@ -477,20 +465,6 @@ mod tests {
         drop(a);
         assert!(h.owes_ends(&limiter, at(40)), "one ended above the share");
         drop(b);
-    }
-
-    #[test]
-    fn demand_that_doubled_since_the_last_ask_is_asked_for_without_the_gap() {
-        let alone = |share| Grant { contended: vec![false], holders: 1, ..grant(share) };
-        let mut h = Holder::new("a");
-        // The first call asks before the rest of its burst is queued.
-        h.ask(vec![RPS5], vec![0], vec![1], |_, _| Instant::ZERO, at(0));
-        h.granted(&alone(2), at(5));
-        assert!(h.due(at(6), &[0], &[20]), "the burst came while the ask was out");
-        h.ask(vec![RPS5], vec![0], vec![20], |_, _| Instant::ZERO, at(6));
-        h.granted(&Grant { seq: 2, ..alone(3) }, at(10));
-        assert!(!h.due(at(11), &[3], &[21]), "short, but demand has not doubled: the gap holds");
-        assert!(h.due(at(256), &[3], &[21]), "and then it asks");
     }
 
     #[test]

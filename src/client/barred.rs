@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use super::CallError;
+use super::{CallError, ErrorKind};
 use crate::time::Instant;
 
 /// How long a spending limit bars calls when its message says no reset time.
@@ -16,6 +16,40 @@ pub const LONGEST_RESET: Duration = Duration::from_secs(31 * 86_400);
 /// How long a model not on the plan is barred: a plan can change, and the first
 /// call after this asks again.
 pub const PLAN_PAUSE: Duration = Duration::from_secs(600);
+
+/// A reply as the server gave it: status, headers, body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// Its headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// Its JSON body.
+    pub body: String,
+}
+
+/// The answer the server gave the call that met a bar, for a call the bar ended
+/// unsent (`error`): what `client.fetch` hands the caller's SDK in place of a
+/// request, so that the SDK raises its own error for a 402 or a 429, not one for
+/// a fetch that failed. `None` for any other error.
+pub fn standing_answer(error: &CallError) -> Option<Answer> {
+    let json = ("content-type".to_owned(), "application/json".to_owned());
+    let body = |kind: &str, code: Option<&str>| {
+        serde_json::json!({ "object": "error", "message": error.message, "type": kind, "param": null, "code": code })
+            .to_string()
+    };
+    match error.kind {
+        ErrorKind::SpendingLimit => {
+            Some(Answer { status: 402, headers: vec![json], body: body("spending_limit_reached", None) })
+        }
+        // As the server says it: a request limit of nothing for the model.
+        ErrorKind::ModelNotOnPlan => {
+            let none = ("x-ratelimit-limit-req-minute".to_owned(), "0".to_owned());
+            Some(Answer { status: 429, headers: vec![json, none], body: body("rate_limited", Some("1300")) })
+        }
+        _ => None,
+    }
+}
 
 /// The bars in force.
 #[derive(Clone, Debug, Default)]
@@ -128,7 +162,6 @@ fn rfc3339(s: &str) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::ErrorKind;
 
     fn at(ms: u64) -> Instant {
         Instant::ZERO + Duration::from_millis(ms)
@@ -136,6 +169,27 @@ mod tests {
 
     fn unix(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn a_barred_call_is_answered_as_the_server_answered_the_one_that_met_the_bar() {
+        let spent = CallError::new(
+            ErrorKind::SpendingLimit,
+            "Spending limit reached (not sent: an earlier call met this limit)",
+        );
+        let a = standing_answer(&spent).unwrap();
+        assert_eq!(a.status, 402);
+        let body: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+        assert_eq!(
+            (body["type"].as_str(), body["message"].as_str()),
+            (Some("spending_limit_reached"), Some(spent.message.as_str()))
+        );
+        let off =
+            standing_answer(&CallError::new(ErrorKind::ModelNotOnPlan, "model 'x' is not on this workspace's plan"))
+                .unwrap();
+        assert_eq!(off.status, 429);
+        assert!(off.headers.contains(&("x-ratelimit-limit-req-minute".to_owned(), "0".to_owned())));
+        assert_eq!(standing_answer(&CallError::new(ErrorKind::RateLimit, "too fast")), None);
     }
 
     #[test]

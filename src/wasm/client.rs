@@ -18,7 +18,7 @@ use super::stream::EventStream;
 use crate::client::options::{
     check_keys, check_model_limit_keys, js_number, millis, option_type, CALL_OPTION_KEYS, MOST_RETRIES,
 };
-use crate::client::{Call, CallError, ClientOptions, ErrorKind, Estimator, Heuristic, Kind, Plan, Timeouts};
+use crate::client::{barred, Call, CallError, ClientOptions, ErrorKind, Estimator, Heuristic, Kind, Plan, Timeouts};
 use crate::limiter::Priority;
 use crate::retry::RetryPolicy;
 
@@ -293,6 +293,11 @@ impl Client {
                 (Err(e), Some(LastReply { status, headers, body: Some(body) })) if e.status == Some(status) => {
                     scope.release();
                     Ok(reply(status, &headers, "body", body))
+                }
+                // Barred unsent: the answer the server gave the call that met the bar.
+                (Err(e), None) if let Some(answer) = barred::standing_answer(&e) => {
+                    scope.release();
+                    Ok(reply(answer.status, &answer.headers, "body", answer.body.into()))
                 }
                 (Err(e), _) => Err(inner.error(&e)),
                 (Ok(_), None) => Err(inner.config_error("internal: a reply without a head")),

@@ -1,9 +1,12 @@
 // Mistral's newer rules, against a mock that enforces them (mock-mistral/RULES.md):
 // a cached prompt charged at a tenth and the charge stated in
 // x-ratelimit-tokens-query-cost, a model not on the plan (a limit of 0 requests),
-// a spending limit (402), and capacity sent as a 503.
+// a spending limit (402), the same two through client.fetch under the official
+// SDK, and capacity sent as a 503.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+
+import { HTTPClient, Mistral } from "@mistralai/mistralai";
 
 import { assertSettled, chatRequest, client, oracle, pkg, serviceTime, withMock } from "./helpers.mjs";
 
@@ -102,6 +105,28 @@ test("a spending limit (402) ends every waiting call at once, with no second req
     const later = await c.chat.complete(chatRequest(4)).catch((e) => e);
     assert.ok(later instanceof pkg.SpendingLimitError, "a later call is not sent either");
     assert.equal((await mock.stats()).requests, 2);
+    assertSettled(assert, c);
+  }));
+
+test("through client.fetch, a call barred unsent gets the server's answer: the official SDK raises its own 402 and 429", () =>
+  withMock(["--spending-limit", "1", "--plan-models", SMALL], async (mock) => {
+    const c = client(mock.url, { requestsPerSecond: 5 });
+    const sdk = new Mistral({ apiKey: "sdk-key", serverURL: mock.url, httpClient: new HTTPClient({ fetcher: c.fetch }) });
+    const ask = (model) => sdk.chat.complete({ model, messages: [{ role: "user", content: "Hi" }], maxTokens: 4 }).catch((e) => e);
+    // A model off the plan: the server's 429 with a limit of 0, then the same, unsent.
+    for (const _ of [1, 2]) {
+      const e = await ask(LARGE);
+      assert.equal(e.statusCode, 429, String(e));
+    }
+    assert.equal((await mock.stats()).rate_limited, 1, "the second was never sent");
+    // A spending limit: the first call is served, the second meets the 402, the third is answered unsent.
+    assert.equal((await ask(SMALL)).object, "chat.completion");
+    const met = await ask(SMALL);
+    const unsent = await ask(SMALL);
+    assert.equal(met.statusCode, 402, String(met));
+    assert.equal(unsent.statusCode, 402, String(unsent));
+    assert.match(unsent.body, /Spending limit reached/);
+    assert.equal((await mock.stats()).requests, 3, "one refused for the plan, one served, one 402");
     assertSettled(assert, c);
   }));
 

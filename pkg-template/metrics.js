@@ -58,6 +58,21 @@ export function withCost(figures, prices) {
   return { overall: { ...figures.overall, costUsd: total }, models };
 }
 
+// What both exports name, once: [name, the field of a model's figures, help].
+export const COUNTERS = [
+  ["calls", "calls", "Calls finished."],
+  ["requests", "requests", "HTTP requests sent, each attempt."],
+  ["rate_limited", "rateLimited", "429 replies."],
+  ["retries", "retries", "Retries."],
+  ["fallbacks", "fallbacks", "Calls that moved on to a fallback model."],
+  ["tokens_cached", "tokensCached", "Prompt tokens served from the prompt cache (part of the tokens in)."],
+];
+export const TIMINGS = [
+  ["latency", "latencyMs", "Call latency, recent percentiles"],
+  ["ttft", "ttftMs", "Time to a stream's first event, recent percentiles"],
+  ["queue_wait", "queueWaitMs", "An attempt's wait for the limiter, recent percentiles"],
+];
+
 /** The figures in the Prometheus text exposition format (version 0.0.4). */
 export function prometheus(figures) {
   const lines = [];
@@ -71,15 +86,13 @@ export function prometheus(figures) {
   };
   const models = Object.entries(figures.models);
   const per = (pick) => models.map(([model, m]) => [{ model }, pick(m)]);
-  family("calls_total", "counter", "Calls finished.", per((m) => m.calls));
+  for (const [name, key, help] of COUNTERS) family(`${name}_total`, "counter", help, per((m) => m[key]));
   family("errors_total", "counter", "Calls failed, by error class.", models.flatMap(([model, m]) => Object.entries(m.errors).map(([error, n]) => [{ model, error }, n])));
-  family("requests_total", "counter", "HTTP requests sent, each attempt.", per((m) => m.requests));
-  family("rate_limited_total", "counter", "429 replies.", per((m) => m.rateLimited));
-  family("retries_total", "counter", "Retries.", per((m) => m.retries));
   family("tokens_total", "counter", "Tokens the server reported.", models.flatMap(([model, m]) => [[{ model, direction: "in" }, m.tokensIn], [{ model, direction: "out" }, m.tokensOut]]));
+  family("tier_calls_total", "counter", "Calls by the service tier that served them.", models.flatMap(([model, m]) => Object.entries(m.tiers).map(([tier, n]) => [{ model, tier }, n])));
   family("cost_usd_total", "counter", "Estimated cost from the price table, USD.", per((m) => m.costUsd));
-  for (const [name, key, help] of [["latency_ms", "latencyMs", "Call latency"], ["ttft_ms", "ttftMs", "Time to a stream's first event"], ["queue_wait_ms", "queueWaitMs", "An attempt's wait for the limiter"]]) {
-    family(name, "gauge", `${help}, recent percentiles, ms.`, models.flatMap(([model, m]) => [[{ model, quantile: "0.5" }, m[key].p50], [{ model, quantile: "0.95" }, m[key].p95]]));
+  for (const [name, key, help] of TIMINGS) {
+    family(`${name}_ms`, "gauge", `${help}, ms.`, models.flatMap(([model, m]) => [[{ model, quantile: "0.5" }, m[key].p50], [{ model, quantile: "0.95" }, m[key].p95]]));
   }
   return `${lines.join("\n")}\n`;
 }

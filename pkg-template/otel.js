@@ -3,22 +3,11 @@
 // client.metrics() are recorded on its meter too: observed at each collection,
 // so they are the very numbers metrics() returns. Nothing happens without it.
 
+import { COUNTERS, TIMINGS } from "./metrics.js";
+
 // A name in a variable, and marked for the bundlers that would otherwise warn of
 // an expression: they leave the import to run time, where it may fail.
 const API = "@opentelemetry/api";
-
-const COUNTERS = [
-  ["calls", "calls", "Calls finished."],
-  ["requests", "requests", "HTTP requests sent, each attempt."],
-  ["rate_limited", "rateLimited", "429 replies."],
-  ["retries", "retries", "Retries."],
-  ["fallbacks", "fallbacks", "Calls that moved on to a fallback model."],
-];
-const TIMINGS = [
-  ["latency", "latencyMs", "Call latency, recent percentiles."],
-  ["ttft", "ttftMs", "Time to a stream's first event, recent percentiles."],
-  ["queue_wait", "queueWaitMs", "An attempt's wait for the limiter, recent percentiles."],
-];
 
 /** Records `read()`'s figures (client.metrics()) on the global meter, if there is one. */
 export async function observeOnMeter(read, version) {
@@ -33,6 +22,7 @@ export async function observeOnMeter(read, version) {
   const counters = COUNTERS.map(([n, key, description]) => [meter.createObservableCounter(name(n), { description }), key]);
   const tokens = meter.createObservableCounter(name("tokens"), { description: "Tokens the server reported." });
   const errors = meter.createObservableCounter(name("errors"), { description: "Calls failed, by error class." });
+  const tiers = meter.createObservableCounter(name("tier_calls"), { description: "Calls by the service tier that served them." });
   const cost = meter.createObservableCounter(name("cost"), { description: "Estimated cost from the price table.", unit: "USD" });
   const timings = TIMINGS.map(([n, key, description]) => [meter.createObservableGauge(name(n), { description, unit: "ms" }), key]);
   meter.addBatchObservableCallback(
@@ -42,6 +32,7 @@ export async function observeOnMeter(read, version) {
         observer.observe(tokens, m.tokensIn, { model, direction: "in" });
         observer.observe(tokens, m.tokensOut, { model, direction: "out" });
         for (const [error, n] of Object.entries(m.errors)) observer.observe(errors, n, { model, error });
+        for (const [tier, n] of Object.entries(m.tiers)) observer.observe(tiers, n, { model, tier });
         if (m.costUsd !== null) observer.observe(cost, m.costUsd, { model });
         for (const [instrument, key] of timings) {
           for (const [quantile, value] of [["0.5", m[key].p50], ["0.95", m[key].p95]]) {
@@ -50,6 +41,6 @@ export async function observeOnMeter(read, version) {
         }
       }
     },
-    [...counters.map(([i]) => i), tokens, errors, cost, ...timings.map(([i]) => i)],
+    [...counters.map(([i]) => i), tokens, errors, tiers, cost, ...timings.map(([i]) => i)],
   );
 }

@@ -48,6 +48,11 @@ test("metrics in the Prometheus text format", () =>
     for (const line of samples) assert.match(line, /^mistral_ratelimit_[a-z_]+\{([a-z_]+="[^"]*",?)+\} [0-9.e+-]+$/, line);
     assert.ok(samples.includes('mistral_ratelimit_calls_total{model="mistral-small-latest"} 1'));
     assert.match(text, /# TYPE mistral_ratelimit_tokens_total counter/);
+    // Every figure metrics() counts has its family, fallbacks and tiers included.
+    const own = c.metrics().models["mistral-small-latest"];
+    assert.ok(samples.includes(`mistral_ratelimit_fallbacks_total{model="mistral-small-latest"} ${own.fallbacks}`), text);
+    assert.ok(samples.includes(`mistral_ratelimit_tokens_cached_total{model="mistral-small-latest"} ${own.tokensCached}`), text);
+    assert.ok(samples.includes(`mistral_ratelimit_tier_calls_total{model="mistral-small-latest",tier="standard"} ${own.tiers.standard}`), text);
     assert.throws(() => c.metrics({ format: "xml" }), { name: "ConfigError" });
   }));
 
@@ -106,6 +111,8 @@ test("with @opentelemetry/api and a meter provider, the same figures are on its 
       assert.equal(point("mistral_ratelimit.tokens", { model: "mistral-small-latest", direction: "out" }), small.tokensOut);
       assert.equal(point("mistral_ratelimit.cost", { model: "mistral-small-latest" }), small.costUsd);
       assert.equal(point("mistral_ratelimit.ttft", { model: "mistral-small-latest", quantile: "0.5" }), small.ttftMs.p50);
+      assert.equal(point("mistral_ratelimit.fallbacks", { model: "mistral-small-latest" }), small.fallbacks);
+      assert.equal(point("mistral_ratelimit.tier_calls", { model: "mistral-small-latest", tier: "standard" }), small.tiers.standard);
     } finally {
       metrics.disable();
     }

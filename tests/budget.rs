@@ -29,6 +29,9 @@ use mistral_ratelimit::{
 use proptest::prelude::*;
 
 const STEP: Duration = Duration::from_millis(5);
+/// A holder's queued burst comes within this many steps of the start: processes
+/// started together do not reach their first call at the same instant.
+const START_SPREAD: u32 = 10;
 const TOKEN_WINDOW: Duration = Duration::from_secs(10);
 
 /// A small deterministic generator (xorshift), seeded by proptest.
@@ -78,7 +81,13 @@ struct World {
     in_flight: Option<u64>,
     /// How long a call lasts at most, in ms, once it reaches the server.
     call_ms: u64,
+    policy: CoordinatorPolicy,
 }
+
+/// Shorter leases than the default, so that a run of half a minute sees many
+/// renewals, expiries and hand-overs.
+const QUICK: CoordinatorPolicy =
+    CoordinatorPolicy { lease_ms: 6000, renew_ms: 2000, soon_renew_ms: 500, busy_renew_ms: 200, margin_ms: 500 };
 
 impl World {
     /// `holders` on a 5 rps budget with tokens to spare, no losses, deaths or
@@ -101,6 +110,7 @@ impl World {
             lost_at: None,
             in_flight: None,
             call_ms: 0,
+            policy: QUICK,
         }
     }
 }
@@ -128,8 +138,7 @@ struct Arrival {
 /// What reached the server, and whether some holder fell back.
 fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
     let mut rng = Rng(w.seed | 1);
-    let policy =
-        CoordinatorPolicy { lease_ms: 6000, renew_ms: 2000, soon_renew_ms: 500, busy_renew_ms: 200, margin_ms: 500 };
+    let policy = w.policy;
     let mut fell_back = false;
     let mut coordinator = Coordinator::new(policy);
     // Asks on their way to the coordinator: (lands, holder, ask).
@@ -205,7 +214,11 @@ fn run(w: World, seconds: u64) -> (Vec<Arrival>, bool) {
             }
             s.holder.apply(&s.limiter, now);
             fell_back |= s.holder.state() == HolderState::Fallback;
-            let burst = if now == Instant::ZERO + STEP { w.burst } else { 0 };
+            let burst = if now == Instant::ZERO + STEP * (1 + (i as u32 * 7 + w.seed as u32) % START_SPREAD) {
+                w.burst
+            } else {
+                0
+            };
             for _ in 0..burst {
                 match s.limiter.reserve(Demand::tokens(1 + rng.below(w.call_tokens)), now) {
                     Ok(Reservation::Ready(t)) => send(s, &mut arrivals, &mut rng, w.call_ms, t, now),
@@ -310,7 +323,7 @@ proptest! {
         // A month of a few windows' tokens: it runs out within the run.
         let month = tpw * months;
         let call_ms = if in_flight.is_some() { call_ms } else { 0 };
-        let w = World { seed, holders, rps, tpw, month, call_tokens: tpw / 4, load, burst: 0, loss, delay_ms, deaths, idles, restarts, lost_at: None, in_flight, call_ms };
+        let w = World { seed, holders, rps, tpw, month, call_tokens: tpw / 4, load, burst: 0, loss, delay_ms, deaths, idles, restarts, lost_at: None, in_flight, call_ms, policy: QUICK };
         let (arrivals, fell_back) = run(w, 30);
         let spent: u64 = arrivals.iter().map(|a| a.tokens).sum();
         prop_assert!(spent <= month, "{spent} tokens in the month, limit {month}: {w:?}");
@@ -371,6 +384,37 @@ fn queued_bursts_drain_at_the_limit() {
             baseline / per_call
         );
         assert!(baseline / per_call >= 0.92, "{holders} holders: {:.3} of one limiter's pace", baseline / per_call);
+    }
+}
+
+/// A short burst from cold, each holder's calls queued at once, with the
+/// default policy and a store a millisecond or two away (Redis on the same
+/// host): joining, the first shares and the hand-overs as queues run dry leave
+/// little of the limit unused (the 60 ms margin alone costs 6%).
+#[test]
+fn cold_bursts_start_at_once() {
+    for holders in [1, 3, 8] {
+        let uses: Vec<f64> = (1..=8)
+            .map(|seed| {
+                let w = World {
+                    seed,
+                    burst: 20,
+                    delay_ms: 2,
+                    policy: CoordinatorPolicy::default(),
+                    ..World::busy(holders)
+                };
+                let (arrivals, _) = run(w, 60);
+                // The last call may start a window before the whole has gone at the rate.
+                let makespan = arrivals.last().unwrap().at.saturating_since(arrivals[0].at).as_secs_f64() + 1.0;
+                arrivals.len() as f64 / w.rps as f64 / makespan
+            })
+            .collect();
+        let worst = uses.iter().copied().fold(f64::MAX, f64::min);
+        let mean = uses.iter().sum::<f64>() / uses.len() as f64;
+        eprintln!("{holders} holders, 20 calls each: {mean:.3} of the limit on average, {worst:.3} at worst");
+        // Measured 0.93, 0.91 and 0.90 at worst (0.94, 0.86 and 0.91 when a lone
+        // newcomer took the whole lane at once and renewed at the steady pace).
+        assert!(worst >= 0.88, "{holders} holders from cold: {worst:.3} of the limit");
     }
 }
 

@@ -73,14 +73,6 @@ impl Budget {
         }
     }
 
-    /// Asks the coordinator if the lease is due or short of demand, and applies
-    /// the answer. One ask at a time; others return at once.
-    pub async fn renew_if_due(&self, inner: &Inner) {
-        if let Some(ask) = self.start(inner) {
-            self.finish(inner, ask).await;
-        }
-    }
-
     /// The ask to send now, if one is due: on its way from here on.
     pub fn start(&self, inner: &Inner) -> Option<Ask> {
         let now = js::now();
@@ -119,8 +111,9 @@ impl Budget {
         }
     }
 
-    /// Puts the holder's shares on the limiter, and hands out what now fits.
-    fn apply(&self, inner: &Inner, now: Instant) {
+    /// Puts the holder's shares on the limiter (none before the first answer),
+    /// and hands out what now fits.
+    pub fn apply(&self, inner: &Inner, now: Instant) {
         self.holder.borrow_mut().apply(inner.limiter(), now);
         inner.driver().serve();
     }

@@ -53,16 +53,15 @@ impl Inner {
     /// would bound it alone).
     pub fn share_budget(&self, budget: Budget) {
         self.limiter().keep_request_reading();
+        // Nothing goes before the first answer.
+        budget.apply(self, js::now());
         *self.budget.borrow_mut() = Some(Rc::new(budget));
     }
 
-    /// Waits for admission; with a shared budget, the lease is renewed first when
-    /// due (from this call, so in its own I/O context).
+    /// Waits for admission. The demand is queued before any ask goes, so that
+    /// the ask carries it: a burst's first ask would otherwise say it wants
+    /// nothing, and wait for the next to get anything.
     pub async fn admit(self: &Rc<Self>, demand: Demand) -> Result<Ticket, Rejection> {
-        let budget = self.budget.borrow().clone();
-        if let Some(budget) = budget {
-            budget.renew_if_due(self).await;
-        }
         self.beside_lease(self.driver.admit(demand)).await
     }
 
@@ -157,8 +156,9 @@ impl Inner {
             self.emit(event);
         }
         self.driver.serve();
+        // A call about to be admitted asks once its demand is queued (see `admit`).
         let budget = self.budget.borrow().clone();
-        if let Some(budget) = budget {
+        if let Some(budget) = budget.filter(|_| !matches!(action, Action::Reserve(_))) {
             self.ask_beside(&budget);
         }
         action

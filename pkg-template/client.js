@@ -135,21 +135,34 @@ class EventStreamIterable {
   }
 }
 
+// Mistral's regional servers (api.eu.mistral.ai, api.us.mistral.ai) count limits
+// apart from the global one and from each other: a budget's name is kept apart
+// for each, so that clients of two regions never split one region's limit by
+// accident. Any other server (a proxy, the mock) shares by the name alone: a proxy
+// may stand in front of the same counters as a direct client.
+const REGIONAL_SERVER = /^api\.[a-z]+\.mistral\.ai$/;
+
+function budgetName(name, serverURL) {
+  const host = URL.canParse(serverURL ?? "") ? new URL(serverURL).hostname : "";
+  return REGIONAL_SERVER.test(host) ? `${name}@${host}` : name;
+}
+
 // A shared budget's transport: `lease(ask)` resolves with the coordinator's grant.
 // A Durable Object namespace is reached through a stub made per ask: in Workers a
 // stub belongs to the request that made it, and a client serves many requests.
-function sharedBudget(budget) {
+function sharedBudget(budget, serverURL) {
   const shapes = "{ durableObject, name } (Workers), { redis, name, leaseMs? } (ioredis or node-redis) or { tabs: name, leaseMs? } (a browser's tabs)";
   if (budget === null || typeof budget !== "object") throw configError(`budget must be an object: ${shapes}`);
-  const { durableObject, redis, tabs, name = tabs, leaseMs, ...extra } = budget;
+  const { durableObject, redis, tabs, name: given = tabs, leaseMs, ...extra } = budget;
   const unknown = Object.keys(extra);
   if (unknown.length) throw configError(`unknown budget option '${unknown[0]}'; the budget is ${shapes}`);
   if ([durableObject, redis, tabs].filter((store) => store !== undefined).length !== 1) {
     throw configError(`budget needs one of durableObject, redis and tabs: ${shapes}`);
   }
-  if (typeof name !== "string" || name === "" || name.length > 256) {
+  if (typeof given !== "string" || given === "" || given.length > 256) {
     throw configError("the budget's name must be a non-empty string (at most 256 characters), e.g. your organization");
   }
+  const name = budgetName(given, serverURL);
   if (tabs !== undefined && budget.name !== undefined && budget.name !== tabs) throw configError("budget.tabs is the budget's name; leave out budget.name");
   if (durableObject !== undefined) {
     if (leaseMs !== undefined) throw configError("budget.leaseMs is for Redis and tabs; a Durable Object takes MISTRAL_BUDGET_LEASE_MS from its vars");
@@ -216,7 +229,7 @@ export class MistralRatelimitClient {
   constructor(options = {}) {
     if (options === null || typeof options !== "object") throw configError("options must be an object");
     const { onEvent, onAlert, prices = DEFAULT_PRICES, tokenizer = "heuristic", budget, ...rest } = options;
-    const shared = budget === undefined ? undefined : sharedBudget(budget);
+    const shared = budget === undefined ? undefined : sharedBudget(budget, rest.serverURL);
     if (onEvent !== undefined && typeof onEvent !== "function") throw configError("onEvent must be a function");
     if (onAlert !== undefined && typeof onAlert !== "function") throw configError("onAlert must be a function");
     const wrongPrices = checkPrices(prices);

@@ -83,7 +83,7 @@ export interface ClientOptions {
   budget?: BudgetOptions;
 }
 
-/** One budget shared by every client with the same `name`: in a Durable Object (Workers) or on Redis. */
+/** One budget shared by every client with the same `name`: in a Durable Object (Workers), on Redis, or among tabs. A client of a regional server (`api.eu.mistral.ai`) holds `name@host`: regions count apart. */
 export type BudgetOptions = DurableObjectBudgetOptions | RedisBudgetOptions | TabsBudgetOptions;
 
 /**

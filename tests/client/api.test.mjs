@@ -125,6 +125,17 @@ test("bad options and bad call options are ConfigErrors that say what to change"
   await assert.rejects(c.chat.complete({ ...chatRequest(), max_tokens: 10_000_000 }), (e) => e instanceof pkg.ConfigError && e.message.includes("tokens/60s"));
 });
 
+test("a budget's name is kept apart for each of Mistral's regional servers, and shared by name elsewhere", () => {
+  const namespace = { idFromName: (name) => name, get: () => ({ lease: async () => ({}) }) };
+  const named = (serverURL) =>
+    new pkg.MistralRatelimitClient({ apiKey: "k", serverURL, budget: { durableObject: namespace, name: "org" } }).status().budget.name;
+  assert.equal(named(undefined), "org");
+  assert.equal(named("https://api.mistral.ai"), "org");
+  assert.equal(named("https://api.eu.mistral.ai"), "org@api.eu.mistral.ai");
+  assert.equal(named("https://api.us.mistral.ai/"), "org@api.us.mistral.ai");
+  assert.equal(named(url), "org", "a proxy or the mock may front the same counters as a direct client");
+});
+
 test("events report each stage of a call", async () => {
   const seen = [];
   const c = client(url, { onEvent: (e) => seen.push(e.type) });

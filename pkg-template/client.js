@@ -171,9 +171,8 @@ function sharedBudget(budget, serverURL) {
     }
     return { name, lease: (ask) => durableObject.get(durableObject.idFromName(name)).lease(ask) };
   }
-  if (leaseMs !== undefined && !(Number.isFinite(leaseMs) && leaseMs >= 1000 && leaseMs <= 3_600_000)) {
-    throw configError("budget.leaseMs must be a number of milliseconds from 1000 to 3600000 (default 15000)");
-  }
+  const wrongLease = leaseMs === undefined ? undefined : runtime.live().leaseMsProblem(typeof leaseMs === "number" ? leaseMs : Number.NaN);
+  if (wrongLease) throw configError(`budget.${wrongLease}`);
   if (redis !== undefined) {
     if (!isRedisClient(redis)) throw configError("budget.redis must be a connected ioredis or node-redis (4+) client");
     return { name, lease: redisLease(redis, name, leaseMs) };

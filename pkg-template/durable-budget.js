@@ -44,8 +44,14 @@ export class MistralBudget extends DurableObject {
 }
 
 // MISTRAL_BUDGET_LEASE_MS in the Worker's vars: how long a lease lasts (and how
-// long the share of an isolate that died stays counted). Default 15 s.
+// long the share of an isolate that died stays counted). Default 15 s. One out of
+// bounds is refused in the Worker's log and the default kept: failing every ask
+// would stop every call of every isolate, over a setting with a safe default.
 function leaseMs(env) {
-  const ms = Number(env?.MISTRAL_BUDGET_LEASE_MS);
-  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+  const given = env?.MISTRAL_BUDGET_LEASE_MS;
+  if (given === undefined || given === "") return undefined;
+  const problem = runtime.live().leaseMsProblem(Number(given));
+  if (problem === undefined) return Number(given);
+  console.error(`MistralBudget: MISTRAL_BUDGET_LEASE_MS ignored: ${problem.replace("leaseMs", "it")}`);
+  return undefined;
 }

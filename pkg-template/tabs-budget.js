@@ -6,6 +6,7 @@
 // Messages are events, not timers, so a hidden leader still answers on time; a
 // hidden follower's late renewals cost it its share, never a window.
 import { decide } from "./budget-coordinator.js";
+import * as runtime from "./runtime.js";
 
 /** Whether this context can share a budget with its origin's other tabs. */
 export function tabsAvailable() {
@@ -19,12 +20,13 @@ export function tabsLease(name, leaseMs) {
   const answers = new Map(); // this tab's ask id -> resolve
   const unanswered = new Map(); // any tab's ask id -> ask, until a grant for it passes
   let leading = false;
-  // The holder gives up on an ask after 5 s; forget it a little later.
+  // Forget an ask a little after its holder has given up on it.
+  const forgetMs = runtime.live().askTimeoutMs() + 1000;
   const forget = (id) =>
     setTimeout(() => {
       answers.delete(id);
       unanswered.delete(id);
-    }, 6000);
+    }, forgetMs);
 
   const answer = (ask) => {
     const { grant, state } = decide(load(key), ask, Date.now(), leaseMs);

@@ -145,3 +145,24 @@ fn the_declared_options_are_the_options() {
     let call = keys(block(&dts, "export interface CallOptions {", "}"));
     assert_eq!(call, set(CALL_OPTION_KEYS.iter().copied()));
 }
+
+/// A lease's bounds and the ask timeout are the core's: the JS layer asks the
+/// module, and the declarations state the core's figures.
+#[test]
+fn lease_bounds_and_the_ask_timeout_are_kept_by_the_core_alone() {
+    use mistral_ratelimit::budget::{CoordinatorPolicy, LEASE_MS};
+    let stated =
+        format!("({} to {}, default {})", LEASE_MS.start(), LEASE_MS.end(), CoordinatorPolicy::default().lease_ms);
+    let dts = read("pkg-template/index.d.ts");
+    let lines: Vec<&str> = dts.lines().filter(|l| l.contains("How long a lease lasts")).collect();
+    assert!(!lines.is_empty() && lines.iter().all(|l| l.contains(&stated)), "{lines:?} should say {stated}");
+    for file in ["client.js", "durable-budget.js", "tabs-budget.js", "redis-budget.js", "budget-coordinator.js"] {
+        let js = read(&format!("pkg-template/{file}"));
+        for figure in ["3600000", "3_600_000", "6000", "5000"] {
+            assert!(!js.contains(figure), "pkg-template/{file} holds {figure}: ask the module");
+        }
+    }
+    assert!(read("pkg-template/client.js").contains("leaseMsProblem("));
+    assert!(read("pkg-template/durable-budget.js").contains("leaseMsProblem("));
+    assert!(read("pkg-template/tabs-budget.js").contains("askTimeoutMs()"));
+}

@@ -51,6 +51,28 @@ const CLEAR_SLACK_MS: u64 = 50;
 /// tests/budget.rs).
 const FIRST_PART_RENEW_MS: u64 = 50;
 
+/// How long a lease may be made to last, in ms: at least a second (shorter, it
+/// would lapse between a holder's asks), at most an hour.
+pub const LEASE_MS: std::ops::RangeInclusive<u64> = 1000..=3_600_000;
+
+impl CoordinatorPolicy {
+    /// The default policy with leases of `lease_ms` (renewed at least every half
+    /// lease), or what is wrong with it.
+    pub fn with_lease_ms(lease_ms: f64) -> Result<CoordinatorPolicy, String> {
+        let policy = CoordinatorPolicy::default();
+        if !(lease_ms.is_finite() && (*LEASE_MS.start() as f64..=*LEASE_MS.end() as f64).contains(&lease_ms)) {
+            return Err(format!(
+                "leaseMs must be a number of milliseconds from {} to {} (default {}), got {lease_ms}",
+                LEASE_MS.start(),
+                LEASE_MS.end(),
+                policy.lease_ms
+            ));
+        }
+        let lease_ms = lease_ms as u64;
+        Ok(CoordinatorPolicy { lease_ms, renew_ms: policy.renew_ms.min(lease_ms / 2), ..policy })
+    }
+}
+
 impl Default for CoordinatorPolicy {
     fn default() -> Self {
         CoordinatorPolicy {
@@ -720,6 +742,16 @@ mod tests {
         let cut = serde_json::to_string(&c).unwrap().replace("\"counted\":[5]", "\"counted\":[]");
         let mut back = serde_json::from_str::<Coordinator>(&cut).unwrap().repaired();
         assert_eq!(back.lease(&ask("b", 0, 0, 3), 10).shares, vec![2]);
+    }
+
+    #[test]
+    fn a_lease_length_out_of_bounds_is_refused_with_the_bounds() {
+        assert_eq!(CoordinatorPolicy::with_lease_ms(4000.0).map(|p| (p.lease_ms, p.renew_ms)), Ok((4000, 2000)));
+        assert_eq!(CoordinatorPolicy::with_lease_ms(60_000.0).map(|p| p.renew_ms), Ok(7500));
+        for wrong in [999.0, 3_600_001.0, f64::NAN, f64::INFINITY, -1.0] {
+            let e = CoordinatorPolicy::with_lease_ms(wrong).unwrap_err();
+            assert!(e.contains("from 1000 to 3600000 (default 15000)"), "{e}");
+        }
     }
 
     #[test]

@@ -56,7 +56,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::coordinator::{Coordinator, CoordinatorPolicy};
+pub use self::coordinator::{Coordinator, CoordinatorPolicy, LEASE_MS};
 pub use self::holder::{Holder, HolderState, ASK_TIMEOUT};
 use crate::limiter::LaneSpec;
 use crate::units::Unit;

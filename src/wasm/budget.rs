@@ -142,6 +142,20 @@ impl Budget {
     }
 }
 
+/// What is wrong with `leaseMs` (out of bounds, not a number), if anything: the
+/// JS layer checks a budget's options with it before any ask.
+#[wasm_bindgen(js_name = leaseMsProblem)]
+pub fn lease_ms_problem(lease_ms: f64) -> Option<String> {
+    CoordinatorPolicy::with_lease_ms(lease_ms).err()
+}
+
+/// How long a holder waits for an answer before it gives up on an ask, in ms:
+/// a transport keeps what it needs for an ask at least that long.
+#[wasm_bindgen(js_name = askTimeoutMs)]
+pub fn ask_timeout_ms() -> f64 {
+    ASK_TIMEOUT.as_millis() as f64
+}
+
 /// The budget of one organization, as a Durable Object (or the leader tab) holds
 /// it: answers asks, and saves to a string after each.
 #[wasm_bindgen]
@@ -153,18 +167,15 @@ pub struct BudgetCoordinator {
 impl BudgetCoordinator {
     /// From the string `save()` returned, or anew (`saved` absent or unreadable),
     /// with `leaseMs` (how long a lease lasts, also how long a dead holder's share
-    /// stays counted) if given.
+    /// stays counted) if given: one out of bounds throws, naming them.
     #[wasm_bindgen(constructor)]
-    pub fn new(saved: Option<String>, lease_ms: Option<f64>) -> BudgetCoordinator {
-        let mut policy = CoordinatorPolicy::default();
-        if let Some(ms) = lease_ms.filter(|ms| ms.is_finite() && *ms >= 1000.0 && *ms <= 3_600_000.0) {
-            policy.lease_ms = ms as u64;
-            policy.renew_ms = policy.renew_ms.min(policy.lease_ms / 2);
-        }
+    pub fn new(saved: Option<String>, lease_ms: Option<f64>) -> Result<BudgetCoordinator, JsError> {
+        let policy = lease_ms.map_or(Ok(CoordinatorPolicy::default()), CoordinatorPolicy::with_lease_ms);
+        let policy = policy.map_err(|e| JsError::new(&e))?;
         let inner = saved
             .and_then(|s| serde_json::from_str::<Coordinator>(&s).ok())
             .map_or_else(|| Coordinator::new(policy), Coordinator::repaired);
-        BudgetCoordinator { inner }
+        Ok(BudgetCoordinator { inner })
     }
 
     /// Answers an ask at `now_ms` (this coordinator's clock, in ms).

@@ -113,7 +113,8 @@ test("bad options and bad call options are ConfigErrors that say what to change"
     [{ budget: { durableObject: { idFromName() {}, get() {} } } }, "the budget's name must be a non-empty string"],
     [{ budget: { name: "org" } }, "budget needs one of durableObject, redis and tabs"],
     [{ budget: { name: "org", redis: {} } }, "budget.redis must be a connected ioredis or node-redis"],
-    [{ budget: { name: "org", redis: { evalsha() {}, eval() {} }, leaseMs: 5 } }, "budget.leaseMs must be a number of milliseconds"],
+    [{ budget: { name: "org", redis: { evalsha() {}, eval() {} }, leaseMs: 5 } }, "budget.leaseMs must be a number of milliseconds from 1000 to 3600000 (default 15000), got 5"],
+    [{ budget: { name: "org", redis: { evalsha() {}, eval() {} }, leaseMs: "15000" } }, "budget.leaseMs must be a number of milliseconds"],
     [{ budget: { name: "org", store: "x" } }, "unknown budget option 'store'"],
     [{ budget: { tabs: "app" } }, "budget.tabs needs BroadcastChannel and Web Locks"],
   ]) {

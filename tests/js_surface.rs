@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use mistral_ratelimit::client::options::{CALL_OPTION_KEYS, OPTION_KEYS};
+use mistral_ratelimit::client::call_options::CALL_OPTION_KEYS;
+use mistral_ratelimit::client::options::OPTION_KEYS;
 use mistral_ratelimit::client::{ErrorKind, Event, Kind};
 
 fn read(path: &str) -> String {

@@ -7,6 +7,7 @@ pub mod barred;
 pub mod calibration;
 pub mod call;
 mod call_error;
+pub mod call_options;
 pub mod context;
 pub mod error_kind;
 pub mod estimate;
@@ -21,6 +22,7 @@ pub mod usage;
 
 pub use self::call::{Action, Call, Input, Lost, Now, Plan, Reply};
 pub use self::call_error::CallError;
+pub use self::call_options::{CallOptions, CallSettings};
 pub use self::context::ConversationContext;
 pub use self::error_kind::ErrorKind;
 pub use self::estimate::{Estimator, Heuristic, OutputHistory};

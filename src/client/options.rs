@@ -92,10 +92,6 @@ pub const OPTION_KEYS: &[&str] = &[
     "fallbackAfterMs",
 ];
 
-/// Every key a call's options take.
-pub const CALL_OPTION_KEYS: &[&str] =
-    &["signal", "timeoutMs", "streamIdleTimeoutMs", "queueTimeoutMs", "priority", "maxRetries"];
-
 /// The JS type each option takes (`typeof`).
 pub fn option_type(key: &str) -> &'static str {
     match key {
@@ -236,6 +232,16 @@ pub const MOST: f64 = 1e15;
 /// The most retries a call may make.
 pub const MOST_RETRIES: u64 = 100;
 
+/// `maxRetries`, for the client and for a call alike.
+pub(crate) fn retries(v: Option<f64>) -> Result<Option<u32>, String> {
+    match v {
+        Some(n) if !(n.fract() == 0.0 && (0.0..=MOST_RETRIES as f64).contains(&n)) => {
+            Err(format!("maxRetries must be a whole number from 0 to {MOST_RETRIES}, got {}", js_number(n)))
+        }
+        other => Ok(other.map(|n| n as u32)),
+    }
+}
+
 fn whole(name: &str, v: Option<f64>) -> Result<Option<u64>, String> {
     match v {
         Some(x) if !(x.is_finite() && x >= 0.0 && x.fract() == 0.0) => {
@@ -308,13 +314,7 @@ impl ClientOptions {
             queue: millis("queueTimeoutMs", self.queue_timeout_ms)?,
         };
         let retry = RetryPolicy {
-            max_retries: match whole("maxRetries", self.max_retries)? {
-                Some(n) if n > MOST_RETRIES => {
-                    return Err(format!("maxRetries must be at most {MOST_RETRIES}, got {n}"))
-                }
-                Some(n) => n as u32,
-                None => defaults.max_retries,
-            },
+            max_retries: retries(self.max_retries)?.unwrap_or(defaults.max_retries),
             base_delay: millis("baseDelayMs", self.base_delay_ms)?.unwrap_or(defaults.base_delay),
             max_delay: millis("maxDelayMs", self.max_delay_ms)?.unwrap_or(defaults.max_delay),
             max_wait: timeouts.queue.unwrap_or(defaults.max_wait),

@@ -15,12 +15,13 @@ use super::inner::Inner;
 use super::js;
 use super::scope::Scope;
 use super::stream::EventStream;
-use crate::client::options::{
-    check_keys, check_model_limit_keys, js_number, millis, option_type, CALL_OPTION_KEYS, MOST_RETRIES,
+use crate::client::call_options::{call_option_type, check_call_keys};
+use crate::client::options::{check_keys, check_model_limit_keys, option_type};
+use crate::client::{
+    barred, Call, CallError, CallOptions, CallSettings, ClientConfig, ClientOptions, ErrorKind, Estimator, Heuristic,
+    Kind, Plan,
 };
-use crate::client::{barred, Call, CallError, ClientOptions, ErrorKind, Estimator, Heuristic, Kind, Plan, Timeouts};
 use crate::limiter::Priority;
-use crate::retry::RetryPolicy;
 
 /// A prompt counter in JS: `count(bodyText) -> number`.
 struct JsCounter(js_sys::Function);
@@ -44,60 +45,30 @@ pub struct Client {
     inner: Rc<Inner>,
 }
 
-/// Per-call options: `{signal, timeoutMs, streamIdleTimeoutMs, queueTimeoutMs,
-/// priority, maxRetries}`.
-struct CallOptions {
-    signal: Option<web_sys::AbortSignal>,
-    priority: Priority,
-    retry: RetryPolicy,
-    timeouts: Timeouts,
-}
-
-fn number(options: &JsValue, key: &str) -> Result<Option<f64>, String> {
-    match js::get(options, key) {
-        v if v.is_undefined() => Ok(None),
-        v => v.as_f64().map(Some).ok_or_else(|| format!("{key} must be a number")),
-    }
-}
-
-fn call_options(options: &JsValue, retry: RetryPolicy, timeouts: Timeouts) -> Result<CallOptions, String> {
-    let mut o = CallOptions { signal: None, priority: Priority::Interactive, retry, timeouts };
+/// A call's options from JS: its signal, and the rest laid over the client's.
+fn call_options(
+    options: &JsValue,
+    config: &ClientConfig,
+) -> Result<(Option<web_sys::AbortSignal>, CallSettings), String> {
     if options.is_undefined() || options.is_null() {
-        return Ok(o);
+        return CallOptions::default().resolve(config.retry, config.timeouts).map(|s| (None, s));
     }
-    for key in js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>()).iter() {
-        let key = key.as_string().unwrap_or_default();
-        if !CALL_OPTION_KEYS.contains(&key.as_str()) {
-            return Err(format!("unknown call option '{key}': use {}", CALL_OPTION_KEYS.join(", ")));
+    let keys: Vec<String> =
+        js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>()).iter().filter_map(|k| k.as_string()).collect();
+    check_call_keys(keys.iter().map(String::as_str))?;
+    for key in &keys {
+        let (value, want) = (js::get(options, key), call_option_type(key));
+        let got = value.js_typeof().as_string().unwrap_or_default();
+        if !value.is_undefined() && !value.is_null() && got != want {
+            return Err(format!("{key} must be a {want}, got a {got}"));
         }
     }
-    o.signal = match js::get(options, "signal") {
+    let signal = match js::get(options, "signal") {
         v if v.is_undefined() || v.is_null() => None,
         v => Some(v.dyn_into::<web_sys::AbortSignal>().map_err(|_| "signal must be an AbortSignal".to_owned())?),
     };
-    if let Some(t) = millis("timeoutMs", number(options, "timeoutMs")?)? {
-        o.timeouts.attempt = t;
-    }
-    if let Some(t) = millis("streamIdleTimeoutMs", number(options, "streamIdleTimeoutMs")?)? {
-        o.timeouts.stream_idle = t;
-    }
-    if let Some(t) = millis("queueTimeoutMs", number(options, "queueTimeoutMs")?)? {
-        o.timeouts.queue = Some(t);
-        o.retry.max_wait = t;
-    }
-    match number(options, "maxRetries")? {
-        Some(n) if n.fract() == 0.0 && (0.0..=MOST_RETRIES as f64).contains(&n) => o.retry.max_retries = n as u32,
-        Some(n) => {
-            return Err(format!("maxRetries must be a whole number from 0 to {MOST_RETRIES}, got {}", js_number(n)))
-        }
-        None => {}
-    }
-    o.priority = match js::get(options, "priority").as_string().as_deref() {
-        None | Some("interactive") => Priority::Interactive,
-        Some("batch") => Priority::Batch,
-        Some(other) => return Err(format!("priority must be \"interactive\" or \"batch\", got \"{other}\"")),
-    };
-    Ok(o)
+    let given: CallOptions = serde_wasm_bindgen::from_value(options.clone()).map_err(|e| e.to_string())?;
+    Ok((signal, given.resolve(config.retry, config.timeouts)?))
 }
 
 #[wasm_bindgen]
@@ -162,7 +133,7 @@ impl Client {
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         let path = kind.path_for(&ids).map_err(err)?;
         let config = inner.config();
-        let opts = call_options(options, config.retry, config.timeouts).map_err(err)?;
+        let (signal, opts) = call_options(options, config).map_err(err)?;
         // The JS string goes to fetch as it is; wasm reads a copy to estimate.
         let (wire_body, text, json) = if body.is_undefined() || body.is_null() {
             (None, None, Value::Null)
@@ -195,7 +166,7 @@ impl Client {
             url.push('?');
             url.push_str(&q);
         }
-        Ok((Call::new(plan), Wire { url, body: wire_body, passed: None, refit }, opts.signal))
+        Ok((Call::new(plan), Wire { url, body: wire_body, passed: None, refit }, signal))
     }
 
     /// Runs a call that answers with JSON (or nothing, for 204). `kind` is e.g.

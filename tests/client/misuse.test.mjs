@@ -43,8 +43,8 @@ test("credentials in serverURL and numbers out of range are refused, numbers as 
     [{ alertRateLimitedShare: 5 }, "alertRateLimitedShare must be between 0.000001 and 1, got 5"],
     [{ timeoutMs: 2 ** 31 }, "timeoutMs must be at most 2147483647 ms (about 24.8 days), got 2147483648"],
     [{ baseDelayMs: 1e30 }, "baseDelayMs must be at most 2147483647 ms (about 24.8 days), got 1e+30"],
-    [{ maxRetries: 1e6 }, "maxRetries must be at most 100, got 1000000"],
-    [{ maxRetries: 1.5 }, "maxRetries must be a whole number of 0 or more, got 1.5"],
+    [{ maxRetries: 1e6 }, "maxRetries must be a whole number from 0 to 100, got 1000000"],
+    [{ maxRetries: 1.5 }, "maxRetries must be a whole number from 0 to 100, got 1.5"],
   ]) {
     assert.throws(() => new pkg.MistralRatelimitClient({ apiKey: "k", ...options }), (e) => configError(says)(e) && !e.message.includes("s3cret"), says);
   }
@@ -56,7 +56,11 @@ test("call options out of range are refused", async () => {
     [{ timeoutMs: 1e22 }, "timeoutMs must be at most"],
     [{ queueTimeoutMs: -1 }, "queueTimeoutMs"],
     [{ maxRetries: 1000 }, "maxRetries must be a whole number from 0 to 100, got 1000"],
+    [{ maxRetries: 1.5 }, "maxRetries must be a whole number from 0 to 100, got 1.5"],
     [{ timeoutMs: 1e22 }, "got 1e+22"],
+    [{ timeoutMs: "soon" }, "timeoutMs must be a number, got a string"],
+    [{ priority: 1 }, "priority must be a string, got a number"],
+    [{ signal: {} }, "signal must be an AbortSignal"],
   ]) {
     await assert.rejects(c.chat.complete(chatRequest(), opts), configError(says));
   }

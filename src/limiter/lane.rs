@@ -24,7 +24,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::inference::{Probe, Start};
+use super::start::Start;
 use crate::time::{micros, Instant};
 pub use crate::units::{Unit, MONTH};
 
@@ -136,7 +136,7 @@ pub(crate) struct Lane {
     /// Whether a reply has stated this lane's limit: then 429s do not lower it.
     pub(crate) stated: bool,
     /// How much of its limit a client that has just started spends (see
-    /// `super::inference::Start`).
+    /// `super::start::Start`).
     pub(crate) start: Start,
     /// Lowered by 429s, and probing back up (see `super::inference`).
     pub(crate) probe: Option<Probe>,
@@ -451,4 +451,19 @@ mod tests {
         assert_eq!(LaneSpec::tokens_per_month(1).name(), "tokens/31d");
         assert_eq!(LaneSpec::tokens_per_minute(1).name(), "tokens/60s");
     }
+}
+
+/// A lane lowered by 429s, on its way back up.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Probe {
+    /// The highest limit known to pass: dropped back to when a step fails.
+    pub(super) good: u64,
+    /// Windows of quiet before the next step.
+    pub(super) quiet: u32,
+    /// The last 429 or step.
+    pub(super) since: Instant,
+    /// Whether the lane filled up since then.
+    pub(super) filled: bool,
+    /// Whether the limit now is a step up from `good`.
+    pub(super) stepped: bool,
 }

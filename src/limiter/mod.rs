@@ -44,6 +44,7 @@ mod lane;
 mod lane_set;
 mod margin;
 mod queue;
+mod start;
 mod status;
 
 use std::cell::RefCell;

@@ -28,6 +28,10 @@ impl Unit {
     }
 }
 
+/// Windows this long reset with the calendar on the server (a monthly quota), and
+/// are never learned from 429s.
+pub const LONG: Duration = Duration::from_secs(86_400);
+
 /// How long a month lane holds a cost. Mistral's monthly cap is per calendar month;
 /// every calendar month fits inside some 31-day window, so a 31-day lane never lets
 /// a calendar month exceed the cap.

@@ -167,3 +167,57 @@ fn lease_bounds_and_the_ask_timeout_are_kept_by_the_core_alone() {
     assert!(read("pkg-template/durable-budget.js").contains("leaseMsProblem("));
     assert!(read("pkg-template/tabs-budget.js").contains("askTimeoutMs()"));
 }
+
+/// The names at the top level of an interface body (two spaces in).
+fn top_keys(interface: &str) -> BTreeSet<String> {
+    interface
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| {
+            let name = l.trim().split([':', '?']).next()?;
+            (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric())).then(|| name.to_owned())
+        })
+        .collect()
+}
+
+/// The keys of a JSON object.
+fn json_keys(v: &serde_json::Value) -> BTreeSet<String> {
+    v.as_object().expect("an object").keys().cloned().collect()
+}
+
+/// `status()`, its lanes and budget, and `metrics()` are shaped in the core
+/// (`client::views`, `budget::views`); the declarations name what they hold.
+#[test]
+fn the_declared_status_and_metrics_are_the_views() {
+    use mistral_ratelimit::budget::{BudgetView, Holder};
+    use mistral_ratelimit::client::{ClientState, MetricsView, StatusView};
+    use mistral_ratelimit::{Instant, LaneSpec, Limiter, LimiterConfig};
+
+    let limiter = Limiter::new(LimiterConfig { lanes: vec![LaneSpec::tokens_per_minute(1000)], ..Default::default() });
+    let budget = BudgetView::of("org", &mut Holder::new("org/1"), Instant::ZERO);
+    let state = ClientState::new(limiter);
+    let status = serde_json::to_value(StatusView::of(&state, Some(budget), Instant::ZERO)).unwrap();
+    let metrics = serde_json::to_value(MetricsView::of(&state)).unwrap();
+    let dts = read("pkg-template/index.d.ts");
+    let declared = |name: &str| top_keys(block(&dts, &format!("export interface {name} {{"), "}"));
+    assert_eq!(declared("ClientStatus"), json_keys(&status));
+    assert_eq!(declared("LaneStatus"), json_keys(&status["lanes"][0]));
+    assert_eq!(declared("BudgetStatus"), json_keys(&status["budget"]));
+    assert_eq!(declared("ClientMetrics"), json_keys(&metrics));
+    // The JS layer adds the cost from its price table.
+    let mut figures = json_keys(&metrics["overall"]);
+    figures.insert("costUsd".into());
+    assert_eq!(declared("CallMetrics"), figures);
+    // Prometheus and OpenTelemetry export every figure: those in metrics.js's
+    // lists, and those it labels by hand (errors by class, tokens by direction,
+    // calls by tier, the cost); the share of 429s is derived from two of them.
+    let js = read("pkg-template/metrics.js");
+    let mut exported: BTreeSet<String> = ["COUNTERS = [", "TIMINGS = ["]
+        .iter()
+        .flat_map(|list| block(&js, &format!("export const {list}"), "];").lines().skip(1).map(quoted))
+        .filter_map(|q| q.get(1).cloned())
+        .collect();
+    exported.extend(set(["errors", "tokensIn", "tokensOut", "tiers", "costUsd", "rateLimitedShare"]));
+    assert_eq!(exported, figures);
+}

@@ -51,6 +51,7 @@
 
 mod coordinator;
 mod holder;
+mod views;
 
 use std::time::Duration;
 
@@ -58,6 +59,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::coordinator::{Coordinator, CoordinatorPolicy, LEASE_MS};
 pub use self::holder::{Holder, HolderState, ASK_TIMEOUT};
+pub use self::views::{BudgetView, CoordinatorView};
 use crate::limiter::LaneSpec;
 use crate::units::Unit;
 

@@ -19,6 +19,7 @@ pub mod options;
 pub mod prompt_cache;
 pub mod state;
 pub mod usage;
+pub mod views;
 
 pub use self::call::{Action, Call, Input, Lost, Now, Plan, Reply};
 pub use self::call_error::CallError;
@@ -32,3 +33,4 @@ pub use self::operation::{Kind, Tokens};
 pub use self::options::{ClientConfig, ClientOptions, Timeouts};
 pub use self::state::ClientState;
 pub use self::usage::Usage;
+pub use self::views::{MetricsView, StatusView};

@@ -16,7 +16,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::inner::Inner;
 use super::js;
-use crate::budget::{Ask, Coordinator, CoordinatorPolicy, Grant, Holder, ASK_TIMEOUT};
+use crate::budget::{Ask, BudgetView, Coordinator, CoordinatorPolicy, CoordinatorView, Grant, Holder, ASK_TIMEOUT};
 use crate::client::Event;
 use crate::time::Instant;
 
@@ -118,27 +118,9 @@ impl Budget {
         inner.driver().serve();
     }
 
-    /// `{name, state, holders, asks, failures, shares}` for `status()`.
-    pub fn status(&self, now: Instant) -> JsValue {
-        let mut holder = self.holder.borrow_mut();
-        let shares = js_sys::Array::new();
-        for (lane, share) in holder.lanes().to_vec().iter().zip(holder.shares(now)) {
-            shares.push(&js::object(&[
-                ("unit", lane.unit.as_str().into()),
-                ("windowMs", (lane.window_ms as f64).into()),
-                ("limit", (lane.limit as f64).into()),
-                ("share", (share as f64).into()),
-            ]));
-        }
-        let (asks, failures) = holder.counts();
-        js::object(&[
-            ("name", self.name.as_str().into()),
-            ("state", holder.state().name().into()),
-            ("holders", holder.holders().into()),
-            ("asks", (asks as f64).into()),
-            ("failures", (failures as f64).into()),
-            ("shares", shares.into()),
-        ])
+    /// The lease as `status().budget` shows it.
+    pub fn view(&self, now: Instant) -> BudgetView {
+        BudgetView::of(&self.name, &mut self.holder.borrow_mut(), now)
     }
 }
 
@@ -192,17 +174,6 @@ impl BudgetCoordinator {
 
     /// `{holders, lanes: [{unit, windowMs, limit, counted, cooling}]}` at `now_ms`.
     pub fn status(&mut self, now_ms: f64) -> JsValue {
-        let now = now_ms.max(0.0) as u64;
-        let lanes = js_sys::Array::new();
-        for (lane, counted, cooling) in self.inner.lanes(now) {
-            lanes.push(&js::object(&[
-                ("unit", lane.unit.as_str().into()),
-                ("windowMs", (lane.window_ms as f64).into()),
-                ("limit", (lane.limit as f64).into()),
-                ("counted", (counted as f64).into()),
-                ("cooling", (cooling as f64).into()),
-            ]));
-        }
-        js::object(&[("holders", (self.inner.holders(now) as f64).into()), ("lanes", lanes.into())])
+        js::to_js(&CoordinatorView::of(&mut self.inner, now_ms.max(0.0) as u64))
     }
 }

@@ -12,10 +12,10 @@ use super::budget::Budget;
 use super::driver::Driver;
 use super::error;
 use super::js;
-use crate::client::event::Field;
-use crate::client::metrics::Samples;
-use crate::client::model_metrics::ModelMetrics;
-use crate::client::{Action, Call, CallError, ClientConfig, ClientState, Estimator, Event, Heuristic, Input, Now};
+use crate::client::{
+    Action, Call, CallError, ClientConfig, ClientState, Estimator, Event, Heuristic, Input, MetricsView, Now,
+    StatusView,
+};
 use crate::limiter::{Demand, Limiter, Rejection, Ticket};
 
 pub struct Inner {
@@ -141,10 +141,8 @@ impl Inner {
         *self.estimator.borrow_mut() = estimator;
     }
 
-    /// Feeds `call` one input now, then tells listeners what happened and lets the
-    /// limiter hand out whatever the step freed.
-    /// With a shared budget, an ask that came due (a call's end freed a slot
-    /// above the share) goes out beside it.
+    /// Feeds `call` one input now, tells listeners what happened, lets the limiter
+    /// hand out what the step freed, and sends an ask that came due beside it.
     pub fn step(self: &Rc<Self>, call: &mut Call, input: Input<'_>) -> Action {
         let (action, events) = {
             let mut state = self.state.borrow_mut();
@@ -177,141 +175,22 @@ impl Inner {
     /// Sends an event to the listener, if there is one. A listener that throws is
     /// the caller's problem, not the call's.
     pub fn emit(&self, event: &Event) {
-        let Some(f) = &self.listener else { return };
-        let mut pairs = vec![("type", JsValue::from_str(event.name()))];
-        pairs.extend(event.fields().into_iter().map(|(k, v)| {
-            let v = match v {
-                Field::Number(n) => JsValue::from(n),
-                Field::Text(t) => JsValue::from_str(t),
-                Field::Owned(t) => JsValue::from_str(&t),
-            };
-            (k, v)
-        }));
-        let _ = f.call1(&JsValue::NULL, &js::object(&pairs));
-    }
-
-    /// Per model and overall: calls, errors by class, requests and 429s, retries,
-    /// tokens, and latency, time to first token and queue wait (p50, p95).
-    pub fn metrics(&self) -> JsValue {
-        let state = self.state.borrow();
-        let by_model = state.metrics().by_model();
-        let models = js_sys::Object::new();
-        for (model, m) in by_model {
-            let _ = js_sys::Reflect::set(&models, &JsValue::from_str(model), &figures(&[m]));
+        if let Some(f) = &self.listener {
+            let _ = f.call1(&JsValue::NULL, &js::event(event));
         }
-        let all: Vec<&ModelMetrics> = by_model.values().collect();
-        js::object(&[("overall", figures(&all)), ("models", models.into())])
     }
 
-    /// Lanes, queue, the server's last word, and counters.
+    /// `client.metrics()` (see [`MetricsView`]).
+    pub fn metrics(&self) -> JsValue {
+        js::to_js(&MetricsView::of(&self.state.borrow()))
+    }
+
+    /// `client.status()` (see [`StatusView`]).
     pub fn status(&self) -> JsValue {
         // As of now: what came due since the last event is handed out (or reclaimed).
         self.driver.serve();
-        let state = self.state.borrow();
-        let s = state.limiter().status(js::now());
-        let ms = |d: Duration| if d == Duration::MAX { f64::INFINITY } else { d.as_secs_f64() * 1000.0 };
-        let n = |v: u64| JsValue::from(v as f64);
-        let lanes = js_sys::Array::new();
-        for l in &s.lanes {
-            lanes.push(&js::object(&[
-                ("name", l.name.as_str().into()),
-                ("model", l.model.as_deref().map_or(JsValue::NULL, JsValue::from_str)),
-                ("unit", l.unit.as_str().into()),
-                ("windowMs", ms(l.window).into()),
-                ("limit", n(l.limit)),
-                ("configured", l.configured.map_or(JsValue::NULL, n)),
-                ("source", l.source.as_str().into()),
-                ("share", l.share.map_or(JsValue::NULL, n)),
-                ("used", n(l.used)),
-                ("percent", l.percent().into()),
-                ("available", n(l.available)),
-                ("nextAvailableMs", ms(l.next_available).into()),
-            ]));
-        }
-        let limits = js_sys::Array::new();
-        for l in &state.last_report().limits {
-            limits.push(&js::object(&[
-                ("unit", l.unit.as_str().into()),
-                ("windowMs", ms(l.window).into()),
-                ("limit", l.limit.map_or(JsValue::NULL, n)),
-                ("remaining", l.remaining.map_or(JsValue::NULL, n)),
-            ]));
-        }
-        let server = js::object(&[("limits", limits.into()), ("ignored", n(state.ignored()))]);
-        let st = state.stats();
-        let c = &s.counters;
-        let p = |v: Option<f64>| v.map_or(JsValue::NULL, JsValue::from);
-        js::object(&[
-            ("lanes", lanes.into()),
-            ("inFlight", (s.in_flight as f64).into()),
-            (
-                "inFlightLimit",
-                s.in_flight_limit.map_or(JsValue::NULL, |c| {
-                    js::object(&[
-                        ("limit", n(c.limit)),
-                        ("configured", c.configured.map_or(JsValue::NULL, n)),
-                        ("source", c.source.as_str().into()),
-                        ("share", c.share.map_or(JsValue::NULL, n)),
-                    ])
-                }),
-            ),
-            ("queued", (s.queued as f64).into()),
-            ("closedForMs", ms(s.closed_for).into()),
-            ("marginMs", ms(s.margin).into()),
-            ("server", server),
-            ("budget", self.budget.borrow().as_ref().map_or(JsValue::NULL, |b| b.status(js::now()))),
-            (
-                "counters",
-                js::object(&[
-                    ("requests", n(st.requests)),
-                    ("retries", n(st.retries)),
-                    ("rateLimited", n(st.rate_limited)),
-                    ("tokensIn", n(st.tokens_in)),
-                    ("tokensOut", n(st.tokens_out)),
-                    ("refunded", n(c.refunded_tokens)),
-                    ("debt", n(c.debt_tokens)),
-                    ("ttftP50Ms", p(st.ttft_percentile(50.0))),
-                    ("ttftP95Ms", p(st.ttft_percentile(95.0))),
-                ]),
-            ),
-        ])
+        let now = js::now();
+        let budget = self.budget.borrow().as_ref().map(|b| b.view(now));
+        js::to_js(&StatusView::of(&self.state.borrow(), budget, now))
     }
-}
-
-/// One set of figures for `metrics()`: the sums and merged percentiles of `of`.
-fn figures(of: &[&ModelMetrics]) -> JsValue {
-    let sum = |f: fn(&ModelMetrics) -> u64| of.iter().map(|m| f(m)).sum::<u64>();
-    let n = |v: u64| JsValue::from(v as f64);
-    let errors = js_sys::Object::new();
-    let mut by_name = std::collections::BTreeMap::<&str, u64>::new();
-    for (name, count) in of.iter().flat_map(|m| m.errors.iter()) {
-        *by_name.entry(name).or_default() += count;
-    }
-    for (name, count) in by_name {
-        let _ = js_sys::Reflect::set(&errors, &JsValue::from_str(name), &n(count));
-    }
-    let timing = |f: fn(&ModelMetrics) -> &Samples| {
-        let p = |q: f64| Samples::percentile(of.iter().map(|m| f(m)), q).map_or(JsValue::NULL, JsValue::from);
-        js::object(&[("p50", p(50.0)), ("p95", p(95.0))])
-    };
-    let (requests, refused) = (sum(|m| m.requests), sum(|m| m.rate_limited));
-    js::object(&[
-        ("calls", n(sum(|m| m.calls))),
-        ("errors", errors.into()),
-        ("requests", n(requests)),
-        ("rateLimited", n(refused)),
-        ("rateLimitedShare", if requests == 0 { 0.0 } else { refused as f64 / requests as f64 }.into()),
-        ("retries", n(sum(|m| m.retries))),
-        ("fallbacks", n(sum(|m| m.fallbacks))),
-        ("tokensIn", n(sum(|m| m.tokens_in))),
-        ("tokensCached", n(sum(|m| m.tokens_cached))),
-        ("tokensOut", n(sum(|m| m.tokens_out))),
-        (
-            "tiers",
-            js::object(&[("priority", n(sum(|m| m.priority_calls))), ("standard", n(sum(|m| m.standard_calls)))]),
-        ),
-        ("latencyMs", timing(|m| &m.latency_ms)),
-        ("ttftMs", timing(|m| &m.ttft_ms)),
-        ("queueWaitMs", timing(|m| &m.queue_wait_ms)),
-    ])
 }

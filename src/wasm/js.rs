@@ -57,3 +57,24 @@ pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
     }
     o.into()
 }
+
+/// `value` as JS reads the core's views: maps as plain objects, what is not known
+/// as `null`.
+pub fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
+}
+
+/// A client event as its listeners receive it: `{type, ...fields}`.
+pub fn event(event: &crate::client::Event) -> JsValue {
+    use crate::client::event::Field;
+    let mut pairs = vec![("type", JsValue::from_str(event.name()))];
+    pairs.extend(event.fields().into_iter().map(|(k, v)| {
+        let v = match v {
+            Field::Number(n) => JsValue::from(n),
+            Field::Text(t) => JsValue::from_str(t),
+            Field::Owned(t) => JsValue::from_str(&t),
+        };
+        (k, v)
+    }));
+    object(&pairs)
+}

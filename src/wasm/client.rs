@@ -71,6 +71,26 @@ fn call_options(
     Ok((signal, given.resolve(config.retry, config.timeouts)?))
 }
 
+/// The one way through a call for `call`, `stream` and `fetchCall`: the caller's
+/// signal scoped to it, the run, and, unless a stream goes on (its end comes
+/// with its last event), the scope released and the end told to a shared budget.
+/// Resolves with the outcome, the scope (a stream's to keep), and the last reply.
+async fn enter(
+    inner: &Rc<Inner>,
+    call: &mut Call,
+    wire: &Wire,
+    signal: Option<web_sys::AbortSignal>,
+) -> Result<(Result<Done, CallError>, Scope, Option<LastReply>), JsValue> {
+    let mut scope = Scope::new(signal)?;
+    let mut last = None;
+    let result = call::run(inner, call, wire, &mut scope, &mut last).await;
+    if !matches!(result, Ok(Done::Stream(_))) {
+        scope.release();
+        inner.call_ended().await;
+    }
+    Ok((result, scope, last))
+}
+
 #[wasm_bindgen]
 impl Client {
     /// `options` as documented for `MistralRatelimitClient`; `make_error(name,
@@ -184,10 +204,7 @@ impl Client {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let (mut call, wire, signal) = planned?;
-            let mut scope = Scope::new(signal)?;
-            let result = call::run(&inner, &mut call, &wire, &mut scope, &mut None).await;
-            scope.release();
-            inner.call_ended().await;
+            let (result, _, _) = enter(&inner, &mut call, &wire, signal).await?;
             match result {
                 Ok(Done::Json(Some(text))) => js::parse_json(&text),
                 Ok(Done::Json(None)) => Ok(JsValue::UNDEFINED),
@@ -204,11 +221,7 @@ impl Client {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let (mut call, wire, signal) = planned?;
-            let mut scope = Scope::new(signal)?;
-            let result = call::run(&inner, &mut call, &wire, &mut scope, &mut None).await;
-            if !matches!(result, Ok(Done::Stream(_))) {
-                inner.call_ended().await;
-            }
+            let (result, scope, _) = enter(&inner, &mut call, &wire, signal).await?;
             match result {
                 Ok(Done::Stream(res)) => Ok(EventStream::open(&inner, call, res, scope).into()),
                 Ok(Done::Json(_)) => {
@@ -240,12 +253,7 @@ impl Client {
         let planned = self.plan_fetch(&method, url, headers, body);
         future_to_promise(async move {
             let (mut call, wire) = planned?;
-            let mut scope = Scope::new(signal)?;
-            let mut last = None;
-            let result = call::run(&inner, &mut call, &wire, &mut scope, &mut last).await;
-            if !matches!(result, Ok(Done::Stream(_))) {
-                inner.call_ended().await;
-            }
+            let (result, scope, last) = enter(&inner, &mut call, &wire, signal).await?;
             let reply = |status: u16, headers: &[(String, String)], key: &str, value: JsValue| {
                 let pairs: js_sys::Array =
                     headers.iter().map(|(k, v)| js_sys::Array::of2(&k.into(), &v.into())).collect();
@@ -257,17 +265,14 @@ impl Client {
                     Ok(reply(l.status, &l.headers, "stream", stream.into()))
                 }
                 (Ok(Done::Json(body)), Some(l)) => {
-                    scope.release();
                     Ok(reply(l.status, &l.headers, "body", body.unwrap_or(JsValue::NULL)))
                 }
                 // Refused for good: the server's own answer, for the caller's SDK to read.
                 (Err(e), Some(LastReply { status, headers, body: Some(body) })) if e.status == Some(status) => {
-                    scope.release();
                     Ok(reply(status, &headers, "body", body))
                 }
                 // Barred unsent: the answer the server gave the call that met the bar.
                 (Err(e), None) if let Some(answer) = barred::standing_answer(&e) => {
-                    scope.release();
                     Ok(reply(answer.status, &answer.headers, "body", answer.body.into()))
                 }
                 (Err(e), _) => Err(inner.error(&e)),

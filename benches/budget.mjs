@@ -2,7 +2,7 @@
 // actually uses, what it costs in 429s and lost calls, and whether it ever puts more
 // in a window than the limit allows. Run against the mock:
 //
-//   MISTRAL_PKG=pkg scripts/with-mock.sh -- node benches/budget.mjs
+//   MISTRAL_PKG=pkg scripts/run/with-mock.sh -- node benches/budget.mjs
 //
 // Rows are contender × the mock's limit algorithm × workload. Each run gets a mock
 // of its own (always `--timing-header off` and `--latency-ms 20-200`, so nothing

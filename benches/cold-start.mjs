@@ -8,7 +8,7 @@
 //   - this client configured twice too high, 60 calls (learned from 429s, see
 //     tests/client/learned-limits.mjs).
 //
-//   MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/cold-start.mjs
+//   MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/run/with-mock.sh -- node benches/cold-start.mjs
 //
 //   floor    when the limits let the last call start (www/storm.js `idealMs`)
 //   oracle   the sliding-window oracle's makespan: the floor's schedule plus each

@@ -1,7 +1,7 @@
 // A budget shared on Redis by separate Node processes: what it costs, beside the
 // same calls from one process-local client.
 //
-//   make pkg && MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/redis-budget.mjs
+//   make pkg && MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/run/with-mock.sh -- node benches/redis-budget.mjs
 //
 // For 1, 4 and 16 processes (REDIS_PROCESSES) spending one 5 rps budget, 300 calls
 // in all (odd ones streamed, fired at once), and 4 processes with clients of their

@@ -1,7 +1,7 @@
 // A budget shared by separate Workers through MistralBudget, in workerd (Miniflare):
 // what it costs, beside the same calls from one isolate-local client.
 //
-//   make pkg && MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/with-mock.sh -- node benches/shared-budget.mjs
+//   make pkg && MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/run/with-mock.sh -- node benches/shared-budget.mjs
 //
 // For 1, 3 and 8 Workers (separate isolates) spending one 5 rps budget, 300 calls
 // in all (10 at a time per request, odd ones streamed, fired at once):

@@ -1,6 +1,6 @@
 //! The SentencePiece correction table (`src/tokenizer/sentencepiece.rs`) against
 //! its measurement (`tests/tekken/sentencepiece.json`, made by
-//! `scripts/tekken/sentencepiece.py` with mistral-common): every measured model has
+//! `scripts/build/tekken/sentencepiece.py` with mistral-common): every measured model has
 //! exactly its version's multipliers, every Tekken model none, the measured
 //! multipliers really bound every corpus file from above, and the Tekken
 //! estimator applies them to a request for such a model.
@@ -14,7 +14,7 @@ use mistral_ratelimit::tokenizer::{correction, is_latin, Tekken};
 fn measured() -> serde_json::Value {
     let path = common::at("tests/tekken/sentencepiece.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("cannot read {} ({e}); run `python3 scripts/tekken/sentencepiece.py`", path.display())
+        panic!("cannot read {} ({e}); run `python3 scripts/build/tekken/sentencepiece.py`", path.display())
     });
     serde_json::from_str(&text).expect("sentencepiece.json parses")
 }

@@ -1,6 +1,6 @@
 //! Tekken counts against mistral-common's, exactly, on every file of
 //! `tests/tekken/corpus/` (expectations in `tests/tekken/expected.json`, made by
-//! `scripts/tekken/expectations.py`); and chat and conversation requests' prompt
+//! `scripts/build/tekken/expectations.py`); and chat and conversation requests' prompt
 //! tokens, template and all, on every body of `tests/tekken/chats/` for each
 //! template version (expectations in `tests/tekken/chat_expected.json`).
 #![cfg(all(feature = "tekken", not(target_arch = "wasm32")))]
@@ -42,7 +42,7 @@ fn counts_match_mistral_common_exactly() {
     let missing = names(&|n| !files.contains_key(n));
     assert!(
         unexpected.is_empty() && missing.is_empty(),
-        "corpus and expectations differ (run `python3 scripts/tekken/expectations.py`): \
+        "corpus and expectations differ (run `python3 scripts/build/tekken/expectations.py`): \
          no expectation for {unexpected:?}, no file for {missing:?}"
     );
 
@@ -83,7 +83,7 @@ fn chat_counts_match_mistral_common_exactly() {
     assert_eq!(
         sorted,
         expected.keys().cloned().collect::<Vec<_>>(),
-        "chats and expectations differ (run `python3 scripts/tekken/expectations.py`)"
+        "chats and expectations differ (run `python3 scripts/build/tekken/expectations.py`)"
     );
 
     let mut wrong = Vec::new();

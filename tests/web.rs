@@ -1,5 +1,5 @@
 //! The crate in a real wasm host: Node, headless Chromium and Firefox, Deno.
-//! `scripts/wasm-tests.sh` runs it against a mock-mistral whose URL it passes at
+//! `scripts/run/wasm-tests.sh` runs it against a mock-mistral whose URL it passes at
 //! compile time as `MISTRAL_MOCK_URL`.
 //!
 //! Every JS global is reached through `globalThis`, never `window`: Node, Deno and
@@ -19,7 +19,7 @@ use web_sys::{Headers, ReadableStreamDefaultReader, ReadableStreamReadResult, Re
 /// The mock's base URL, fixed when the tests were compiled.
 fn mock_url() -> &'static str {
     let Some(url) = option_env!("MISTRAL_MOCK_URL") else {
-        panic!("build the wasm tests with MISTRAL_MOCK_URL set: run scripts/wasm-tests.sh")
+        panic!("build the wasm tests with MISTRAL_MOCK_URL set: run scripts/run/wasm-tests.sh")
     };
     url
 }

@@ -1,6 +1,6 @@
 // A storm: n chat calls fired at once, through this client or the naive one, with
 // when each started and ended and when the server refused one. Shared by the page
-// and the terminal summary of `make demo` (scripts/demo-storm.mjs).
+// and the terminal summary of `make demo` (scripts/run/demo-storm.mjs).
 import { naiveComplete } from "./naive.js";
 
 /** A chat body of about `promptTokens` prompt tokens that asks for `maxTokens`. */

@@ -4,6 +4,9 @@
 //! [`Holder`] (each client) enforces its share with its own limiter, so that most
 //! calls never wait on the coordinator.
 //!
+//! It imports the limiter (the lanes a holder shares) and `units`, nothing of calls
+//! or the edge; the edge carries its asks and answers.
+//!
 //! # Why shares, and why it is safe
 //!
 //! A share is a capacity per window on one lane ("3 requests in any second"), valid

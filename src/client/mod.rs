@@ -1,6 +1,10 @@
 //! The pure half of the client: what each operation is, what a request will cost,
 //! the call machine that runs it, and what it did cost. The wasm edge and the
 //! simulator do the I/O around these.
+//!
+//! It imports the limiter, the budget's view of a lease, `feedback`, `retry`, `sse`
+//! and `tokenizer`, never the edge; `views` shapes what `status()` and `metrics()`
+//! show.
 
 pub mod alerts;
 pub mod barred;

@@ -1,6 +1,10 @@
 //! Admission control: reserve a request's estimated cost before it is sent, settle it
 //! with the real cost after.
 //!
+//! It imports `units`, `feedback` (the server's report) and `time`, nothing of
+//! calls, budgets or the edge. Inside, imports run one way: admission (`core`)
+//! to learning (`core::learning`, `inference`) to the lanes (`lane`, `start`).
+//!
 //! A [`Limiter`] enforces a set of lanes ([`LaneSpec`]): workspace lanes that every
 //! request is charged to, and per-model lanes beneath them. Each lane guarantees that
 //! the cost admitted in *any* window of its length stays within its capacity (see

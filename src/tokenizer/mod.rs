@@ -1,5 +1,5 @@
 //! The vocabulary is not built in: it is a packed asset (`target/tekken/tekken.bin`,
-//! made by `scripts/tekken/pack.py` from mistral-common's wheel) that the caller
+//! made by `scripts/build/tekken/pack.py` from mistral-common's wheel) that the caller
 //! loads and hands to [`Tekken::from_bytes`], so a build without it stays small.
 //! The BPE itself is built on the first count, never at load.
 

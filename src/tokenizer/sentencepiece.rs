@@ -3,7 +3,7 @@
 //! text by [`correction`] to get an estimate that does not undercount them.
 //!
 //! SentencePiece itself is not implemented. The multipliers come from
-//! `scripts/tekken/sentencepiece.py`, which counts every non-empty file of
+//! `scripts/build/tekken/sentencepiece.py`, which counts every non-empty file of
 //! `tests/tekken/corpus/` (prose in nine languages, code, JSON, emoji, whitespace;
 //! raw text, no BOS/EOS) with mistral-common 1.13.1's SentencePiece tokenizers and
 //! with Tekken (tekken_240911), and writes `tests/tekken/sentencepiece.json`. Each
@@ -52,7 +52,7 @@ pub fn is_latin(text: &str) -> bool {
 /// The names and versions are mistral-common 1.13.1's own table
 /// (`MODEL_NAME_TO_TOKENIZER_CLS`), but for `mistral-small-2409`, which it calls
 /// Tekken although its open weights ship a 32,768-piece SentencePiece v3
-/// vocabulary (see `scripts/tekken/sentencepiece.py`); matching is exact. Measured error on the
+/// vocabulary (see `scripts/build/tekken/sentencepiece.py`); matching is exact. Measured error on the
 /// corpus, never an undercount: x1.45 on Latin-script text, mean overcount 19.8 %,
 /// worst 31.1 %; x2.40 on any, mean 99.9 %, worst 179.1 %.
 ///

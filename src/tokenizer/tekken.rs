@@ -8,7 +8,7 @@
 //! only counts ([`bpe`](super::bpe)). `tests/tekken_differential.rs` holds it to
 //! `CoreBPE` on the same vocabulary, and `tests/tekken.rs` to mistral-common.
 //!
-//! The packed layout (written by `scripts/tekken/pack.py`, integers little-endian):
+//! The packed layout (written by `scripts/build/tekken/pack.py`, integers little-endian):
 //!
 //! ```text
 //! b"TKN1"                  magic and layout version
@@ -210,7 +210,7 @@ mod test {
     use super::*;
     use crate::tokenizer::vocab::length_prefixed;
 
-    /// Packs a vocabulary as `scripts/tekken/pack.py` does.
+    /// Packs a vocabulary as `scripts/build/tekken/pack.py` does.
     fn pack(num_special: u32, pattern: &str, tokens: &[&[u8]]) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
         out.extend(num_special.to_le_bytes());

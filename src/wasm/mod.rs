@@ -1,6 +1,9 @@
 //! The wasm edge: the platform's `fetch`, streams, abort signals and timers around
 //! the pure core. Exposed to JS through `Client` and `EventStream`; the package's
 //! JS layer (pkg-template/) builds the public API on these.
+//!
+//! It may import every room and none imports it: it converts between JS and Rust
+//! and drives timers, fetch and streams, and decides nothing itself.
 
 // These types hold JS handles (closures, functions, responses) that print nothing
 // useful, so `Debug` would only add noise.

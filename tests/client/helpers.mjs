@@ -8,12 +8,12 @@ const pkgDir = new URL(`../../${process.env.MISTRAL_PKG ?? "target/pkg-dev"}/`, 
 export const pkg = await import(new URL("node.js", pkgDir));
 
 /**
- * Starts a mock of our own (`scripts/with-mock.sh` exports MISTRAL_MOCK_BIN) with
+ * Starts a mock of our own (`scripts/run/with-mock.sh` exports MISTRAL_MOCK_BIN) with
  * `args`; resolves once it listens. Stop it with `stop()`.
  */
 export async function startMock(args = []) {
   const bin = process.env.MISTRAL_MOCK_BIN;
-  if (!bin) throw new Error("MISTRAL_MOCK_BIN is not set: run through scripts/with-mock.sh");
+  if (!bin) throw new Error("MISTRAL_MOCK_BIN is not set: run through scripts/run/with-mock.sh");
   const child = spawn(bin, ["--port", "0", "--stream-tokens-per-second", "5000", ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });

@@ -8,11 +8,11 @@ pub fn at(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
-/// `target/tekken/tekken.bin`, which `scripts/tekken/pack.py` makes.
+/// `target/tekken/tekken.bin`, which `scripts/build/tekken/pack.py` makes.
 pub fn packed_tekken() -> Vec<u8> {
     let path = at("target/tekken/tekken.bin");
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("cannot read {} ({e}); build it with `python3 scripts/tekken/pack.py`", path.display())
+        panic!("cannot read {} ({e}); build it with `python3 scripts/build/tekken/pack.py`", path.display())
     })
 }
 

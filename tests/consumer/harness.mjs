@@ -2,7 +2,7 @@
 // fresh projects (fixtures/) that install the tarball, in a temporary directory
 // outside the repository, so that nothing of the repository's node_modules is in
 // reach. The build tools a user would have (tools/package.json, pinned; installed
-// by `scripts/setup.sh consumer` into .tools/consumer) are linked in as the
+// by `scripts/build/setup.sh consumer` into .tools/consumer) are linked in as the
 // workshop's node_modules: every project finds them as a monorepo's hoisted tools.
 import { spawn } from "node:child_process";
 import { cp, mkdtemp, readdir, rename, rm, symlink } from "node:fs/promises";
@@ -87,12 +87,12 @@ export async function files(dir) {
 }
 
 /**
- * A mock of its own (`scripts/with-mock.sh` exports MISTRAL_MOCK_BIN) serving the
+ * A mock of its own (`scripts/run/with-mock.sh` exports MISTRAL_MOCK_BIN) serving the
  * static files of `www` beside the API, so that a page calls its own origin.
  */
 export async function mockServing(www) {
   const bin = process.env.MISTRAL_MOCK_BIN;
-  if (!bin) throw new Error("MISTRAL_MOCK_BIN is not set: run through scripts/with-mock.sh");
+  if (!bin) throw new Error("MISTRAL_MOCK_BIN is not set: run through scripts/run/with-mock.sh");
   const child = spawn(bin, ["--host", "127.0.0.1", "--port", "0", "--www", www], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).on("line", (line) => {

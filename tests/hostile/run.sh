@@ -5,8 +5,8 @@
 #   tests/hostile/run.sh [node|deno|chrome|all]...    (default: all)
 #
 # MISTRAL_PKG names the package directory, relative to the repository (default
-# target/pkg-dev; build one with `scripts/pkg.sh dev target/pkg-hostile`). Installs
-# only through scripts/setup.sh (node; deno; browsers), HOSTILE_SETUP=0 skips that.
+# target/pkg-dev; build one with `scripts/build/pkg.sh dev target/pkg-hostile`). Installs
+# only through scripts/build/setup.sh (node; deno; browsers), HOSTILE_SETUP=0 skips that.
 # Each runtime starts the servers it needs on 127.0.0.1 and stops them; each is cut
 # off after HOSTILE_RUNTIME_TIMEOUT seconds (default 240). Exits 1 if any fails.
 set -euo pipefail
@@ -29,7 +29,7 @@ done
 export MISTRAL_PKG="${MISTRAL_PKG:-target/pkg-dev}"
 for entry in node.js index.js mistral_ratelimit_bg.wasm; do
   if [[ ! -f $MISTRAL_PKG/$entry ]]; then
-    echo "hostile: no package at $MISTRAL_PKG ($entry is missing); build one with: scripts/pkg.sh dev $MISTRAL_PKG" >&2
+    echo "hostile: no package at $MISTRAL_PKG ($entry is missing); build one with: scripts/build/pkg.sh dev $MISTRAL_PKG" >&2
     exit 2
   fi
 done
@@ -38,7 +38,7 @@ if [[ ${HOSTILE_SETUP:-1} != 0 ]]; then
   steps=(node)
   [[ " ${runtimes[*]} " == *" deno "* ]] && steps+=(deno)
   [[ " ${runtimes[*]} " == *" chrome "* ]] && steps+=(browsers)
-  scripts/setup.sh "${steps[@]}"
+  scripts/build/setup.sh "${steps[@]}"
 fi
 
 say() { printf '\033[1mhostile:\033[0m %s\n' "$*"; }

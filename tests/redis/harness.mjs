@@ -1,5 +1,5 @@
 // Real Redis servers and child runtimes for the shared-budget tests: a
-// redis-server of our own per test (Debian's, from `scripts/setup.sh redis`), never
+// redis-server of our own per test (Debian's, from `scripts/build/setup.sh redis`), never
 // the system service on 6379, and Node or Deno processes that share it.
 import { spawn } from "node:child_process";
 import { createServer, connect } from "node:net";
@@ -72,7 +72,7 @@ async function launch(port) {
   try {
     await spawned;
   } catch (error) {
-    throw new Error(`redis-server did not start (run scripts/setup.sh redis): ${error.message}`);
+    throw new Error(`redis-server did not start (run scripts/build/setup.sh redis): ${error.message}`);
   }
   const deadline = Date.now() + pingTimeoutMs;
   while (!(await pongs(port))) {
@@ -144,7 +144,7 @@ export function spawnNode(file, args = [], env = {}) {
 }
 
 /**
- * `deno run file args` with the Deno of `scripts/setup.sh deno`, and the same
+ * `deno run file args` with the Deno of `scripts/build/setup.sh deno`, and the same
  * result as spawnNode. Bare imports ("ioredis") resolve offline through the
  * nearest package.json above `file` and the repo's node_modules
  * (--node-modules-dir=manual: use it as it is, never install), so `file` must

@@ -34,13 +34,13 @@ export const weatherTool = {
   },
 };
 
-/** The mock's base URL, from `scripts/with-mock.sh`. */
+/** The mock's base URL, from `scripts/run/with-mock.sh`. */
 export function mockURL() {
   const url = process.env.MISTRAL_MOCK_URL;
   if (!url) {
     throw new Error(
-      "MISTRAL_MOCK_URL is not set: run through scripts/with-mock.sh " +
-        "(scripts/with-mock.sh --stream-tokens-per-second 5000 -- node --test tests/sdk-fidelity/)",
+      "MISTRAL_MOCK_URL is not set: run through scripts/run/with-mock.sh " +
+        "(scripts/run/with-mock.sh --stream-tokens-per-second 5000 -- node --test tests/sdk-fidelity/)",
     );
   }
   return url;
@@ -310,7 +310,7 @@ export function assertUsage(u, what = "usage") {
 export async function startMock(args) {
   const here = dirname(fileURLToPath(import.meta.url));
   const bin = process.env.MISTRAL_MOCK_BIN ?? join(here, "..", "..", "target", "release", "mock-mistral");
-  assert.ok(existsSync(bin), `no mock binary at ${bin}: run through scripts/with-mock.sh`);
+  assert.ok(existsSync(bin), `no mock binary at ${bin}: run through scripts/run/with-mock.sh`);
   const child = spawn(bin, ["--host", "127.0.0.1", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));

@@ -1,8 +1,8 @@
 // The soak (soak.mjs) in headless Chromium: a page the mock serves (--www with
-// the package under /pkg, as scripts/www.sh lays it out) runs it with the web
+// the package under /pkg, as scripts/build/www.sh lays it out) runs it with the web
 // entry. Exits 1 on any problem.
 //
-//   node tests/soak/chromium.mjs CALLS CONCURRENCY      (under scripts/with-mock.sh --www DIR)
+//   node tests/soak/chromium.mjs CALLS CONCURRENCY      (under scripts/run/with-mock.sh --www DIR)
 import { readFile } from "node:fs/promises";
 
 import { launch } from "../www/browsers.mjs";

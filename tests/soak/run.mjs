@@ -1,4 +1,4 @@
-// The soak (soak.mjs) in Node or Deno, against the mock that scripts/with-mock.sh
+// The soak (soak.mjs) in Node or Deno, against the mock that scripts/run/with-mock.sh
 // started. Exits 1 on any problem.
 //
 //   node --expose-gc tests/soak/run.mjs CALLS CONCURRENCY

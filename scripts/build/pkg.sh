@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Assembles the npm package: wasm-pack's glue and .wasm, completed from pkg-template/
-# with the crate's version. Usage: scripts/pkg.sh dev|release OUT_DIR
+# with the crate's version. Usage: scripts/build/pkg.sh dev|release OUT_DIR
 set -euo pipefail
-cd "$(dirname "$0")/.."
-profile=${1:?usage: scripts/pkg.sh dev|release OUT_DIR}
-out=${2:?usage: scripts/pkg.sh dev|release OUT_DIR}
+cd "$(dirname "$0")/../.."
+profile=${1:?usage: scripts/build/pkg.sh dev|release OUT_DIR}
+out=${2:?usage: scripts/build/pkg.sh dev|release OUT_DIR}
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 # The client's module, without the tokenizer: what every user loads.
 wasm-pack --quiet build "--$profile" --target web --out-dir "$out" --no-pack
 # A factory, so that a trapped instance can be replaced (pkg-template/runtime.js).
-node scripts/glue-factory.mjs "$out/mistral_ratelimit.js"
+node scripts/build/glue-factory.mjs "$out/mistral_ratelimit.js"
 rm "$out/mistral_ratelimit.d.ts"
 # Exact counting is a second module and a vocabulary, both loaded on first use.
-python3 scripts/tekken/pack.py
+python3 scripts/build/tekken/pack.py
 tekken_out="$PWD/target/pkg-tekken-$profile"
 # Its release build is optimised for speed (Cargo.toml's `tekken` profile).
 tekken_profile=$([ "$profile" = release ] && echo "--profile tekken" || echo "--dev")

@@ -32,7 +32,7 @@ VOCAB_MEMBER = "mistral_common/data/tekken_240911.json"
 LICENSE_MEMBER = f"mistral_common-{VERSION}.dist-info/licenses/LICENSE"
 MAGIC = b"TKN1"
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 OUT = ROOT / "target" / "tekken"
 PACKED = OUT / "tekken.bin"
 LICENSE = OUT / "LICENSE-mistral-common.txt"
@@ -99,7 +99,7 @@ text is in LICENSE-mistral-common.txt next to this file.
 
 Modifications: only the first {num_ranks} vocabulary entries (the BPE ranks the
 tokenizer uses) and the pre-tokenisation pattern are kept, repacked as
-length-prefixed bytes by scripts/tekken/pack.py of mistral-ratelimit.
+length-prefixed bytes by scripts/build/tekken/pack.py of mistral-ratelimit.
 """
 
 

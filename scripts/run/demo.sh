@@ -10,7 +10,7 @@
 # DEMO_RPS and DEMO_TPM to your workspace's limits then (default 1 and 500000).
 # Serves until Ctrl-C; stops what it started.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 export PATH="$HOME/.cargo/bin:$root/node_modules/.bin:$PATH"
 say() { printf '\033[1mdemo:\033[0m %s\n' "$*"; }
@@ -25,7 +25,7 @@ else
 fi
 origin="http://127.0.0.1:$port"
 
-scripts/www.sh pkg target/www
+scripts/build/www.sh pkg target/www
 cargo build --release --quiet -p mock-mistral
 
 work="$(mktemp -d)"
@@ -61,7 +61,7 @@ await_up() {
 
 # The mock serves the page either way; without a key it is also the backend.
 # Each API key has budgets of its own (--limit-scope key): the page's storm
-# ("page-has-no-key") and the terminal's (scripts/demo-storm.mjs) never share one,
+# ("page-has-no-key") and the terminal's (scripts/run/demo-storm.mjs) never share one,
 # so a storm clicked while the terminal's runs shows the page's client alone.
 start mock target/release/mock-mistral --host 127.0.0.1 --port "$port" --rps "$rps" --tpm "$tpm" \
   --limit-scope key --latency-ms 100-600 --stream-tokens-per-second 40 --www target/www
@@ -70,7 +70,7 @@ await_up mock "$origin/index.html"
 if [[ -z ${MISTRAL_API_KEY:-} ]]; then
   page="$origin/?rps=$rps&tpm=$tpm"
   say "the page: $page (backend: the mock, $rps requests/s, $tpm tokens/min)"
-  MISTRAL_PKG=pkg node scripts/demo-storm.mjs "$origin" "$rps" "$tpm"
+  MISTRAL_PKG=pkg node scripts/run/demo-storm.mjs "$origin" "$rps" "$tpm"
 else
   proxy="http://127.0.0.1:$((port + 1))"
   # The example as `npm install` leaves it, with the key in its local secrets file.

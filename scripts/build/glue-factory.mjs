@@ -2,7 +2,7 @@
 // state) into a factory, so that the package can start a fresh instance after a
 // trap: a trapped instance may hold half-done state and must never run again.
 //
-//   node scripts/glue-factory.mjs GLUE.js
+//   node scripts/build/glue-factory.mjs GLUE.js
 //
 // The result exports `instantiate(onTrap)`, which returns the glue's exports plus
 // `init`, `initSync` and `module()`. Every call into the instance goes through one
@@ -49,7 +49,7 @@ everywhere("setTimeout(arg0, arg1)", "timer(arg0, arg1)");
 everywhere("clearTimeout(arg0)", "untimer(arg0)");
 
 const guard = `
-// Every export, guarded: see scripts/glue-factory.mjs. A trap, and every later
+// Every export, guarded: see scripts/build/glue-factory.mjs. A trap, and every later
 // call, throws TRAPPED, which the package turns into an InternalError.
 let trapped = false;
 const TRAPPED = new Error("this wasm instance trapped and was replaced");

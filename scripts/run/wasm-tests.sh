@@ -2,15 +2,15 @@
 # Runs the crate's wasm tests (tests/web.rs) for real in Node, headless Chromium,
 # headless Firefox and Deno, against one mock-mistral on 127.0.0.1.
 #
-#   scripts/wasm-tests.sh [node|chrome|firefox|deno|all]...   (default: all)
+#   scripts/run/wasm-tests.sh [node|chrome|firefox|deno|all]...   (default: all)
 #
-# Installs what the named environments need (scripts/setup.sh), starts the mock
-# through scripts/with-mock.sh, builds the tests once with MISTRAL_MOCK_URL set (the
+# Installs what the named environments need (scripts/build/setup.sh), starts the mock
+# through scripts/run/with-mock.sh, builds the tests once with MISTRAL_MOCK_URL set (the
 # tests read it at compile time), then runs them with wasm-bindgen-test-runner in
 # each environment. Fails if any environment fails or runs no tests; prints the
 # count and time per environment. WASM_TESTS_SETUP=0 skips the installs.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 export PATH="$HOME/.cargo/bin:$PATH"
 target=wasm32-unknown-unknown
@@ -23,7 +23,7 @@ if [[ ${1-} != --inside-mock ]]; then
       all) envs+=(node chrome firefox deno) ;;
       node | chrome | firefox | deno) envs+=("$arg") ;;
       *)
-        echo "usage: scripts/wasm-tests.sh [node|chrome|firefox|deno|all]..." >&2
+        echo "usage: scripts/run/wasm-tests.sh [node|chrome|firefox|deno|all]..." >&2
         exit 2
         ;;
     esac
@@ -32,9 +32,9 @@ if [[ ${1-} != --inside-mock ]]; then
     steps=(wasm)
     [[ " ${envs[*]} " == *" chrome "* || " ${envs[*]} " == *" firefox "* ]] && steps+=(browsers)
     [[ " ${envs[*]} " == *" deno "* ]] && steps+=(deno)
-    scripts/setup.sh "${steps[@]}"
+    scripts/build/setup.sh "${steps[@]}"
   fi
-  exec scripts/with-mock.sh --stream-tokens-per-second 5000 -- "$root/scripts/wasm-tests.sh" --inside-mock "${envs[@]}"
+  exec scripts/run/with-mock.sh --stream-tokens-per-second 5000 -- "$root/scripts/run/wasm-tests.sh" --inside-mock "${envs[@]}"
 fi
 shift
 
@@ -67,7 +67,7 @@ for env in "$@"; do
       ;;
     deno)
       # A `deno` that preloads a `window` alias and allows fetches to 127.0.0.1.
-      vars=(WASM_BINDGEN_USE_DENO=1 "PATH=$root/scripts/deno-shim:$PATH")
+      vars=(WASM_BINDGEN_USE_DENO=1 "PATH=$root/scripts/run/deno-shim:$PATH")
       ;;
   esac
   say "running in $env"

@@ -1,15 +1,15 @@
 // The storm of the demo page, in the terminal: the same calls through this
 // client and through the naive one, against the mock at URL, and a table of both.
 //
-//   node scripts/demo-storm.mjs URL REQUESTS_PER_SECOND TOKENS_PER_MINUTE [CALLS]
-import { clientStorm, naiveStorm } from "../www/storm.js";
+//   node scripts/run/demo-storm.mjs URL REQUESTS_PER_SECOND TOKENS_PER_MINUTE [CALLS]
+import { clientStorm, naiveStorm } from "../../www/storm.js";
 
 const [url, rps, tpm, calls = "40"] = process.argv.slice(2);
 if (!url || !(Number(rps) > 0) || !(Number(tpm) > 0)) {
-  console.error("usage: node scripts/demo-storm.mjs URL REQUESTS_PER_SECOND TOKENS_PER_MINUTE [CALLS]");
+  console.error("usage: node scripts/run/demo-storm.mjs URL REQUESTS_PER_SECOND TOKENS_PER_MINUTE [CALLS]");
   process.exit(2);
 }
-const { MistralRatelimitClient } = await import(new URL(`../${process.env.MISTRAL_PKG ?? "pkg"}/node.js`, import.meta.url));
+const { MistralRatelimitClient } = await import(new URL(`../../${process.env.MISTRAL_PKG ?? "pkg"}/node.js`, import.meta.url));
 const plan = {
   calls: Number(calls),
   promptTokens: 200,

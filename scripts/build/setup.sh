@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the build and tests use, each step skipped when the machine has it.
-# Usage: scripts/setup.sh STEP...   (steps: wasm, node, fuzz, browsers, redis, deno, consumer)
+# Usage: scripts/build/setup.sh STEP...   (steps: wasm, node, fuzz, browsers, redis, deno, consumer)
 # Only the package registries are reachable here, so everything comes from crates.io
 # and npm; see ../shared/toolchain.md for the traps this avoids.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 # The wasm-bindgen CLI must match the crate's pinned wasm-bindgen, or wasm-pack
@@ -80,7 +80,7 @@ redis() {
   fi
 }
 
-# Deno, run by wasm-bindgen-test-runner through scripts/deno-shim/deno.
+# Deno, run by wasm-bindgen-test-runner through scripts/run/deno-shim/deno.
 deno() {
   local bin=.tools/deno/node_modules/.bin/deno
   if [ "$("$bin" --version 2>/dev/null | sed -n 's/^deno \([^ ]*\).*/\1/p')" != "$DENO_VERSION" ]; then

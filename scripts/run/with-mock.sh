@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command against a freshly started mock-mistral.
 #
-#   scripts/with-mock.sh [mock args...] -- COMMAND [ARGS...]
+#   scripts/run/with-mock.sh [mock args...] -- COMMAND [ARGS...]
 #
 # Builds the mock (debug, which `cargo test` has already built; MOCK_PROFILE=release
 # for benchmarks), starts it on 127.0.0.1 with a free port and the given
@@ -12,8 +12,8 @@
 # COMMAND's status. MOCK_START_TIMEOUT (seconds, default 30) bounds the wait.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-usage="usage: scripts/with-mock.sh [mock args...] -- COMMAND [ARGS...]"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+usage="usage: scripts/run/with-mock.sh [mock args...] -- COMMAND [ARGS...]"
 
 # Everything before `--` goes to the mock, everything after is the command.
 mock_args=()

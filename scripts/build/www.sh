@@ -2,11 +2,11 @@
 # Lays out the demo page for serving: OUT holds links to www/'s files and `pkg`,
 # a link to the built package PKG (the page imports ./pkg/index.js).
 #
-#   scripts/www.sh PKG OUT
+#   scripts/build/www.sh PKG OUT
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 if (($# != 2)); then
-  echo "usage: scripts/www.sh PKG OUT" >&2
+  echo "usage: scripts/build/www.sh PKG OUT" >&2
   exit 2
 fi
 pkg="$(cd "$1" && pwd)"

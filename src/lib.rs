@@ -65,6 +65,6 @@ pub use crate::limiter::{
     LimitSource, Limiter, LimiterConfig, MarginPolicy, Priority, Refused, Rejection, Reservation, Settlement, Status,
     Ticket, Unit, WaitState, Waiter, WaiterId, MAX_LEARNED, MONTH,
 };
-pub use crate::time::{Clock, Instant, ManualClock};
+pub use crate::time::{busiest, Clock, Instant, ManualClock};
 #[cfg(target_arch = "wasm32")]
 pub use crate::wasm::{Client, EventStream};

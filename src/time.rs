@@ -118,9 +118,34 @@ impl Clock for ManualClock {
     }
 }
 
+/// The largest total in any window `(t - w, t]` of `log`, a log of `(time, amount)`
+/// in time order: what a server counting by sliding window saw at its busiest.
+/// The limiter promises it never exceeds a lane's capacity; the mock, the
+/// simulator and the tests check that promise with this.
+pub fn busiest<T: Copy + PartialOrd + Add<Duration, Output = T>>(log: &[(T, u64)], w: Duration) -> u64 {
+    let (mut best, mut sum, mut start) = (0, 0, 0);
+    for &(t, n) in log {
+        sum += n;
+        while log[start].0 + w <= t {
+            sum -= log[start].1;
+            start += 1;
+        }
+        best = best.max(sum);
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_busiest_window_is_half_open() {
+        let at = |ms| (Instant::ZERO + Duration::from_millis(ms), 1);
+        // Three within 999 ms, the fourth exactly 1 s after the first.
+        assert_eq!(busiest(&[at(0), at(500), at(999), at(1000)], Duration::from_secs(1)), 3);
+        assert_eq!(busiest::<Instant>(&[], Duration::from_secs(1)), 0);
+    }
 
     #[test]
     fn arithmetic_saturates_instead_of_wrapping() {

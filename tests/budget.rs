@@ -287,18 +287,10 @@ fn most_in_flight(arrivals: &[Arrival]) -> u64 {
     most as u64
 }
 
-/// The largest total in any window `(t - w, t]`.
+/// The largest total in any window `(t - w, t]`, each arrival costing `cost`.
 fn busiest(arrivals: &[Arrival], w: Duration, cost: impl Fn(&Arrival) -> u64) -> u64 {
-    let (mut best, mut sum, mut start) = (0, 0, 0);
-    for (i, a) in arrivals.iter().enumerate() {
-        sum += cost(a);
-        while arrivals[start].at + w <= arrivals[i].at {
-            sum -= cost(&arrivals[start]);
-            start += 1;
-        }
-        best = best.max(sum);
-    }
-    best
+    let log: Vec<(Instant, u64)> = arrivals.iter().map(|a| (a.at, cost(a))).collect();
+    mistral_ratelimit::busiest(&log, w)
 }
 
 proptest! {

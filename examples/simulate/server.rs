@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::time::Duration;
 
+use mistral_ratelimit::busiest;
 use mistral_ratelimit::Instant;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -139,25 +140,7 @@ impl Server {
 
     /// The same, counting only what was charged from `start` on.
     pub fn busiest_windows_from(&self, start: Instant) -> (u64, u64) {
-        let from = |log: &BTreeMap<Instant, u64>| log.range(start..).map(|(t, n)| (*t, *n)).collect();
+        let from = |log: &BTreeMap<Instant, u64>| log.range(start..).map(|(t, n)| (*t, *n)).collect::<Vec<_>>();
         (busiest(&from(&self.requests), SECOND), busiest(&from(&self.tokens), MINUTE))
     }
-}
-
-/// The largest sum over any window (t - w, t] of a time-sorted log.
-fn busiest(log: &BTreeMap<Instant, u64>, w: Duration) -> u64 {
-    let events: Vec<(Instant, u64)> = log.iter().map(|(t, n)| (*t, *n)).collect();
-    if events.is_empty() {
-        return 0;
-    }
-    let (mut best, mut sum, mut start) = (0, 0, 0);
-    for &(t, n) in &events {
-        sum += n;
-        while events[start].0 + w <= t {
-            sum -= events[start].1;
-            start += 1;
-        }
-        best = best.max(sum);
-    }
-    best
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use mistral_ratelimit::busiest;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -64,34 +65,5 @@ impl Stats {
             "busiest_in_flight": self.in_flight.busiest(),
             "in_flight_ms": self.in_flight.millis(now),
         })
-    }
-}
-
-/// The largest total in any window `(t - w, t]` of a log in arrival order.
-fn busiest(log: &[(Instant, u64)], w: Duration) -> u64 {
-    let (mut best, mut sum, mut start) = (0, 0, 0);
-    for &(t, n) in log {
-        sum += n;
-        while log[start].0 + w <= t {
-            sum -= log[start].1;
-            start += 1;
-        }
-        best = best.max(sum);
-    }
-    best
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn busiest_window_is_half_open() {
-        let t0 = Instant::now();
-        let at = |ms| (t0 + Duration::from_millis(ms), 1);
-        // Three within 999 ms, the fourth exactly 1 s after the first.
-        let log = [at(0), at(500), at(999), at(1000)];
-        assert_eq!(busiest(&log, Duration::from_secs(1)), 3);
-        assert_eq!(busiest(&[], Duration::from_secs(1)), 0);
     }
 }

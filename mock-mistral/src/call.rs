@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::config::Scope;
@@ -79,7 +78,10 @@ impl Call {
             Some(Fault::ModelNotInUse) => return Err(errors::model_not_in_use(ask.model)),
             _ => {}
         }
-        let verdict = self.state.gateway.lock().unwrap().admit(&self.key, ask, Instant::now());
+        let verdict = {
+            let now = self.state.now();
+            self.state.gateway.lock().unwrap().admit(&self.key, ask, now)
+        };
         let config = &self.state.config;
         let bill = match verdict {
             Ok((admission, bill)) => {
@@ -106,7 +108,10 @@ impl Call {
                 } else {
                     "Rate limit exceeded"
                 };
-                let headers = self.state.gateway.lock().unwrap().headers(&self.key, Instant::now(), None);
+                let headers = {
+                    let now = self.state.now();
+                    self.state.gateway.lock().unwrap().headers(&self.key, now, None)
+                };
                 return Err(errors::rate_limited(message, config.retry_after, &headers));
             }
         };
@@ -126,7 +131,8 @@ impl Call {
     /// Generates `tokens` tokens (waiting as long as that takes) and charges them.
     pub async fn generate(&self, tokens: u64) {
         tokio::time::sleep(self.generation_time(tokens)).await;
-        self.state.gateway.lock().unwrap().charge(&self.key, tokens, Instant::now());
+        let now = self.state.now();
+        self.state.gateway.lock().unwrap().charge(&self.key, tokens, now);
     }
 
     /// A 200 JSON reply with the `x-ratelimit-*` headers; `query_cost` is the tokens
@@ -159,7 +165,10 @@ impl Call {
         *r.status_mut() = status;
         let h = r.headers_mut();
         h.insert("content-type", HeaderValue::from_static("application/json"));
-        let rate = self.state.gateway.lock().unwrap().headers(&self.key, Instant::now(), Some(query_cost));
+        let rate = {
+            let now = self.state.now();
+            self.state.gateway.lock().unwrap().headers(&self.key, now, Some(query_cost))
+        };
         for (k, v) in rate {
             if let (Ok(k), Ok(v)) = (k.parse::<axum::http::HeaderName>(), HeaderValue::from_str(&v)) {
                 h.insert(k, v);
@@ -185,7 +194,8 @@ impl Call {
             for (i, frame) in frames.iter().enumerate() {
                 if frame.tokens > 0 {
                     tokio::time::sleep(Duration::from_secs_f64(frame.tokens as f64 / tps)).await;
-                    state.gateway.lock().unwrap().charge(&key, frame.tokens, Instant::now());
+                    let now = state.now();
+                    state.gateway.lock().unwrap().charge(&key, frame.tokens, now);
                 }
                 let bytes = match fault {
                     Some(Fault::Truncate) if i == cut => {

@@ -98,7 +98,8 @@ async fn gate(State(state): State<Shared>, mut req: Request, next: Next) -> Resp
         req.extensions().get::<OriginalUri>().map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
     let route = format!("{} {path}", req.method());
     let arrived = Instant::now();
-    state.gateway.lock().unwrap().stats.arrived(arrived);
+    let now = state.now();
+    state.gateway.lock().unwrap().stats.arrived(now);
     let slot = Pending::default();
     let response = async {
         let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());

@@ -11,7 +11,6 @@ use axum::body::{Body, HttpBody};
 use axum::response::Response;
 use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
-use tokio::time::Instant;
 
 use crate::gateway::Admission;
 use crate::state::Shared;
@@ -32,8 +31,9 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         // Not `unwrap`: a panic while unwinding would abort the server.
+        let now = self.state.now();
         let mut gateway = self.state.gateway.lock().unwrap_or_else(PoisonError::into_inner);
-        gateway.release(&self.admission, Instant::now());
+        gateway.release(&self.admission, now);
     }
 }
 

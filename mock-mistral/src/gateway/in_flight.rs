@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
+use mistral_ratelimit::Instant;
 
 #[derive(Debug, Default)]
 pub struct InFlight {
@@ -39,7 +39,7 @@ impl InFlight {
         let mut at = self.at.clone();
         at.resize(self.busiest + 1, Duration::ZERO);
         if let Some(since) = self.since.filter(|_| self.count > 0) {
-            at[self.count] += now.saturating_duration_since(since);
+            at[self.count] += now.saturating_since(since);
         }
         // Microseconds kept: a fast mock's requests last well under a millisecond.
         at.iter().map(|d| d.as_micros() as f64 / 1000.0).collect()
@@ -47,7 +47,7 @@ impl InFlight {
 
     fn settle(&mut self, now: Instant) {
         if let (Some(since), Some(at)) = (self.since, self.at.get_mut(self.count)) {
-            *at += now.saturating_duration_since(since);
+            *at += now.saturating_since(since);
         }
         self.since = Some(now);
     }
@@ -57,9 +57,9 @@ impl InFlight {
 mod tests {
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn time_is_counted_at_each_level_from_first_admission_to_last_release() {
-        let t0 = Instant::now();
+    #[test]
+    fn time_is_counted_at_each_level_from_first_admission_to_last_release() {
+        let t0 = Instant::ZERO;
         let at = |ms| t0 + Duration::from_millis(ms);
         let mut f = InFlight::default();
         assert_eq!(f.millis(at(0)), [0.0]);

@@ -1,4 +1,4 @@
-//! The gateway in front of the models: it checks the key, enforces the workspace's
+//! The gateway in front of the models, pure (time is passed in): it checks the key, enforces the workspace's
 //! (or key's) spending limit, plan, requests per second, requests in flight, tokens
 //! per minute and tokens per month, serves at priority when it may, charges cached
 //! prompt tokens at their discount, counts what it saw, and writes the
@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::Instant;
+use mistral_ratelimit::Instant;
 
 use self::cache::PromptCache;
 pub use self::cache::{Cacheable, Message};
@@ -114,10 +114,13 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(config: Config) -> Gateway {
+    /// A gateway whose clock reads `now` as it starts: its time is passed in, so
+    /// the mock (on the wall clock) and the simulator (on a virtual one) run the
+    /// same rules.
+    pub fn new(config: Config, now: Instant) -> Gateway {
         Gateway {
             config: Arc::new(config),
-            origin: Instant::now(),
+            origin: now,
             budgets: HashMap::new(),
             models: HashMap::new(),
             stats: Stats::default(),
@@ -126,12 +129,12 @@ impl Gateway {
     }
 
     /// Forgets every budget and every statistic, requests in flight included.
-    pub fn reset(&mut self) {
+    pub fn reset(&mut self, now: Instant) {
         self.resets += 1;
         self.budgets.clear();
         self.models.clear();
         self.stats = Stats::default();
-        self.origin = Instant::now();
+        self.origin = now;
     }
 
     /// The caller's key, or `None` when it is missing or not accepted.

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use mistral_ratelimit::busiest;
+use mistral_ratelimit::Instant;
 use serde_json::{json, Value};
-use tokio::time::Instant;
 
 use super::in_flight::InFlight;
 

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use tokio::time::Instant;
 
 use crate::faults::Script;
 use crate::state::Shared;
@@ -13,12 +12,14 @@ use crate::store::Stores;
 
 /// `GET /__mock/stats`.
 pub async fn stats(State(state): State<Shared>) -> Json<Value> {
-    Json(state.gateway.lock().unwrap().stats.to_json(Instant::now()))
+    let now = state.now();
+    Json(state.gateway.lock().unwrap().stats.to_json(now))
 }
 
 /// `POST /__mock/reset`: budgets, statistics, faults and stored state start afresh.
 pub async fn reset(State(state): State<Shared>) -> StatusCode {
-    state.gateway.lock().unwrap().reset();
+    let now = state.now();
+    state.gateway.lock().unwrap().reset(now);
     *state.faults.lock().unwrap() = crate::faults::Faults::new(state.config.seed);
     *state.stores.lock().unwrap() = Stores::default();
     StatusCode::NO_CONTENT

@@ -129,7 +129,7 @@ test-sdk:
 ## server with limits of its own (no API key, no network).
 ## Options: make simulate SIM_ARGS="--help"
 simulate:
-	cargo run --quiet --release --example simulate -- $(SIM_ARGS)
+	cargo run --quiet --release -p mock-mistral --example simulate -- $(SIM_ARGS)
 
 ## The demo page (www/) on http://127.0.0.1:8787 against the mock, and the same
 ## storm in the terminal: this client beside a naive one. With MISTRAL_API_KEY set,

@@ -44,7 +44,8 @@ mock-mistral: an offline stand-in for Mistral's API.
   --request-headers W         second: x-ratelimit-{limit,remaining}-req-second;
                               minute: only x-ratelimit-limit-req-minute (--rps x 60),
                               as captures of the real API show: no reply states the
-                              per-second limit that is enforced (second)
+                              per-second limit that is enforced; none: no request
+                              limit stated at all (second)
   --prompt-count-factor F     count each prompt as ceil(tokens x F), F > 0, in the
                               limits, usage and query cost: a server that counts
                               more (F > 1) or fewer tokens than a client guesses (1.0)
@@ -72,6 +73,18 @@ pub enum Scope {
     Key,
 }
 
+/// How replies state the request limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestHeaders {
+    /// `x-ratelimit-{limit,remaining}-req-second`.
+    Second,
+    /// Only `x-ratelimit-limit-req-minute` (`--rps` × 60, no remainder), as
+    /// captures of the real API show.
+    Minute,
+    /// No request limit at all: a client learns it from 429s alone.
+    None,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub host: String,
@@ -89,8 +102,8 @@ pub struct Config {
     pub latency: (Duration, Duration),
     /// Whether responses carry `x-envoy-upstream-service-time`.
     pub timing_header: bool,
-    /// Whether the request limit is stated per second (else only per minute).
-    pub per_second_headers: bool,
+    /// How replies state the request limit.
+    pub request_headers: RequestHeaders,
     /// Prompts count as `ceil(tokens × this / 1_000_000)`: the factor in millionths,
     /// kept whole so that 1.1 × 100 is 110, not 111.
     pub prompt_factor_micros: u64,
@@ -129,7 +142,7 @@ impl Default for Config {
             api_keys: Vec::new(),
             latency: (Duration::ZERO, Duration::ZERO),
             timing_header: true,
-            per_second_headers: true,
+            request_headers: RequestHeaders::Second,
             prompt_factor_micros: 1_000_000,
             tokens_per_second: 200,
             seed: 1,
@@ -232,10 +245,11 @@ impl Config {
                     }
                 }
                 "--request-headers" => {
-                    c.per_second_headers = match value.as_str() {
-                        "second" => true,
-                        "minute" => false,
-                        other => return Err(format!("{flag}: '{other}' is not second or minute")),
+                    c.request_headers = match value.as_str() {
+                        "second" => RequestHeaders::Second,
+                        "minute" => RequestHeaders::Minute,
+                        "none" => RequestHeaders::None,
+                        other => return Err(format!("{flag}: '{other}' is not second, minute or none")),
                     }
                 }
                 "--prompt-count-factor" => c.prompt_factor_micros = micros(&flag, &value, 1e-6, 1e6)?,
@@ -302,8 +316,9 @@ mod tests {
 
     #[test]
     fn the_request_limit_is_stated_per_second_unless_told_per_minute() {
-        assert!(Config::default().per_second_headers);
-        assert!(!parse(&["--request-headers", "minute"]).unwrap().per_second_headers);
+        assert_eq!(Config::default().request_headers, RequestHeaders::Second);
+        assert_eq!(parse(&["--request-headers", "minute"]).unwrap().request_headers, RequestHeaders::Minute);
+        assert_eq!(parse(&["--request-headers", "none"]).unwrap().request_headers, RequestHeaders::None);
         assert!(parse(&["--request-headers", "hour"]).is_err());
     }
 

@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use mock_mistral::config::{Algorithm, Config, Scope};
+use mock_mistral::config::{Algorithm, Config, RequestHeaders, Scope};
 use serde_json::{json, Value};
 use support::{chat, Mock};
 
@@ -37,7 +37,8 @@ async fn concurrent_requests_get_exactly_what_a_sliding_window_allows() {
 
 #[tokio::test]
 async fn the_request_limit_may_be_stated_per_minute_only_as_the_real_api_does() {
-    let mock = Mock::start(Config { rps: 5, tpm: 60_000, per_second_headers: false, ..Config::default() }).await;
+    let mock =
+        Mock::start(Config { rps: 5, tpm: 60_000, request_headers: RequestHeaders::Minute, ..Config::default() }).await;
     let r = mock.http.post(format!("{}/v1/chat/completions", mock.url)).bearer_auth("k").json(&chat(1)).send().await;
     let headers = r.unwrap().headers().clone();
     assert_eq!(headers["x-ratelimit-limit-req-minute"], "300");

@@ -1,6 +1,7 @@
-//! The gateway in front of the models, pure (time is passed in): it checks the key, enforces the workspace's
-//! (or key's) spending limit, plan, requests per second, requests in flight, tokens
-//! per minute and tokens per month, serves at priority when it may, charges cached
+//! The gateway in front of the models, pure (time is passed in, so the simulator
+//! runs it on a virtual clock): it checks the key, enforces the workspace's (or
+//! key's) spending limit, plan, requests per second, requests in flight, tokens per
+//! minute and tokens per month, serves at priority when it may, charges cached
 //! prompt tokens at their discount, counts what it saw, and writes the
 //! `x-ratelimit-*` headers Mistral sends on JSON replies.
 
@@ -19,7 +20,7 @@ use self::cache::PromptCache;
 pub use self::cache::{Cacheable, Message};
 use self::meter::Meter;
 pub use self::stats::Stats;
-use crate::config::{Config, Scope};
+use crate::config::{Config, RequestHeaders, Scope};
 
 const MONTH: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -135,6 +136,21 @@ impl Gateway {
         self.models.clear();
         self.stats = Stats::default();
         self.origin = now;
+    }
+
+    /// From `now` on, the workspace allows `rps` requests a second and `tpm` tokens
+    /// a minute (a plan that changed: the simulator's `--server-change`). What the
+    /// windows hold stays counted.
+    pub fn set_limits(&mut self, rps: u64, tpm: u64) {
+        let config = Arc::make_mut(&mut self.config);
+        (config.rps, config.tpm) = (rps, tpm);
+        for b in self.budgets.values_mut() {
+            for (meter, capacity) in [(b.requests.as_mut(), rps), (b.tokens.as_mut(), tpm)] {
+                if let Some(m) = meter {
+                    m.capacity = capacity;
+                }
+            }
+        }
     }
 
     /// The caller's key, or `None` when it is missing or not accepted.
@@ -263,14 +279,14 @@ impl Gateway {
 
     /// The `x-ratelimit-*` headers for the key at `now`, with the request's cost.
     pub fn headers(&mut self, key: &str, now: Instant, query_cost: Option<u64>) -> Vec<(String, String)> {
-        let per_second = self.config.per_second_headers;
+        let stated = self.config.request_headers;
         let b = self.budget(key);
         let mut out = Vec::new();
-        if let Some(m) = b.requests.as_ref().filter(|_| !per_second) {
+        if let Some(m) = b.requests.as_ref().filter(|_| stated == RequestHeaders::Minute) {
             // What captures of the real API carry: a minute's figure, no remainder.
             out.push(("x-ratelimit-limit-req-minute".into(), (m.capacity * 60).to_string()));
         }
-        let requests = if per_second { b.requests.as_mut() } else { None };
+        let requests = if stated == RequestHeaders::Second { b.requests.as_mut() } else { None };
         for (meter, name) in
             [(requests, "req-second"), (b.tokens.as_mut(), "tokens-minute"), (b.month.as_mut(), "tokens-month")]
         {

@@ -50,6 +50,19 @@ impl Stats {
         *self.by_route.entry(route).or_default().entry(status).or_default() += 1;
     }
 
+    /// Requests refused by a limit.
+    pub fn refused(&self) -> u64 {
+        self.rate_limited
+    }
+
+    /// The most requests admitted in any second and tokens charged in any minute,
+    /// counting only what came from `start` on.
+    pub fn busiest_from(&self, start: Instant) -> (u64, u64) {
+        let admitted: Vec<_> = self.admitted.iter().filter(|t| **t >= start).map(|t| (*t, 1)).collect();
+        let tokens: Vec<_> = self.tokens.iter().filter(|(t, _)| *t >= start).copied().collect();
+        (busiest(&admitted, Duration::from_secs(1)), busiest(&tokens, Duration::from_secs(60)))
+    }
+
     pub fn to_json(&self, now: Instant) -> Value {
         let ones = |v: &[Instant]| v.iter().map(|t| (*t, 1)).collect::<Vec<_>>();
         let second = Duration::from_secs(1);

@@ -130,7 +130,7 @@ pub fn summary(sim: &Sim) {
     } else {
         println!("  makespan           {:.1} s   (the server's limits changed: no oracle)", makespan.as_secs_f64());
     }
-    println!("  429s               {}   (retries {})", sim.server.rejected, sim.retries());
+    println!("  429s               {}   (retries {})", sim.server.rejected(), sim.retries());
     println!("  busiest 1 s        {busiest_req} requests   (server limit {})", o.server_rps);
     println!("  busiest 60 s       {busiest_tok} tokens   (server limit {})", o.server_tpm);
     for l in &status.lanes {

@@ -14,7 +14,9 @@ use mistral_ratelimit::{
 };
 
 use crate::options::Options;
-use crate::server::{Answer, Limits, Server};
+use mock_mistral::gateway::Admission;
+
+use crate::server::{Arrival, Limits, Server};
 
 pub struct Request {
     /// The prompt as the server counts it.
@@ -31,7 +33,10 @@ enum Event {
     Wake,
     Woke(usize),
     Arrive(usize),
-    Respond(usize, Answer),
+    /// The server has produced the reply: its completion is charged.
+    Complete(usize, Admission, Duration),
+    /// The reply reaches the client.
+    Respond(usize, u16, Vec<(String, String)>, String),
     Sample,
 }
 
@@ -150,7 +155,8 @@ impl Sim {
                 }
                 Event::Woke(i) => self.feed(i, Input::Woke, now),
                 Event::Arrive(i) => self.arrive(i, now),
-                Event::Respond(i, answer) => self.respond(i, answer, now),
+                Event::Complete(i, admission, processing) => self.complete(i, &admission, processing, now),
+                Event::Respond(i, status, headers, body) => self.respond(i, status, headers, &body, now),
                 Event::Sample => {
                     let status = self.state.limiter().status(now);
                     self.samples.push(Sample { at: now, status, sent: self.sent, rate_limited: self.rate_limited });
@@ -238,23 +244,28 @@ impl Sim {
 
     fn arrive(&mut self, i: usize, now: Instant) {
         let (prompt, completion) = (self.requests[i].prompt, self.requests[i].completion);
-        let answer = self.server.arrive(now, prompt, completion);
-        let back = self.transit();
-        let at = match &answer {
-            Answer::Ok { processing, .. } => now + *processing + back,
-            Answer::RateLimited { .. } => now + back,
-        };
-        self.at(at, Event::Respond(i, answer));
+        match self.server.arrive(now, prompt, completion) {
+            Arrival::Admitted { processing, admission } => {
+                self.at(now + processing, Event::Complete(i, admission, processing));
+            }
+            Arrival::RateLimited { headers, body } => {
+                let back = self.transit();
+                self.at(now + back, Event::Respond(i, 429, headers, body));
+            }
+        }
     }
 
-    fn respond(&mut self, i: usize, answer: Answer, now: Instant) {
-        let (status, headers, body) = match answer {
-            Answer::Ok { headers, body, .. } => (200, headers, body),
-            Answer::RateLimited { headers, body } => {
-                self.rate_limited += 1;
-                (429, headers, body)
-            }
-        };
+    fn complete(&mut self, i: usize, admission: &Admission, processing: Duration, now: Instant) {
+        let (prompt, completion) = (self.requests[i].prompt, self.requests[i].completion);
+        let (headers, body) = self.server.complete(now, admission, processing, prompt, completion);
+        let back = self.transit();
+        self.at(now + back, Event::Respond(i, 200, headers, body));
+    }
+
+    fn respond(&mut self, i: usize, status: u16, headers: Vec<(String, String)>, body: &str, now: Instant) {
+        if status == 429 {
+            self.rate_limited += 1;
+        }
         let mut call = self.requests[i].call.take().expect("a response follows a send");
         let action = call.step(
             Input::Head { status, headers },
@@ -263,6 +274,6 @@ impl Sim {
         );
         assert!(matches!(action, Action::ReadBody), "a reply's body is read: {action:?}");
         self.requests[i].call = Some(call);
-        self.feed(i, Input::Body(&body), now);
+        self.feed(i, Input::Body(body), now);
     }
 }

@@ -38,7 +38,7 @@ fn a_server_that_counts_more_than_estimated_is_learned_after_the_first_replies()
         // gone from every window that starts after the second minute.
         let (_, tokens) = s.server.busiest_windows_from(Instant::ZERO + Duration::from_secs(120));
         assert!(tokens <= 100_000, "factor {factor}: {tokens} tokens charged in one minute");
-        assert!(s.server.rejected <= 2, "factor {factor}: {} 429s", s.server.rejected);
+        assert!(s.server.rejected() <= 2, "factor {factor}: {} 429s", s.server.rejected());
     }
 }
 
@@ -53,7 +53,7 @@ fn a_request_bound_workload_uses_the_whole_budget_with_no_429() {
             "--requests 60 --rps 5 --server-rps 5 --tpm 10000000 --server-tpm 10000000 --prompt-tokens 10-50 \
              --max-tokens 20 --batch-every 0 --latency-ms {latency}"
         ));
-        assert_eq!(s.server.rejected, 0, "{latency}");
+        assert_eq!(s.server.rejected(), 0, "{latency}");
         let use_ = report::budget_use(&s);
         assert!(use_ >= least, "{latency}: budget use {use_:.3}");
     }
@@ -70,11 +70,11 @@ fn a_request_limit_configured_too_high_is_learned_from_429s() {
         )
     };
     let right = run(&args(5));
-    assert_eq!(right.server.rejected, 0);
+    assert_eq!(right.server.rejected(), 0);
     for (rps, most_429s) in [(10, 12), (50, 60)] {
         let s = run(&args(rps));
         assert!(s.requests.iter().all(|r| r.done.is_some()), "{rps}: every call completed");
-        let refused = s.server.rejected;
+        let refused = s.server.rejected();
         // Twice too high: 2% of the calls at most. Ten times: the first burst's
         // excess (what was sent before any 429 came back), then almost nothing.
         assert!(refused <= most_429s, "{rps} configured: {refused} 429s");
@@ -95,7 +95,7 @@ fn a_token_limit_configured_too_high_meets_no_burst_of_429s() {
              --max-tokens 100 {NO_PER_SECOND_HEADER}"
         ));
         assert!(s.requests.iter().all(|r| r.done.is_some()));
-        assert!(s.server.rejected <= 6, "{tpm} configured: {} 429s", s.server.rejected);
+        assert!(s.server.rejected() <= 6, "{tpm} configured: {} 429s", s.server.rejected());
         let use_ = report::budget_use(&s);
         assert!(use_ >= 0.9, "{tpm} configured: budget use {use_:.3}");
     }
@@ -116,7 +116,7 @@ fn a_limit_cut_mid_run_is_found_within_a_few_windows() {
     assert!(s.requests.iter().all(|r| r.done.is_some()));
     let found = reached(&s, 30.0, |l| l <= 5).expect("the cut is found");
     assert!(found < 33.0, "found at {found:.1} s");
-    assert!(s.server.rejected <= 20, "{} 429s", s.server.rejected);
+    assert!(s.server.rejected() <= 20, "{} 429s", s.server.rejected());
 }
 
 #[test]
@@ -132,5 +132,5 @@ fn a_limit_raised_mid_run_is_climbed_by_probing() {
     let top = reached(&s, 30.0, |l| l >= 10).expect("the raise is climbed");
     assert!(first < 30.0 + 33.0, "first step at {first:.1} s");
     assert!(top - first < 60.0, "climbed from {first:.1} s to {top:.1} s");
-    assert!(s.server.rejected <= 15, "{} 429s", s.server.rejected);
+    assert!(s.server.rejected() <= 15, "{} 429s", s.server.rejected());
 }

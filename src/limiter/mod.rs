@@ -387,13 +387,6 @@ impl Limiter {
         self.core.borrow_mut().margin.observe_departure(delay, now);
     }
 
-    /// A reply's head came at `now`, `rtt` after its request was sent; `upstream`
-    /// is the processing time the server reported, if it did. The arrival margin
-    /// is learned from these (see [`MarginPolicy`]).
-    pub fn observe_round_trip(&self, rtt: Duration, upstream: Option<Duration>, now: Instant) {
-        self.core.borrow_mut().margin.observe_round_trip(rtt, upstream, now);
-    }
-
     /// The workspace lanes a shared budget may divide (configured, with windows up
     /// to an hour), and the cap on requests in flight as a lane with no window
     /// ([`LaneSpec::requests_in_flight`]): each with what it holds now and the
@@ -448,6 +441,13 @@ impl Ticket {
     /// may be before it was polled).
     pub fn admitted_at(&self) -> Instant {
         self.core.borrow().admitted_at(self.id)
+    }
+
+    /// Its reply's head (a 429's too) came at `now`, `rtt` after it left; `upstream`
+    /// is the processing time the server reported, if it did. The arrival margin
+    /// is learned from these (see [`MarginPolicy`]). Before [`Ticket::answered`].
+    pub fn round_trip(&self, rtt: Duration, upstream: Option<Duration>, now: Instant) {
+        self.core.borrow_mut().round_trip(self.id, rtt, upstream, now);
     }
 
     /// The server answered with something other than a 429 (its head, before the

@@ -340,9 +340,11 @@ impl Call {
         let at = now.at;
         let rtt = at - self.sent_at;
         let upstream = upstream_time(&headers);
-        state.limiter().observe_round_trip(rtt, upstream, at);
-        if let Some(t) = self.ticket.as_ref().filter(|_| status != 429) {
-            t.answered(upstream, at);
+        if let Some(t) = &self.ticket {
+            t.round_trip(rtt, upstream, at);
+            if status != 429 {
+                t.answered(upstream, at);
+            }
         }
         if !(200..300).contains(&status) {
             self.head = Some((status, headers));

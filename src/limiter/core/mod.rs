@@ -451,6 +451,13 @@ impl Core {
         (self.close(id, 0, 0, now), refused)
     }
 
+    /// A reply's head (a 429's too) came at `now`, `rtt` after the request left:
+    /// the margin learns from it, knowing whether the request left while warming.
+    pub(crate) fn round_trip(&mut self, id: u64, rtt: Duration, upstream: Option<Duration>, now: Instant) {
+        let connecting = self.bookings.get(&id).is_some_and(|b| b.left_warming.is_some());
+        self.margin.observe_round_trip(rtt, upstream, connecting, now);
+    }
+
     /// The server answered the request with something other than a 429.
     /// Its reply's head came at `now`, so it reached the server by then, less the
     /// time the server says it took (`upstream`). A request that left while the

@@ -39,7 +39,9 @@
 //! measured, not guessed, so `initial` need only cover the set-up. A reply that
 //! says how long the server took shows what the network added to its round trip,
 //! set-up included: twice the most any such reply showed bounds the warm-up
-//! margin from then on, so a slow model does not pass for a slow network.
+//! margin from then on, so a slow model does not pass for a slow network. After
+//! [`IDLE`] without a reply the connections may have closed, and the warm-up
+//! begins anew: a burst after a pause sets them up again.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -56,6 +58,10 @@ pub(crate) const CALM: usize = 128;
 pub(crate) const LOOP_MEMORY: Duration = Duration::from_secs(1);
 /// How long after one surprise 429 others are of the same bunching.
 pub(crate) const BUNCHING: Duration = Duration::from_secs(1);
+/// How long without a reply before the connections may have closed (Node's
+/// `fetch` closes one idle for 4 s): the next requests may each set one up
+/// again, as at the start, so the warm-up begins anew.
+pub(crate) const IDLE: Duration = Duration::from_secs(4);
 
 /// How the arrival margin is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,7 +130,9 @@ pub(crate) struct Margin {
     network: Recent,
     /// The most a reply's network time was while warming up, if one said.
     set_up: Option<Duration>,
+    /// Replies since the warm-up began (at the start, or after [`IDLE`]).
     replies: usize,
+    last_reply: Option<Instant>,
     calm: usize,
     /// When the floor last doubled.
     widened: Option<Instant>,
@@ -139,6 +147,7 @@ impl Margin {
             network: Recent::default(),
             set_up: None,
             replies: 0,
+            last_reply: None,
             calm: 0,
             widened: None,
         }
@@ -167,6 +176,15 @@ impl Margin {
         self.replies < WARM_UP && open >= self.replies
     }
 
+    /// Time passed to `now`: after [`IDLE`] without a reply, the warm-up begins
+    /// anew.
+    pub(crate) fn pass(&mut self, now: Instant) {
+        if self.last_reply.is_some_and(|t| now.saturating_since(t) >= IDLE) {
+            self.replies = 0;
+            self.last_reply = None;
+        }
+    }
+
     /// An attempt left at `now`, `delay` after the limiter admitted it.
     pub(crate) fn observe_departure(&mut self, delay: Duration, now: Instant) {
         self.departures.forget_before(now.saturating_sub(LOOP_MEMORY));
@@ -183,7 +201,9 @@ impl Margin {
         connecting: bool,
         now: Instant,
     ) {
+        self.pass(now);
         self.replies = self.replies.saturating_add(1);
+        self.last_reply = Some(now);
         if let Some(up) = upstream {
             let network = rtt.saturating_sub(up);
             if !connecting {
@@ -287,6 +307,22 @@ mod tests {
         assert_eq!(m.current(0), ms(15), "the set-up is not the transit of a request on a connection made");
         m.observe_round_trip(ms(130), Some(ms(100)), false, Instant::ZERO);
         assert_eq!(m.current(0), ms(28), "the transit's own spread stands");
+    }
+
+    #[test]
+    fn after_a_pause_without_replies_the_warm_up_begins_anew() {
+        let mut m = Margin::new(policy(15, 100, 500));
+        let at = |s: f64| Instant::ZERO + Duration::from_secs_f64(s);
+        for i in 0..WARM_UP {
+            m.observe_round_trip(ms(130), Some(ms(100)), true, at(i as f64 * 0.1));
+        }
+        m.pass(at(3.0));
+        assert!(!m.warming(BURST), "connections a reply came through 2.3 s ago are open");
+        m.pass(at(0.7) + IDLE);
+        assert!(m.warming(0), "after a pause, a request may set one up again");
+        assert_eq!(m.current(0), ms(60), "held for twice the set-up seen");
+        m.observe_round_trip(ms(130), Some(ms(100)), true, at(5.0));
+        assert!(!m.warming(0) && m.warming(1), "one reply: one connection known open");
     }
 
     #[test]

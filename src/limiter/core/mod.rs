@@ -141,6 +141,7 @@ impl Core {
     /// Moves time forward to `now` (never back) and returns the instant to use.
     fn advance(&mut self, now: Instant) -> Instant {
         self.now = self.now.max(now);
+        self.margin.pass(self.now);
         self.lanes.expire(self.now);
         for i in 0..self.lanes.lanes.len() {
             if self.lanes.lanes[i].probe_due(self.now) {

@@ -37,7 +37,9 @@ test("auto against a server that counts arrivals: no cap on requests in flight, 
   console.log(`rate server, rate: ${line(rate)}\nrate server, auto: ${line(auto)}`);
   assert.equal(auto.status.inFlightLimit, null);
   assert.ok(auto.refused <= 1, `${auto.refused} 429s`);
-  assert.ok(auto.ms <= rate.ms * 1.05, `auto ${auto.ms} ms, rate ${rate.ms} ms`);
+  // The 429 allowed costs what any 429 does (its retry, and a window the lane
+  // slows for): a second, which alone took a run of 21 s past 5%.
+  assert.ok(auto.ms <= rate.ms * 1.05 + 1000 * auto.refused, `auto ${auto.ms} ms with ${auto.refused} 429s, rate ${rate.ms} ms`);
 });
 
 test("a reading that does not exist is refused, naming the four there are", () => {

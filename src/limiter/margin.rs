@@ -132,6 +132,7 @@ pub(crate) struct Margin {
     set_up: Option<Duration>,
     /// Replies since the warm-up began (at the start, or after [`IDLE`]).
     replies: usize,
+    /// When the last reply came: a pause after it may have closed connections.
     last_reply: Option<Instant>,
     calm: usize,
     /// When the floor last doubled.

@@ -76,12 +76,7 @@ impl Inner {
         futures_util::pin_mut!(work);
         // A call queued for admission is demand an ask should follow at once, not
         // at the next renewal (the wait below looks again only when one is due).
-        // At once, but after the calls started beside it have queued too: a burst
-        // starts its calls in one turn of the event loop, and an ask composed by
-        // the first said it wanted one, so that holder waited a quarter second for
-        // a second ask while those that joined after it took the lane.
-        let (inner, beside) = (self.clone(), budget.clone());
-        wasm_bindgen_futures::spawn_local(async move { inner.ask_beside(&beside) });
+        self.ask_beside(&budget);
         loop {
             let now = js::now();
             let wait = budget.next_look(now).saturating_since(now).max(Duration::from_millis(10));

@@ -169,6 +169,12 @@ impl Margin {
         learned.max(least).min(self.ceiling())
     }
 
+    /// The least network time (round trip less the server's time) of the
+    /// recent replies that said the server's time, if any did.
+    pub(crate) fn least_network(&self) -> Option<Duration> {
+        self.network.0.iter().map(|s| s.1).min()
+    }
+
     /// Fewer than [`WARM_UP`] replies are in, and a request sent now, with `open`
     /// others on the wire, may need a connection of its own: no more replies have
     /// come than requests are open, so every connection a reply came through

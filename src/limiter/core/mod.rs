@@ -37,14 +37,21 @@ pub(crate) struct Booking {
     arrival: u64,
     model: Option<Rc<str>>,
     slots: Vec<Booked>,
-    /// When it left, if that was during the margin's warm-up (see [`Core::answered`]).
-    left_warming: Option<Instant>,
+    /// The latest arrival its slots allow for: when they count from, plus the
+    /// margin they are held for beyond the window.
+    covers: Instant,
+    /// When it left, once it has (see [`Core::answered`]).
+    left: Option<Instant>,
+    /// It left during the margin's warm-up: it may have waited for a connection.
+    left_warming: bool,
 }
 
 impl Booking {
     /// Moves its costs to entries booked at `now`, each held for `hold(window)`
     /// of its lane: they count from a later instant than they were admitted at.
+    /// (`hold` of a window of zero is how far past `now` an arrival is covered.)
     fn rebook(&mut self, lanes: &mut LaneSet, now: Instant, hold: impl Fn(Duration) -> Duration) {
+        self.covers = now + hold(Duration::ZERO);
         for b in &mut self.slots {
             let lane = &mut lanes.lanes[b.lane];
             let cost = lane.spec.cost_of(self.tokens);
@@ -257,13 +264,18 @@ impl Core {
     }
 
     fn admit(&mut self, now: Instant, load: Load<'_>, arrival: u64) -> u64 {
-        let slots = self.lanes.book(now, self.margin.current(self.sent.open()), load);
+        let margin = self.margin.current(self.sent.open());
+        let slots = self.lanes.book(now, margin, load);
         for b in &slots {
             self.lanes.lanes[b.lane].note_fill();
         }
         let id = self.id();
         let model = load.model.map(Rc::from);
-        self.bookings.insert(id, Booking { tokens: load.tokens, at: now, arrival, model, slots, left_warming: None });
+        let covers = now + margin;
+        self.bookings.insert(
+            id,
+            Booking { tokens: load.tokens, at: now, arrival, model, slots, covers, left: None, left_warming: false },
+        );
         self.counters.admitted += 1;
         id
     }
@@ -455,30 +467,43 @@ impl Core {
     /// A reply's head (a 429's too) came at `now`, `rtt` after the request left:
     /// the margin learns from it, knowing whether the request left while warming.
     pub(crate) fn round_trip(&mut self, id: u64, rtt: Duration, upstream: Option<Duration>, now: Instant) {
-        let connecting = self.bookings.get(&id).is_some_and(|b| b.left_warming.is_some());
+        let connecting = self.bookings.get(&id).is_some_and(|b| b.left_warming);
         self.margin.observe_round_trip(rtt, upstream, connecting, now);
     }
 
     /// The server answered the request with something other than a 429.
     /// Its reply's head came at `now`, so it reached the server by then, less the
-    /// time the server says it took (`upstream`). A request that left while the
-    /// first connections were being set up (and the event loop was busy starting
-    /// every other call) can arrive much later than it left, later than the
-    /// warm-up margin allows: its costs are then held from that latest arrival
-    /// instead, but never from more than the margin's ceiling after it left. Later
-    /// requests are left to the margin: a round trip is mostly the server's work.
+    /// time the server says it took (`upstream`). A request can reach the server
+    /// later after leaving than the margin allows: one that left while the first
+    /// connections were being set up, or one a browser sent only once its main
+    /// thread was free again (tens of ms in Firefox while another tab of the same
+    /// site renders). Its costs are then held from that latest arrival instead,
+    /// never more than the margin's ceiling after it left, so that the requests
+    /// after it wait for it to leave the server's window.
+    ///
+    /// Once warm, what counts is how much later than the others it may have
+    /// arrived: its network time (round trip less `upstream`) above the least
+    /// of late (the fastest round trip went fast both ways, as the margin
+    /// assumes). Without `upstream` a round trip is mostly the server's work, and
+    /// only a request that left while warming is held so, by its whole round trip.
     pub(crate) fn answered(&mut self, id: u64, upstream: Option<Duration>, now: Instant) {
         let now = self.advance(now);
         self.sent.accept(id, now);
-        let margin = self.margin.current(self.sent.open());
         let ceiling = self.margin.ceiling();
+        let quickest = self.margin.least_network();
         let Some(booking) = self.bookings.get_mut(&id) else { return };
-        let Some(left) = booking.left_warming.take() else { return };
-        let late = now.saturating_since(left).saturating_sub(upstream.unwrap_or_default()).min(ceiling);
-        if late <= margin {
+        let Some(left) = booking.left else { return };
+        let network = now.saturating_since(left).saturating_sub(upstream.unwrap_or_default());
+        let late = match upstream {
+            _ if booking.left_warming => network,
+            Some(_) => network.saturating_sub(quickest.unwrap_or(network)),
+            None => return,
+        };
+        let latest = left + late.min(ceiling);
+        if latest <= booking.covers {
             return;
         }
-        booking.rebook(&mut self.lanes, now, |window| (left + late + window).saturating_since(now));
+        booking.rebook(&mut self.lanes, now, |window| (latest + window).saturating_since(now));
     }
 
     /// A client starts: each configured limit no reply has stated spends half,
@@ -535,7 +560,8 @@ impl Core {
         }
         let Some(booking) = self.bookings.get_mut(&id) else { return };
         self.sent.record(now, id, booking.model.clone());
-        booking.left_warming = warming.then_some(now);
+        booking.left = Some(now);
+        booking.left_warming = warming;
         if now <= booking.at {
             return;
         }

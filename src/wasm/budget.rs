@@ -54,6 +54,11 @@ impl Budget {
         }
     }
 
+    /// Whether no ask has gone yet.
+    pub fn never_asked(&self) -> bool {
+        self.holder.borrow().counts().0 == 0
+    }
+
     /// Tells the coordinator of requests in flight above the share that have
     /// ended, and waits (up to [`TELL_WAIT`]) for the ask on its way, this one or
     /// one sent before (it may have left before they ended, or from this call's

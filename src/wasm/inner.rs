@@ -76,7 +76,16 @@ impl Inner {
         futures_util::pin_mut!(work);
         // A call queued for admission is demand an ask should follow at once, not
         // at the next renewal (the wait below looks again only when one is due).
-        self.ask_beside(&budget);
+        // A holder's very first ask waits for the rest of the burst to queue: a
+        // burst starts its calls in one turn of the event loop, and an ask the
+        // first composed said it wanted one, so its holder waited a quarter
+        // second to ask again while those that asked after it took the lane.
+        if budget.never_asked() {
+            let (inner, beside) = (self.clone(), budget.clone());
+            wasm_bindgen_futures::spawn_local(async move { inner.ask_beside(&beside) });
+        } else {
+            self.ask_beside(&budget);
+        }
         loop {
             let now = js::now();
             let wait = budget.next_look(now).saturating_since(now).max(Duration::from_millis(10));

@@ -51,6 +51,14 @@ const CLEAR_SLACK_MS: u64 = 50;
 /// tests/budget.rs).
 const FIRST_PART_RENEW_MS: u64 = 50;
 
+/// How long after its first ask a holder counts as just joined: one that holds
+/// more than it would beside one more holder renews at the busy pace meanwhile.
+/// Processes of a fleet start tens of ms apart; the first to come back for the
+/// rest of its first part took the whole lane, and those that asked a few ms
+/// later waited for its steady renewal, seconds later (a third of the 3 x 20
+/// bursts on Redis ran at 0.87-0.89 of the limit so).
+const JOINING_MS: u64 = 2000;
+
 /// How long a lease may be made to last, in ms: at least a second (shorter, it
 /// would lapse between a holder's asks), at most an hour.
 pub const LEASE_MS: std::ops::RangeInclusive<u64> = 1000..=3_600_000;
@@ -107,6 +115,9 @@ struct Holding {
     /// The `seq` of the latest ask it answered.
     #[serde(default)]
     seq: u64,
+    /// When it first asked, in ms (a state stored before this was kept: long ago).
+    #[serde(default)]
+    joined: u64,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -194,6 +205,7 @@ impl Coordinator {
             asked: now,
             short_since: None,
             seq: 0,
+            joined: now,
         });
         holding.asked = now;
         holding.seq = ask.seq;
@@ -327,6 +339,7 @@ impl Coordinator {
         let live = self.holders.len() as u64;
         let h = self.holders.get_mut(asker).unwrap_or_else(|| unreachable!("the asker was just inserted"));
         let (counted, fair_share) = (h.counted[l], fair(asker, h));
+        let joining = now < h.joined.saturating_add(JOINING_MS);
         // While someone starves, no one grows past its fair part; in a contended
         // lane, one with nothing waiting claims nothing more.
         let target = if starving {
@@ -353,8 +366,8 @@ impl Coordinator {
         let policy = self.policy;
         let renew_ms = if counted == 0 && share > 0 && short {
             FIRST_PART_RENEW_MS
-        } else if starving || share < fair_share {
-            // Shares are moving.
+        } else if starving || share < fair_share || (joining && share > limit.div_ceil(live + 1)) {
+            // Shares are moving, or may be about to (see [`JOINING_MS`]).
             policy.busy_renew_ms
         } else if share > limit.div_ceil(live) {
             // More than an equal split: another holder may start wanting at any

@@ -26,6 +26,25 @@ fn a_newcomer_takes_a_quarter_then_comes_back_at_once_for_the_rest() {
 }
 
 #[test]
+fn a_holder_that_just_joined_and_took_the_lane_comes_back_soon() {
+    let policy = CoordinatorPolicy::default();
+    let mut c = Coordinator::new(policy);
+    c.lease(&ask("a", 0, 0, 20), 0);
+    let whole = c.lease(&ask("a", 0, 2, 20), FIRST_PART_RENEW_MS);
+    assert_eq!((whole.shares[0], whole.renew_ms), (5, policy.busy_renew_ms), "others starting with it may be asking");
+    // Those others came a few ms late: its next ask hears of them.
+    c.lease(&ask("b", 0, 0, 20), 60);
+    let lowered = c.lease(&ask("a", 5, 5, 20), FIRST_PART_RENEW_MS + policy.busy_renew_ms);
+    assert!(lowered.shares[0] < 5, "lowered to its part: {:?}", lowered.shares);
+    // Long after it joined, alone with the lane, it renews at the steady pace.
+    let mut c = Coordinator::new(policy);
+    c.lease(&ask("a", 0, 0, 20), 0);
+    c.lease(&ask("a", 0, 2, 20), FIRST_PART_RENEW_MS);
+    let steady = c.lease(&ask("a", 5, 5, 20), JOINING_MS);
+    assert!(steady.renew_ms > policy.soon_renew_ms, "renews in {} ms", steady.renew_ms);
+}
+
+#[test]
 fn newcomers_at_the_same_moment_all_get_a_first_part() {
     let mut c = Coordinator::new(CoordinatorPolicy::default());
     let firsts: Vec<u64> = ["a", "b", "c"].iter().map(|h| c.lease(&ask(h, 0, 0, 20), 0).shares[0]).collect();

@@ -47,16 +47,15 @@ pub(crate) struct Booking {
 }
 
 impl Booking {
-    /// Moves its costs to entries booked at `now`, each held for `hold(window)`
-    /// of its lane: they count from a later instant than they were admitted at.
-    /// (`hold` of a window of zero is how far past `now` an arrival is covered.)
-    fn rebook(&mut self, lanes: &mut LaneSet, now: Instant, hold: impl Fn(Duration) -> Duration) {
-        self.covers = now + hold(Duration::ZERO);
+    /// Moves its costs to entries booked at `now` that cover an arrival as late
+    /// as `covers`: each is held until a window of its lane after that.
+    fn rebook(&mut self, lanes: &mut LaneSet, now: Instant, covers: Instant) {
+        self.covers = covers;
         for b in &mut self.slots {
             let lane = &mut lanes.lanes[b.lane];
             let cost = lane.spec.cost_of(self.tokens);
             lane.refund(b.slot, cost);
-            b.slot = lane.book(now, cost, hold(lane.spec.window));
+            b.slot = lane.book(now, cost, (covers + lane.spec.window).saturating_since(now));
         }
     }
 }
@@ -483,8 +482,8 @@ impl Core {
     ///
     /// Once warm, what counts is how much later than the others it may have
     /// arrived: its network time (round trip less `upstream`) above the least
-    /// of late (the fastest round trip went fast both ways, as the margin
-    /// assumes). Without `upstream` a round trip is mostly the server's work, and
+    /// of the recent replies (the fastest round trip went fast both ways, as the
+    /// margin assumes). Without `upstream` a round trip is mostly the server's work, and
     /// only a request that left while warming is held so, by its whole round trip.
     pub(crate) fn answered(&mut self, id: u64, upstream: Option<Duration>, now: Instant) {
         let now = self.advance(now);
@@ -503,7 +502,7 @@ impl Core {
         if latest <= booking.covers {
             return;
         }
-        booking.rebook(&mut self.lanes, now, |window| (latest + window).saturating_since(now));
+        booking.rebook(&mut self.lanes, now, latest);
     }
 
     /// A client starts: each configured limit no reply has stated spends half,
@@ -565,7 +564,7 @@ impl Core {
         if now <= booking.at {
             return;
         }
-        booking.rebook(&mut self.lanes, now, |window| window + margin);
+        booking.rebook(&mut self.lanes, now, now + margin);
     }
 
     pub(crate) fn admitted_at(&self, id: u64) -> Instant {

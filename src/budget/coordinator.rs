@@ -16,6 +16,9 @@ const MOST_LANES: usize = 8;
 /// until a lease expires.
 const MOST_HOLDERS: usize = 1024;
 
+/// The most steps of an ask's clearing a coordinator reads per lane.
+const MOST_STEPS: usize = 8;
+
 /// Lease lengths and renewal pace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -231,7 +234,17 @@ impl Coordinator {
                 if held > applied {
                     let window = self.lanes[l].window_ms;
                     let clear = ask.clear_ms.get(i).copied().unwrap_or(window).min(window);
-                    self.cool(l, held - applied, now.saturating_add(clear).saturating_add(CLEAR_SLACK_MS));
+                    let at = |ms: u64| now.saturating_add(ms.min(clear)).saturating_add(CLEAR_SLACK_MS);
+                    // What is above each step frees at that step; steps out of
+                    // order (a holder may say anything) are skipped.
+                    let mut above = held;
+                    for &[ms, level] in ask.clear_steps.get(i).map_or(&[][..], Vec::as_slice).iter().take(MOST_STEPS) {
+                        if (applied..above).contains(&level) {
+                            self.cool(l, above - level, at(ms));
+                            above = level;
+                        }
+                    }
+                    self.cool(l, above - applied, at(clear));
                 }
                 holding.counted[l] = applied;
             }
@@ -323,6 +336,7 @@ impl Coordinator {
             .collect();
         let next_dry = drying.iter().map(|&(dry, _)| dry).min();
         let cooling = self.cooling_on(l);
+        let next_cooled = self.cooling.iter().filter(|c| c.lane == l).map(|c| c.until).min();
         let free = limit.saturating_sub(self.counted(l)).saturating_sub(cooling);
         // Those short of what they want wait in line (least held first, then
         // longest short): only as many as capacity may soon come free for come
@@ -364,6 +378,10 @@ impl Coordinator {
         h.counted[l] = h.counted[l].max(share);
         let short = share < h.want[l].min(limit);
         let policy = self.policy;
+        // Back as the next amount cools, if sooner: a queue that ran dry frees
+        // its window call by call.
+        let cooled_in =
+            next_cooled.filter(|_| short && in_reach).map(|until| until.saturating_sub(now).max(FIRST_PART_RENEW_MS));
         let renew_ms = if counted == 0 && share > 0 && short {
             FIRST_PART_RENEW_MS
         } else if starving || share < fair_share || (joining && share > limit.div_ceil(live + 1)) {
@@ -373,8 +391,10 @@ impl Coordinator {
             // More than an equal split: another holder may start wanting at any
             // moment, and can be given its part only once this one hears of it.
             policy.soon_renew_ms
-        } else if short && in_reach && (free > share.saturating_sub(counted) || cooling > 0) {
+        } else if short && in_reach && free > share.saturating_sub(counted) {
             policy.soon_renew_ms
+        } else if let Some(cooled_in) = cooled_in {
+            cooled_in.min(policy.soon_renew_ms)
         } else if let Some(dry) = next_dry.filter(|_| short && in_reach) {
             dry.saturating_sub(now).max(policy.soon_renew_ms).min(policy.renew_ms)
         } else {
@@ -466,6 +486,9 @@ impl Coordinator {
     /// thousandth of the window of each other are kept as one (freed at the
     /// later time), so that holders dying through a month keep the list short.
     fn cool(&mut self, l: usize, amount: u64, until: u64) {
+        if amount == 0 {
+            return;
+        }
         let near = self.lanes[l].window_ms / 1000;
         match self.cooling.iter_mut().find(|c| c.lane == l && c.until.abs_diff(until) <= near) {
             Some(c) => {

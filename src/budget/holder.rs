@@ -15,6 +15,10 @@ const LEAST_GAP: Duration = Duration::from_millis(250);
 /// How long after a failed ask the next may go.
 const RETRY: Duration = Duration::from_secs(1);
 
+/// In how many parts an ask says its window clears above its share (see
+/// [`Ask::clear_steps`]): a lane of a few requests frees call by call.
+const CLEAR_STEPS: u64 = 4;
+
 /// An ask unanswered this long has failed (in Workers, the request that sent it
 /// may have ended, and its answer with it).
 pub const ASK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -225,11 +229,20 @@ impl Holder {
         self.deferred = false;
         self.asks += 1;
         self.seq += 1;
-        let clear_ms = self
+        let in_ms = |i: usize, level: u64| clear(i, level).saturating_since(now).as_millis() as u64;
+        let clear_ms = self.applied.iter().enumerate().map(|(i, a)| in_ms(i, *a)).collect();
+        let clear_steps = self
             .applied
             .iter()
+            .zip(&held)
             .enumerate()
-            .map(|(i, a)| clear(i, *a).saturating_since(now).as_millis() as u64)
+            .map(|(i, (&applied, &held))| {
+                let above = held.saturating_sub(applied);
+                let mut levels: Vec<u64> =
+                    (1..CLEAR_STEPS).map(|k| applied + above * (CLEAR_STEPS - k) / CLEAR_STEPS).collect();
+                levels.dedup();
+                levels.into_iter().filter(|&level| level > applied).map(|level| [in_ms(i, level), level]).collect()
+            })
             .collect();
         self.reported = held.clone();
         Ask {
@@ -239,6 +252,7 @@ impl Holder {
             held,
             applied: self.applied.clone(),
             clear_ms,
+            clear_steps,
             want,
             epoch: self.epoch,
         }
@@ -382,6 +396,26 @@ mod tests {
         assert!(!h.due(at(300), &[0], &[4]), "in a contended budget, the coordinator says when");
         assert!(h.due(at(5020), &[0], &[0]), "renewal");
         assert_eq!(h.shares(at(15_000)), vec![0], "expired counting from when the ask left");
+    }
+
+    #[test]
+    fn a_queue_that_ran_dry_says_when_each_part_of_its_window_clears() {
+        let mut h = Holder::new("a");
+        h.ask(vec![RPS5], vec![0], vec![3], |_, _| Instant::ZERO, at(0));
+        h.granted(&grant(4), at(20));
+        // Its window holds 3 calls, sent 100 ms apart; its queue ran dry.
+        let clear = |_: usize, level: u64| at(1000 + 100 * (3 - level.min(3)));
+        let dry = h.ask(vec![RPS5], vec![3], vec![3], clear, at(500));
+        assert_eq!(dry.applied, vec![0], "given back");
+        assert_eq!((dry.clear_steps, dry.clear_ms), (vec![vec![[600, 2], [700, 1]]], vec![800]));
+        // Far above its share, a token lane says it in four parts at most.
+        let tokens = SharedLane { unit: Unit::Tokens, window_ms: 60_000, limit: 10_000 };
+        let mut h = Holder::new("b");
+        h.ask(vec![tokens], vec![0], vec![9000], |_, _| Instant::ZERO, at(0));
+        h.granted(&Grant { contended: vec![false], ..grant(2000) }, at(20));
+        let ask = h.ask(vec![tokens], vec![9000], vec![9500], |_, level| at(10_000 - level), at(100));
+        assert_eq!(ask.clear_steps, vec![vec![[2650, 7250], [4400, 5500], [6150, 3750]]]);
+        assert_eq!(ask.clear_ms, vec![7900]);
     }
 
     #[test]

@@ -125,6 +125,12 @@ pub struct Ask {
     /// (what it holds above cools until then, never longer than a window).
     #[serde(default)]
     pub clear_ms: Vec<u64>,
+    /// Per lane: earlier steps of that clearing, `[ms, level]` with levels falling
+    /// from `held` towards `applied`: in `ms` the window holds no more than
+    /// `level`. A holder whose queue ran dry gives back what its window holds,
+    /// and each call in it frees in its own time, not all at the last one's.
+    #[serde(default)]
+    pub clear_steps: Vec<Vec<[u64; 2]>>,
     /// Per lane: what the holder would like to hold in a window (held plus queued).
     pub want: Vec<u64>,
     /// The `epoch` of the last grant, if any: a coordinator that finds another

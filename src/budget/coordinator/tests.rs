@@ -10,6 +10,7 @@ fn ask(holder: &str, held: u64, applied: u64, want: u64) -> Ask {
         held: vec![held],
         applied: vec![applied],
         clear_ms: vec![1000],
+        clear_steps: vec![],
         want: vec![want],
         epoch: None,
     }
@@ -69,6 +70,40 @@ fn a_newcomer_waits_for_a_lowering_to_be_confirmed_and_cooled() {
     assert_eq!(c.lease(&ask("b", 0, 0, 50), 2249).shares, vec![0]);
     assert_eq!(c.lease(&ask("b", 0, 0, 50), 2250).shares, vec![1], "a quarter of the 2 free, as a newcomer");
     assert_eq!(c.lease(&ask("b", 1, 1, 50), 2300).shares, vec![2], "then its fair part");
+}
+
+#[test]
+fn a_queue_that_ran_dry_frees_its_window_call_by_call() {
+    let mut c = Coordinator::new(CoordinatorPolicy::default());
+    c.lease(&ask("a", 0, 0, 50), 0);
+    c.lease(&ask("a", 0, 2, 50), 50);
+    c.lease(&ask("b", 0, 0, 50), 100);
+    c.lease(&ask("a", 5, 5, 50), 200);
+    c.lease(&ask("a", 5, 3, 50), 1200);
+    c.lease(&ask("b", 0, 0, 50), 2250);
+    assert_eq!(c.lease(&ask("b", 1, 1, 50), 2300).shares, vec![2], "a holds 3, b 2");
+    // At its part and short, b comes back when the next amount cools, if that
+    // is sooner than a second.
+    let mut cooling = c.clone();
+    cooling.cool(0, 1, 2700);
+    assert_eq!(cooling.lease(&ask("b", 2, 2, 50), 2400).renew_ms, 300);
+    // a's queue ran dry: it gives its 3 back; its window holds them for 300,
+    // 600 and 900 ms more, and each frees then (and a little slack).
+    let dry = Ask { clear_ms: vec![900], clear_steps: vec![vec![[300, 2], [600, 1]]], ..ask("a", 3, 0, 3) };
+    assert_eq!(c.lease(&dry, 3000).shares, vec![0]);
+    let mut b = 2;
+    for (t, share) in [(3349, 2), (3350, 3), (3650, 4), (3950, 5)] {
+        b = c.lease(&ask("b", 2, b, 50), t).shares[0];
+        assert_eq!(b, share, "at {t}");
+    }
+    // Steps out of order or above what it holds are skipped: the rest cools
+    // until the window clears.
+    let mut c = Coordinator::new(CoordinatorPolicy::default());
+    c.lease(&ask("a", 0, 0, 50), 0);
+    c.lease(&ask("a", 0, 2, 50), 50);
+    let odd = Ask { clear_ms: vec![900], clear_steps: vec![vec![[100, 9], [300, 1], [200, 3]]], ..ask("a", 5, 0, 5) };
+    c.lease(&odd, 1000);
+    assert_eq!(c.lease(&ask("b", 0, 0, 50), 1400).shares, vec![1], "the 4 above level 1 are free at 1350");
 }
 
 #[test]
@@ -166,6 +201,7 @@ fn month_ask(holder: &str, spent: u64, applied: [u64; 2], queued: u64) -> Ask {
         held: vec![0, spent],
         applied: applied.to_vec(),
         clear_ms: vec![0, 0],
+        clear_steps: vec![],
         want: vec![queued, spent + queued],
         epoch: None,
     }
@@ -241,6 +277,7 @@ proptest::proptest! {
                 held: lanes.iter().map(|l| l.2).collect(),
                 applied: lanes.iter().map(|l| l.3).collect(),
                 clear_ms: lanes.iter().map(|l| l.4).collect(),
+                clear_steps: vec![],
                 want: lanes.iter().map(|l| l.5).collect(),
                 epoch: *epoch,
             };

@@ -7,7 +7,7 @@ PKG_DEV := target/pkg-dev
 SIM_ARGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: test lint test-native test-pkg test-workerd test-redis test-www test-hostile test-types test-web test-sdk test-soak test-consumer soak tekken-asset tekken-expectations demo simulate bench mock pkg fuzz
+.PHONY: test lint test-native test-pkg test-workerd test-redis test-www test-hostile test-types test-web test-sdk test-soak test-consumer soak tekken-asset tekken-expectations demo simulate bench size mock pkg fuzz
 
 ## Every suite: formatting and lints, native tests (unit, property, doc, bench
 ## smoke runs, the mock's HTTP tests), the built package in Node and workerd against the mock,
@@ -156,6 +156,14 @@ bench: pkg
 	scripts/build/setup.sh redis
 	MISTRAL_PKG=pkg MOCK_PROFILE=release scripts/run/with-mock.sh -- node benches/redis-budget.mjs
 	MISTRAL_PKG=pkg node benches/tokens.mjs
+
+## Where the release modules' bytes go: each shipped .wasm raw and gzip, then the
+## client's and the tokenizer's code by crate and their largest functions (read
+## from the modules cargo links, which still have their names).
+size: pkg
+	@for f in pkg/*.wasm; do echo "$$f: $$(( $$(wc -c < $$f) / 1024 )) KiB raw, $$(( $$(gzip -9c $$f | wc -c) / 1024 )) KiB gzip"; done
+	python3 scripts/run/size.py target/wasm32-unknown-unknown/release/mistral_ratelimit.wasm
+	python3 scripts/run/size.py target/wasm32-unknown-unknown/tekken/mistral_ratelimit.wasm 15
 
 ## The mock Mistral server on http://127.0.0.1:8787 (MOCK_ARGS for its options).
 MOCK_ARGS ?= --rps 5 --tpm 500000

@@ -318,12 +318,11 @@ impl Coordinator {
         let mut wanting: Vec<(&String, &Holding)> = self.holders.iter().filter(|(_, h)| waiting(h)).collect();
         wanting.sort_by(|a, b| b.1.counted[l].cmp(&a.1.counted[l]).then(a.0.cmp(b.0)));
         let (base, over) = (limit / wanting.len().max(1) as u64, limit % wanting.len().max(1) as u64);
-        let parts: BTreeMap<String, u64> = wanting
-            .iter()
-            .enumerate()
-            .map(|(i, (name, _))| ((*name).clone(), base + u64::from((i as u64) < over)))
-            .collect();
-        let fair = |name: &str, h: &Holding| parts.get(name).map_or(0, |part| h.want[l].min(*part));
+        // Those given one over the split, sorted by name to be found.
+        let mut over_split: Vec<String> = wanting.iter().take(over as usize).map(|(name, _)| (*name).clone()).collect();
+        over_split.sort();
+        let part = |name: &str| base + u64::from(over_split.binary_search_by(|n| n.as_str().cmp(name)).is_ok());
+        let fair = |name: &str, h: &Holding| if waiting(h) { h.want[l].min(part(name)) } else { 0 };
         let others = || self.holders.iter().filter(|(name, _)| name.as_str() != asker);
         let starving = others().any(|(name, h)| h.counted[l] < fair(name, h));
         // Another holder's queue runs dry (at its share's pace since it last said)

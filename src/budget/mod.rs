@@ -122,13 +122,15 @@ pub struct Ask {
     /// Per lane: the share the holder enforces now (the last granted, or lower).
     pub applied: Vec<u64>,
     /// Per lane: in how many ms the holder's window holds no more than `applied`
-    /// (what it holds above cools until then, never longer than a window).
+    /// (what it holds above cools until then at the latest, never longer than a
+    /// window).
     #[serde(default)]
     pub clear_ms: Vec<u64>,
     /// Per lane: earlier steps of that clearing, `[ms, level]` with levels falling
     /// from `held` towards `applied`: in `ms` the window holds no more than
-    /// `level`. A holder whose queue ran dry gives back what its window holds,
-    /// and each call in it frees in its own time, not all at the last one's.
+    /// `level`, and what is above it cools until then. A holder whose queue ran
+    /// dry gives back what its window holds, and each call in it frees in its own
+    /// time, not all at the last one's.
     #[serde(default)]
     pub clear_steps: Vec<Vec<[u64; 2]>>,
     /// Per lane: what the holder would like to hold in a window (held plus queued).
